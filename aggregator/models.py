@@ -1,0 +1,262 @@
+"""The stored shape: SQLModel tables. Mapped at the store's edge, not passed through pure code.
+
+All instants are stored as UTC and read back as aware UTC datetimes (``UTCDateTime``),
+next to the IANA timezone name they were announced in.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import JSON, Column, Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL alike."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    """The current instant, aware UTC (used only by entry points and defaults)."""
+    return datetime.now(UTC)
+
+
+def _ts(**kw: Any) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), **kw))
+
+
+def _json(default: Any) -> Any:
+    return Field(default_factory=default, sa_column=Column(JSON, nullable=False))
+
+
+class SourceState(StrEnum):
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+    paused = "paused"
+
+
+class EventStatus(StrEnum):
+    scheduled = "scheduled"
+    tentative = "tentative"
+    postponed = "postponed"
+    cancelled = "cancelled"
+
+
+class RunStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    done = "done"
+    failed = "failed"
+
+
+class SubscriberStatus(StrEnum):
+    pending = "pending"
+    confirmed = "confirmed"
+    unsubscribed = "unsubscribed"
+    bounced = "bounced"
+
+
+class DeliveryStatus(StrEnum):
+    pending = "pending"
+    sending = "sending"
+    sent = "sent"
+    failed = "failed"
+    skipped = "skipped"
+
+
+class Source(SQLModel, table=True):
+    """A feed or page we crawl, with its defaults and health."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    url: str = Field(index=True, unique=True)
+    page_url: str | None = None
+    kind: str | None = None  # meetup group, association, aggregator, venue...
+    town: str | None = None
+    state: str = Field(default=SourceState.pending, index=True)
+    timezone: str = "Europe/Paris"
+    language: str = "fr"
+    authority: int = 50  # higher wins field conflicts in a merge (organizer > aggregator)
+    relevance_threshold: float | None = None  # None: the settings default
+    crawl_interval: int | None = None  # seconds; None: the settings default
+    follow_links: bool = False
+    spider: str | None = None  # name of a site-specific spider, else the generic one
+    contact_email: str | None = None
+    detected_format: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    last_crawl_at: datetime | None = _ts()
+    last_success_at: datetime | None = _ts()
+    next_crawl_at: datetime | None = _ts()
+    consecutive_failures: int = 0
+    last_error: str | None = None
+    flagged: bool = False
+    created_at: datetime | None = _ts()
+
+
+class Event(SQLModel, table=True):
+    """What we publish: one row per real-world event, whatever the number of sources."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str
+    description_html: str | None = None
+    description_text: str | None = None
+    start: datetime | None = _ts(index=True)
+    end: datetime | None = _ts()
+    all_day: bool = False
+    start_date: date | None = None  # local date of the start (all-day: the truth)
+    end_date: date | None = None  # local last day, inclusive
+    timezone: str = "Europe/Paris"
+    status: str = Field(default=EventStatus.scheduled, index=True)
+    cancelled_at: datetime | None = _ts()
+    end_before_start: bool = False
+    venue: str | None = None
+    address: str | None = None
+    city: str | None = None
+    postcode: str | None = None
+    insee: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    online: bool = False
+    in_region: bool = False
+    url: str | None = None
+    image: str | None = None
+    price: str | None = None
+    organizer: str | None = None
+    language: str | None = None
+    topics: list[str] = _json(list)
+    relevance: float = 0.0
+    hidden: bool = False
+    series_uid: str | None = Field(default=None, index=True)
+    title_key: str = ""  # normalized title, for blocking and matching
+    content_hash: str = ""
+    field_sources: dict[str, Any] = _json(dict)  # field -> source id it came from
+    merge_notes: list[Any] = _json(list)  # why links were merged (scores)
+    created_at: datetime | None = _ts()
+    updated_at: datetime | None = _ts()
+
+
+class EventLink(SQLModel, table=True):
+    """An event as seen through one source."""
+
+    __table_args__ = (sa.UniqueConstraint("source_id", "external_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="event.id", index=True)
+    source_id: int = Field(foreign_key="source.id", index=True)
+    external_id: str
+    url: str | None = None
+    canonical_url: str | None = Field(default=None, index=True)
+    content_hash: str = ""
+    raw: dict[str, Any] = _json(dict)
+    first_seen: datetime | None = _ts()
+    last_seen: datetime | None = _ts()
+    gone_since: datetime | None = _ts()
+    pinned: bool = False  # an admin split/merge: dedupe never moves this link
+
+
+class Subscriber(SQLModel, table=True):
+    """A person who gets the digest (after double opt-in)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(index=True, unique=True)
+    status: str = Field(default=SubscriberStatus.pending, index=True)
+    language: str = "fr"
+    topics: list[str] = _json(list)  # empty: every topic
+    towns: list[str] = _json(list)  # INSEE codes; empty: the whole region
+    include_online: bool = True
+    consent_at: datetime | None = _ts()
+    consent_origin: str | None = None
+    confirmed_at: datetime | None = _ts()
+    unsubscribed_at: datetime | None = _ts()
+    hard_bounces: int = 0
+    token_version: int = 0  # bump to invalidate every link already sent
+    created_at: datetime | None = _ts()
+
+
+class Digest(SQLModel, table=True):
+    """One weekly issue of a region."""
+
+    __table_args__ = (sa.UniqueConstraint("region", "week"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    region: str
+    week: str  # ISO week, e.g. 2026-W49
+    status: str = "composing"  # composing -> sending -> sent
+    subject: str | None = None
+    created_at: datetime | None = _ts()
+    sent_at: datetime | None = _ts()
+
+
+class Delivery(SQLModel, table=True):
+    """One subscriber's copy of one digest: the ledger that makes sending resumable."""
+
+    __table_args__ = (sa.UniqueConstraint("digest_id", "subscriber_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    digest_id: int = Field(foreign_key="digest.id", index=True)
+    subscriber_id: int = Field(foreign_key="subscriber.id", index=True)
+    status: str = Field(default=DeliveryStatus.pending, index=True)
+    message_id: str
+    event_ids: list[int] = _json(list)
+    attempts: int = 0
+    last_error: str | None = None
+    claimed_at: datetime | None = _ts()
+    sent_at: datetime | None = _ts()
+
+
+class CrawlRun(SQLModel, table=True):
+    """One crawl of one source or of all approved sources."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int | None = Field(default=None, foreign_key="source.id")
+    status: str = Field(default=RunStatus.queued, index=True)
+    requested_by: str = "cli"
+    pid: int | None = None
+    stats: dict[str, Any] = _json(dict)
+    error: str | None = None
+    created_at: datetime | None = _ts()
+    started_at: datetime | None = _ts()
+    finished_at: datetime | None = _ts()
+
+
+class SourceFetch(SQLModel, table=True):
+    """What one crawl saw of one source: status, bytes, format, events, error."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    crawl_run_id: int = Field(foreign_key="crawlrun.id", index=True)
+    source_id: int = Field(foreign_key="source.id", index=True)
+    url: str
+    http_status: int | None = None
+    bytes: int = 0
+    not_modified: bool = False
+    detected_format: str | None = None
+    events_found: int = 0
+    events_new: int = 0
+    events_updated: int = 0
+    events_merged: int = 0
+    events_cancelled: int = 0
+    error: str | None = None
+    fetched_at: datetime | None = _ts()
