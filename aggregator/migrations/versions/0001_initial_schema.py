@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 15:53:58.794828
+Create Date: 2026-11-26 15:54:58.042543
 """
 from alembic import op
 import sqlalchemy as sa

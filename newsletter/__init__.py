@@ -1,0 +1,1 @@
+"""The weekly digest: selection per subscriber, rendering, mailers and the delivery ledger."""

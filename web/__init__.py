@@ -1,0 +1,1 @@
+"""The FastAPI app: public agenda, exports, subscriber pages, organizer submission, admin."""
