@@ -260,3 +260,13 @@ class SourceFetch(SQLModel, table=True):
     events_cancelled: int = 0
     error: str | None = None
     fetched_at: datetime | None = _ts()
+
+
+class AdminUser(SQLModel, table=True):
+    """A person allowed into /admin (argon2 password hash, never the password)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(index=True, unique=True)
+    email: str | None = None
+    password_hash: str
+    created_at: datetime | None = _ts()
