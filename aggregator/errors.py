@@ -11,7 +11,9 @@
     ├── MailError              a message could not be handed over
     │   ├── TemporaryMailError   4xx / connection dropped: retry later
     │   └── PermanentMailError   5xx: do not retry this address
-    └── NotFoundError          a named row (source, subscriber, event) does not exist
+    ├── NotFoundError          a named row (source, subscriber, event) does not exist
+    ├── InvalidInputError      user input rejected (bad email address, unknown topic...)
+    └── InvalidTokenError      a signed link is forged, expired, revoked or of another scope
 
 Foreign errors are wrapped at the boundary with ``raise ... from exc`` so callers only
 ever catch these. Every message is written for an admin, not a developer.
@@ -76,3 +78,15 @@ class PermanentMailError(MailError):
 
 class NotFoundError(TechagendaError):
     """A named row does not exist."""
+
+
+class InvalidInputError(TechagendaError):
+    """Input from a person was rejected (bad email address, unknown language...)."""
+
+
+class InvalidTokenError(TechagendaError):
+    """A signed link is forged, expired, revoked, or was made for another purpose."""
+
+    def __init__(self, message: str, *, expired: bool = False) -> None:
+        super().__init__(message)
+        self.expired = expired
