@@ -270,3 +270,12 @@ class AdminUser(SQLModel, table=True):
     email: str | None = None
     password_hash: str
     created_at: datetime | None = _ts()
+
+
+class Lease(SQLModel, table=True):
+    """A named lock with an expiry: the scheduler's leader lease, a digest or crawl lock."""
+
+    name: str = Field(primary_key=True)
+    holder: str
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    acquired_at: datetime | None = _ts()

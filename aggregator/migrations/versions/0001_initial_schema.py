@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 15:56:31.737310
+Create Date: 2026-11-26 15:57:24.515574
 """
 from alembic import op
 import sqlalchemy as sa
@@ -85,6 +85,13 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_event_start'), ['start'], unique=False)
         batch_op.create_index(batch_op.f('ix_event_status'), ['status'], unique=False)
 
+    op.create_table('lease',
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('holder', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('expires_at', aggregator.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('acquired_at', aggregator.models.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('name')
+    )
     op.create_table('source',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -259,6 +266,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_source_state'))
 
     op.drop_table('source')
+    op.drop_table('lease')
     with op.batch_alter_table('event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_event_status'))
         batch_op.drop_index(batch_op.f('ix_event_start'))
