@@ -47,7 +47,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
 
     data_dir: Path = Field(Path("var"), description="Folder for the SQLite file, outbox, secret.")
-    database_url: str = Field("", description="SQLAlchemy URL; default sqlite:///<data_dir>/techagenda.db")
+    database_url: str = Field(
+        "", description="SQLAlchemy URL; default sqlite:///<data_dir>/techagenda.db"
+    )
     mail_url: str = Field("", description="smtp://user:pass@host:port, file://dir or console://")
     mail_from: str = Field("Techagenda <digest@techagenda.localhost>", description="From header")
     secret_key: str = Field("", description="Signs tokens; generated into data_dir when empty")
@@ -57,7 +59,9 @@ class Settings(BaseSettings):
     user_agent_contact: str = Field(
         "https://github.com/techagenda/techagenda", description="Contact URL in our User-Agent"
     )
-    fetch_allowlist: str = Field("", description="Comma-separated hosts/CIDRs allowed past the SSRF guard")
+    fetch_allowlist: str = Field(
+        "", description="Comma-separated hosts/CIDRs allowed past the SSRF guard"
+    )
     crawl_interval: str = Field("6h", description="Default per-source crawl interval")
     crawl_timeout: int = Field(900, description="Seconds before a crawl child process is killed")
     download_timeout: int = Field(30, description="Seconds per HTTP request")

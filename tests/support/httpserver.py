@@ -1,11 +1,11 @@
 """A real HTTP server on loopback for tests: static files with ETags plus scripted routes.
 
-    server.add("/feed.ics", body, headers={"Content-Type": "text/calendar"})
-    server.add("/slow", b"...", delay=5)
-    server.add("/boom", b"", status=500)
-    server.serve_dir(path, prefix="/files/")   # conditional GET answered with 304
-    server.url("/feed.ics")  -> "http://127.0.0.1:PORT/feed.ics"
-    server.requests          -> list of (method, path, headers) seen
+server.add("/feed.ics", body, headers={"Content-Type": "text/calendar"})
+server.add("/slow", b"...", delay=5)
+server.add("/boom", b"", status=500)
+server.serve_dir(path, prefix="/files/")   # conditional GET answered with 304
+server.url("/feed.ics")  -> "http://127.0.0.1:PORT/feed.ics"
+server.requests          -> list of (method, path, headers) seen
 """
 
 from __future__ import annotations

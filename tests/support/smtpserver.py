@@ -1,18 +1,18 @@
 """A real SMTP server on loopback (aiosmtpd) that records messages and can misbehave.
 
-    server.messages            -> list of email.message.EmailMessage received
-    server.fail_next(451, 2)   -> the next 2 DATA commands get a 451 (temporary)
-    server.fail_next(550, 1)   -> the next DATA gets a 550 (permanent)
-    server.drop_after(3)       -> after 3 accepted messages, close the connection once
+server.messages            -> list of email.message.EmailMessage received
+server.fail_next(451, 2)   -> the next 2 DATA commands get a 451 (temporary)
+server.fail_next(550, 1)   -> the next DATA gets a 550 (permanent)
+server.drop_after(3)       -> after 3 accepted messages, close the connection once
 """
 
 from __future__ import annotations
 
 import email
 import email.policy
+import socket
 import threading
 from email.message import EmailMessage
-import socket
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session

@@ -1,0 +1,706 @@
+"""The ``techagenda`` command: thin Typer wrappers over the packages' Python API.
+
+Every command reads the same settings (environment, then ``techagenda.toml``). Errors are
+turned into one-line messages and exit codes in one place, :func:`main`:
+
+    0 ok · 1 other error · 2 usage · 3 configuration · 4 not found · 5 source (fetch/parse)
+    6 database · 7 mail
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from aggregator import errors
+from aggregator.db import make_engine, session_scope, upgrade
+from aggregator.models import Source, Subscriber, utcnow
+from aggregator.settings import Settings, load_settings
+
+EXIT_CODES: list[tuple[type[Exception], int]] = [
+    (errors.ConfigError, 3),
+    (errors.NotFoundError, 4),
+    (errors.SourceError, 5),
+    (errors.StoreError, 6),
+    (errors.MailError, 7),
+    (errors.TechagendaError, 1),
+]
+
+app = typer.Typer(
+    help="techagenda: local tech events gathered from the open web, mailed weekly.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+sources_app = typer.Typer(help="Event sources: add, import, check, approve.", no_args_is_help=True)
+events_app = typer.Typer(help="Stored events.", no_args_is_help=True)
+subscribers_app = typer.Typer(help="Digest subscribers.", no_args_is_help=True)
+digest_app = typer.Typer(help="The weekly digest.", no_args_is_help=True)
+admin_app = typer.Typer(help="Web admin accounts.", no_args_is_help=True)
+for sub, name in [
+    (db_app, "db"),
+    (sources_app, "sources"),
+    (events_app, "events"),
+    (subscribers_app, "subscribers"),
+    (digest_app, "digest"),
+    (admin_app, "admin"),
+]:
+    app.add_typer(sub, name=name)
+
+
+class Context:
+    """Settings and engine, built once per command invocation."""
+
+    def __init__(self) -> None:
+        self._settings: Settings | None = None
+        self._engine: Engine | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings()
+        return self._settings
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = make_engine(self.settings.db_url)
+            upgrade(self._engine)
+        return self._engine
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with session_scope(self.engine) as session:
+            yield session
+
+
+ctx = Context()
+
+
+def echo_json(data: Any) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def _day(text: str | None, option: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise typer.BadParameter(f"expected YYYY-MM-DD, got {text!r}", param_hint=option) from exc
+
+
+# ---------------------------------------------------------------- init / db
+
+
+@app.command()
+def init(
+    region: Annotated[str | None, typer.Option(help="Region pack, e.g. aix-marseille")] = None,
+    import_starter: Annotated[
+        bool | None,
+        typer.Option("--import-sources/--no-import-sources", help="Import the starter sources"),
+    ] = None,
+) -> None:
+    """Create the data dir, the secret key and the database schema."""
+    from aggregator.sources import import_sources_csv
+
+    from aggregator.regions import load_region
+
+    settings = ctx.settings
+    if region:
+        settings.region = region
+    pack = load_region(settings.region)
+    _ = ctx.engine
+    typer.echo(f"Database ready: {settings.db_url}")
+    typer.echo(f"Region: {pack.display_name} ({pack.timezone})")
+    starter = getattr(pack, "starter_sources", None)
+    if starter and Path(starter).is_file():
+        if import_starter is None:
+            import_starter = sys.stdin.isatty() and typer.confirm(
+                f"Import the {pack.display_name} starter sources (pending approval)?", default=True
+            )
+        if import_starter:
+            with ctx.session() as session:
+                report = import_sources_csv(session, Path(starter), now=utcnow())
+            typer.echo(f"Starter sources: {report.added} added, {report.skipped} already present.")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply the schema migrations (Alembic) up to REVISION."""
+    upgrade(make_engine(ctx.settings.db_url), revision)
+    typer.echo(f"Database at {revision}: {ctx.settings.db_url}")
+
+
+# ---------------------------------------------------------------- sources
+
+
+@sources_app.command("add")
+def sources_add(
+    url: str,
+    name: Annotated[str | None, typer.Option(help="Display name")] = None,
+    timezone: Annotated[str | None, typer.Option(help="Default IANA timezone")] = None,
+) -> None:
+    """Add a source as an admin: approved at once."""
+    from aggregator.sources import add_source
+
+    _check_url(url)
+    if timezone:
+        _check_timezone(timezone)
+    with ctx.session() as session:
+        source = add_source(session, url, name=name, timezone=timezone, now=utcnow())
+        typer.echo(f"Source {source.id}: {source.name} <{source.url}> ({source.state})")
+
+
+@sources_app.command("list")
+def sources_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """List the sources with their state and health."""
+    with ctx.session() as session:
+        rows = session.exec(select(Source).order_by(Source.id)).all()  # type: ignore[arg-type]
+        data = [
+            {
+                "id": s.id,
+                "name": s.name,
+                "url": s.url,
+                "state": s.state,
+                "format": s.detected_format,
+                "last_success": s.last_success_at,
+                "failures": s.consecutive_failures,
+                "last_error": s.last_error,
+            }
+            for s in rows
+        ]
+    if as_json:
+        echo_json(data)
+        return
+    if not data:
+        typer.echo("No sources yet: `techagenda sources add URL` or `sources import FILE.csv`.")
+    for row in data:
+        health = f"{row['failures']} failures: {row['last_error']}" if row["failures"] else "ok"
+        typer.echo(
+            f"{row['id']:>4}  {row['state']:<9} {row['format'] or '-':<10} "
+            f"{row['name'][:40]:<40}  {row['url']}  [{health}]"
+        )
+
+
+@sources_app.command("import")
+def sources_import(path: Path) -> None:
+    """Import sources from a CSV (name, town, kind, page_url, feed_url, ...) as pending."""
+    from aggregator.sources import import_sources_csv
+
+    if not path.is_file():
+        raise errors.NotFoundError(f"no such file: {path}")
+    with ctx.session() as session:
+        report = import_sources_csv(session, path, now=utcnow())
+    typer.echo(
+        f"{report.added} added, {report.skipped} already present, {len(report.invalid)} invalid"
+    )
+    for row, reason in report.invalid:
+        typer.echo(f"  row {row}: {reason}")
+
+
+def _set_state(source_id: int, state: str) -> None:
+    from aggregator.sources import set_source_state
+
+    with ctx.session() as session:
+        source = set_source_state(session, source_id, state)
+        typer.echo(f"Source {source.id}: {source.name} is now {source.state}")
+
+
+@sources_app.command("approve")
+def sources_approve(source_id: int) -> None:
+    """Approve a pending source: it is crawled from now on."""
+    _set_state(source_id, "approved")
+
+
+@sources_app.command("reject")
+def sources_reject(source_id: int) -> None:
+    """Reject a source: it is never crawled."""
+    _set_state(source_id, "rejected")
+
+
+@sources_app.command("check")
+def sources_check(source_id: int) -> None:
+    """Fetch a source once, report its format, upcoming events and warnings, and record it."""
+    from aggregator.sources import check_source
+
+    with ctx.session() as session:
+        report = check_source(session, ctx.settings, source_id, now=utcnow())
+    typer.echo(f"Format: {report.format or '-'}; upcoming events: {report.upcoming}")
+    for warning in report.warnings:
+        typer.echo(f"  warning: {warning}")
+    if report.error:
+        raise errors.SourceError(report.error, source_id=source_id)
+
+
+# ---------------------------------------------------------------- crawl
+
+
+@app.command()
+def crawl(
+    source: Annotated[
+        int | None, typer.Option("--source", help="Crawl only this source ID")
+    ] = None,
+    worker: Annotated[bool, typer.Option(help="Run as a shared-queue worker (REDIS_URL)")] = False,
+) -> None:
+    """Crawl the approved sources (or one) in a child Scrapy process, then ingest."""
+    from crawlers.run import run_crawl
+
+    if worker:
+        from crawlers.run import run_worker
+
+        run_worker(ctx.settings)
+        return
+    _ = ctx.engine
+    run = run_crawl(ctx.settings, source_id=source, requested_by="cli")
+    stats = run.stats or {}
+    typer.echo(f"Crawl {run.id}: {run.status}")
+    for key in (
+        "sources",
+        "fetched",
+        "not_modified",
+        "failed",
+        "found",
+        "new",
+        "updated",
+        "merged",
+        "cancelled",
+    ):
+        if key in stats:
+            typer.echo(f"  {key}: {stats[key]}")
+    if run.status != "done":
+        raise errors.SourceError(run.error or "crawl failed")
+
+
+# ---------------------------------------------------------------- events
+
+
+@events_app.command("list")
+def events_list(
+    week: Annotated[str | None, typer.Option(help="ISO week, e.g. 2026-W49")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON array")] = False,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Every stored event, with reasons")
+    ] = False,
+) -> None:
+    """List what the public agenda shows (upcoming, in region or online, relevant)."""
+    from aggregator.queries import all_events_with_reasons, event_sources, list_agenda
+
+    from aggregator.regions import load_region
+    from aggregator.weeks import week_bounds
+
+    settings = ctx.settings
+    region = load_region(settings.region)
+    now = utcnow()
+    if week:
+        start, end = week_bounds(week, region.timezone)
+    else:
+        start, end = now, now + timedelta(days=365)
+    with ctx.session() as session:
+        if show_all:
+            pairs = all_events_with_reasons(session, region=region, now=now, settings=settings)
+        else:
+            pairs = [
+                (e, None)
+                for e in list_agenda(
+                    session, region=region, start=start, end=end, settings=settings
+                )
+            ]
+        links = event_sources(session, [e.id for e, _ in pairs if e.id is not None])
+    rows = [_event_json(e, links.get(e.id or 0, []), reason) for e, reason in pairs]
+    if as_json:
+        if not show_all:
+            for row in rows:
+                row.pop("excluded", None)
+        echo_json(rows)
+        return
+    if not rows:
+        typer.echo("No events.")
+    for row in rows:
+        where = "en ligne" if row["online"] else (row["city"] or "?")
+        flag = f"  [{row['excluded']}]" if row.get("excluded") else ""
+        typer.echo(f"{row['start'][:16]:<16}  {row['title'][:60]:<60}  {where}{flag}")
+
+
+def _event_json(event: Any, sources: list[str], reason: str | None) -> dict[str, Any]:
+    def iso(value: Any) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    start = iso(event.start_date) if event.all_day else iso(event.start)
+    end = iso(event.end_date) if event.all_day else iso(event.end)
+    return {
+        "id": event.id,
+        "title": event.title,
+        "start": start or "",
+        "end": end,
+        "all_day": event.all_day,
+        "timezone": event.timezone,
+        "status": event.status,
+        "venue": event.venue,
+        "city": event.city,
+        "online": event.online,
+        "url": event.url,
+        "topics": list(event.topics or []),
+        "sources": sources,
+        "excluded": reason,
+    }
+
+
+@events_app.command("stats")
+def events_stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Per source: events, in-region share, online share, duplicates merged, warnings."""
+    from aggregator.queries import source_stats
+
+    with ctx.session() as session:
+        stats = source_stats(session)
+    if as_json:
+        echo_json(stats)
+        return
+    for row in stats:
+        typer.echo("  ".join(f"{k}={v}" for k, v in row.items()))
+
+
+# ---------------------------------------------------------------- subscribers
+
+
+@subscribers_app.command("add")
+def subscribers_add(
+    email: str,
+    topic: Annotated[
+        list[str] | None, typer.Option("--topic", help="Topic slug (repeatable)")
+    ] = None,
+    town: Annotated[
+        list[str] | None, typer.Option("--town", help="Town or postcode (repeatable)")
+    ] = None,
+    lang: Annotated[str, typer.Option("--lang", help="fr or en")] = "fr",
+    no_online: Annotated[bool, typer.Option("--no-online", help="Leave out online events")] = False,
+) -> None:
+    """Add someone who already consented: confirmed at once."""
+    from newsletter.subscribers import add_confirmed
+
+    if lang not in ("fr", "en"):
+        raise typer.BadParameter("use fr or en", param_hint="--lang")
+    towns = _resolve_towns(town or [])
+    topics = _check_topics(topic or [])
+    with ctx.session() as session:
+        sub = add_confirmed(
+            session,
+            email,
+            language=lang,
+            topics=topics,
+            towns=towns,
+            include_online=not no_online,
+            origin="cli",
+            now=utcnow(),
+        )
+        typer.echo(f"Subscriber {sub.id}: {sub.email} ({sub.status})")
+
+
+def _resolve_towns(values: list[str]) -> list[str]:
+    from aggregator.regions import load_region
+
+    region = load_region(ctx.settings.region)
+    codes = []
+    for value in values:
+        commune = region.match_town(value)
+        if commune is None:
+            raise typer.BadParameter(
+                f"{value!r} is not a town of {region.display_name}", param_hint="--town"
+            )
+        codes.append(commune.insee)
+    return codes
+
+
+def _check_topics(values: list[str]) -> list[str]:
+    from aggregator.topics import topic_slugs
+
+    known = set(topic_slugs())
+    for value in values:
+        if value not in known:
+            raise typer.BadParameter(
+                f"unknown topic {value!r}; one of: {', '.join(sorted(known))}", param_hint="--topic"
+            )
+    return values
+
+
+@subscribers_app.command("list")
+def subscribers_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List subscribers with their state and preferences."""
+    with ctx.session() as session:
+        rows = session.exec(select(Subscriber).order_by(Subscriber.id)).all()  # type: ignore[arg-type]
+        data = [
+            {
+                "id": s.id,
+                "email": s.email,
+                "status": s.status,
+                "language": s.language,
+                "topics": s.topics,
+                "towns": s.towns,
+                "include_online": s.include_online,
+            }
+            for s in rows
+        ]
+    if as_json:
+        echo_json(data)
+        return
+    if not data:
+        typer.echo("No subscribers yet.")
+    for row in data:
+        typer.echo(
+            f"{row['id']:>5}  {row['status']:<12} {row['language']}  {row['email']:<40} "
+            f"topics={','.join(row['topics']) or 'all'} towns={','.join(row['towns']) or 'all'}"
+        )
+
+
+@subscribers_app.command("import")
+def subscribers_import(path: Path) -> None:
+    """Import subscribers (email, language, topics, towns) who consented elsewhere."""
+    from newsletter.importer import import_subscribers_csv
+
+    if not path.is_file():
+        raise errors.NotFoundError(f"no such file: {path}")
+    with ctx.session() as session:
+        report = import_subscribers_csv(session, path, now=utcnow())
+    typer.echo(
+        f"{report.added} added, {report.present} already present, {len(report.invalid)} invalid"
+    )
+    for row, email, reason in report.invalid:
+        typer.echo(f"  row {row} ({email}): {reason}")
+
+
+# ---------------------------------------------------------------- digest
+
+
+def _week(week: str | None) -> str:
+    from aggregator.weeks import upcoming_week, week_monday
+
+    if week:
+        week_monday(week)
+        return week
+    return upcoming_week(datetime.now(ctx.settings.tz).date())
+
+
+@digest_app.command("preview")
+def digest_preview(
+    email: Annotated[str | None, typer.Option(help="Render for this subscriber")] = None,
+    week: Annotated[str | None, typer.Option(help="ISO week, e.g. 2026-W49")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder")] = None,
+) -> None:
+    """Write the digest's HTML and text to files and print their paths."""
+    from newsletter.send import preview_digest
+
+    out_dir = out or ctx.settings.data_dir / "preview"
+    with ctx.session() as session:
+        html, text = preview_digest(
+            session, ctx.settings, email=email, week=_week(week), now=utcnow(), out_dir=out_dir
+        )
+    typer.echo(f"HTML: {html}")
+    typer.echo(f"Text: {text}")
+
+
+@digest_app.command("send")
+def digest_send(
+    week: Annotated[str | None, typer.Option(help="ISO week, e.g. 2026-W49")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Select and render, send nothing")
+    ] = False,
+    worker: Annotated[bool, typer.Option(help="Claim deliveries alongside other workers")] = False,
+) -> None:
+    """Send the weekly digest; resumable, each subscriber gets it once."""
+    from newsletter.send import send_digest
+
+    label = _week(week)
+    report = send_digest(
+        ctx.engine,
+        ctx.settings,
+        week=label,
+        now=utcnow(),
+        dry_run=dry_run,
+        progress=_progress() if sys.stderr.isatty() else None,
+        worker=worker,
+    )
+    typer.echo(
+        f"Digest {label}: {report.sent} sent, {report.failed} failed, "
+        f"{report.skipped} skipped, {report.pending} pending"
+    )
+
+
+def _progress() -> Callable[[int, int], None]:
+    def show(done: int, total: int) -> None:
+        width = 30
+        filled = int(width * done / total) if total else width
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return show
+
+
+# ---------------------------------------------------------------- serve / scheduler / admin
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Bind address")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+) -> None:
+    """Run the web app (public agenda, subscriber pages, organizer submission, admin)."""
+    from web.app import run
+
+    _ = ctx.engine
+    run(ctx.settings, host=host, port=port)
+
+
+@app.command("scheduler")
+def scheduler_cmd(
+    list_jobs: Annotated[
+        bool, typer.Option("--list", help="Print jobs and next run times")
+    ] = False,
+) -> None:
+    """Run the scheduler: due crawls, admin-queued crawls, the weekly digest."""
+    import scheduler
+
+    _ = ctx.engine
+    if list_jobs:
+        for job_id, trigger, next_run in scheduler.list_jobs(ctx.settings):
+            typer.echo(f"{job_id:<22} {next_run!s:<28} {trigger}")
+        return
+    scheduler.run_scheduler(ctx.settings)
+
+
+@admin_app.command("create")
+def admin_create(
+    username: str,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+) -> None:
+    """Create a web admin account (password hashed with argon2)."""
+    from aggregator.admins import create_admin
+
+    with ctx.session() as session:
+        admin = create_admin(session, username, password, now=utcnow())
+        typer.echo(f"Admin {admin.id}: {username}")
+
+
+# ---------------------------------------------------------------- extract / demo
+
+
+@app.command()
+def extract(
+    target: Annotated[str, typer.Argument(metavar="PATH_OR_URL")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON array")] = False,
+    timezone: Annotated[str | None, typer.Option(help="Timezone for floating times")] = None,
+    date_from: Annotated[str | None, typer.Option("--from", help="YYYY-MM-DD")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="YYYY-MM-DD")] = None,
+) -> None:
+    """Detect the format of one file or URL and print the events found (no database)."""
+    from crawlers.extract import event_to_json, extract_events, read_target
+
+    from aggregator.raw import SourceDefaults
+
+    settings = ctx.settings
+    if timezone:
+        _check_timezone(timezone)
+    tz = settings.tz
+    now = datetime.now(tz)
+    start_day, end_day = _day(date_from, "--from"), _day(date_to, "--to")
+    window_start = (
+        datetime.combine(start_day, datetime.min.time(), tzinfo=tz)
+        if start_day
+        else now - timedelta(days=settings.crawl_window_past_days)
+    )
+    window_end = (
+        datetime.combine(end_day + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+        if end_day
+        else now + timedelta(days=settings.crawl_window_future_days)
+    )
+    body, url, headers = read_target(target, settings)
+    defaults = SourceDefaults(timezone=timezone, window_start=window_start, window_end=window_end)
+    events = extract_events(
+        body,
+        url=url,
+        headers=headers,
+        defaults=defaults,
+        window_start=window_start,
+        window_end=window_end,
+    )
+    rows = [event_to_json(e) for e in events]
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        typer.echo("No events found.")
+    for row in rows:
+        where = "online" if row["online"] else (row["city"] or row["venue"] or "?")
+        typer.echo(
+            f"{str(row['start'])[:16]:<16}  {row['title'][:60]:<60}  {where}  [{row['source_format']}]"
+        )
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="Loopback port serving the demo sources")] = 8751,
+) -> None:
+    """Run the whole job on the demo dataset: crawl, ingest, digest to the outbox."""
+    from demo.run import run_demo
+
+    run_demo(ctx.settings, port=port, echo=typer.echo)
+
+
+# ---------------------------------------------------------------- helpers and entry
+
+
+def _check_url(url: str) -> None:
+    if not url.startswith(("http://", "https://", "file://")):
+        raise typer.BadParameter(f"{url!r} is not an http(s) URL", param_hint="URL")
+
+
+def _check_timezone(name: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise typer.BadParameter(f"unknown timezone {name!r}", param_hint="--timezone") from exc
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the app, map our errors to one line and an exit code."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except SystemExit as exc:  # pragma: no cover - typer/click exits
+        return int(exc.code or 0)
+    except typer.Abort:
+        typer.echo("Aborted.", err=True)
+        return 1
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            return exc.exit_code
+        if isinstance(exc, click.exceptions.Exit):
+            return exc.exit_code
+        for kind, code in EXIT_CODES:
+            if isinstance(exc, kind):
+                typer.echo(f"error: {exc}", err=True)
+                return code
+        typer.echo(f"error: unexpected {type(exc).__name__}: {exc}", err=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
