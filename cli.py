@@ -87,6 +87,13 @@ class Context:
 ctx = Context()
 
 
+@app.callback()
+def _fresh_context() -> None:
+    """Each invocation reads the settings anew (tests run many in one process)."""
+    global ctx
+    ctx = Context()
+
+
 def echo_json(data: Any) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
