@@ -1,0 +1,184 @@
+"""``techagenda extract`` and the organizer preview: one file or URL → events, no database.
+
+The same detection and parsers as the crawler. Times are made presentable here:
+a floating time takes the zone the document declared, else the defaults' timezone
+(``--timezone``); with neither it stays floating and ``timezone`` is null. Nonexistent
+and ambiguous local times follow the DST rule of ``crawlers.parsers.common``.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from aggregator.errors import FetchError, ParseError
+from aggregator.raw import RawEvent, SourceDefaults
+from aggregator.settings import Settings
+from crawlers.parsers import ParseResult, parse_document
+from crawlers.parsers.common import localize, zone
+
+JSON_KEYS = (
+    "title", "start", "end", "all_day", "timezone", "status", "venue", "address", "city",
+    "latitude", "longitude", "online", "url", "uid", "description", "organizer", "image",
+    "price", "categories", "source_format",
+)  # fmt: skip
+MAX_FOLLOWED_PAGES = 20
+_SUFFIX_TYPES = {
+    ".ics": "text/calendar",
+    ".ical": "text/calendar",
+    ".rss": "application/rss+xml",
+    ".atom": "application/atom+xml",
+    ".jsonld": "application/ld+json",
+    ".json": "application/json",
+    ".xml": "application/xml",
+    ".html": "text/html",
+    ".htm": "text/html",
+}
+
+
+def event_to_json(event: RawEvent) -> dict[str, Any]:
+    """The ``extract --json`` object of one event: exactly ``JSON_KEYS``."""
+    data = {key: getattr(event, key, None) for key in JSON_KEYS if key != "all_day"}
+    data["all_day"] = event.all_day
+    for key in ("start", "end"):
+        value = data[key]
+        data[key] = value.isoformat() if isinstance(value, date) else None
+    data["categories"] = list(event.categories)
+    return {key: data[key] for key in JSON_KEYS}
+
+
+def extract_events(
+    body: bytes,
+    *,
+    url: str,
+    headers: Mapping[str, str],
+    defaults: SourceDefaults,
+    window_start: datetime | None,
+    window_end: datetime | None,
+) -> list[RawEvent]:
+    """Parse ``body`` and keep the events starting in the window, sorted by start."""
+    return _window_events(
+        parse_document(body, url=url, headers=headers, defaults=_with_window(
+            defaults, window_start, window_end)).events,
+        defaults,
+        window_start,
+        window_end,
+    )
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """What ``extract_target`` found: events in the window, and how."""
+
+    events: list[RawEvent]
+    format: str
+    pages: int  # documents read, the target included
+    warnings: list[str]
+
+
+def extract_target(
+    path_or_url: str,
+    settings: Settings,
+    *,
+    defaults: SourceDefaults,
+    window_start: datetime | None,
+    window_end: datetime | None,
+    max_pages: int = MAX_FOLLOWED_PAGES,
+) -> Extraction:
+    """Read a file or URL, parse it, and follow a listing page's or sitemap's event links
+    (at most ``max_pages`` of them, one level deep); events of the window, sorted."""
+    body, url, headers = read_target(path_or_url, settings)
+    scoped = _with_window(defaults, window_start, window_end)
+    result: ParseResult = parse_document(body, url=url, headers=headers, defaults=scoped)
+    events = list(result.events)
+    warnings = list(result.warnings)
+    pages = 1
+    for link in result.links[:max_pages]:
+        try:
+            page_body, page_url, page_headers = read_target(link, settings)
+            page = parse_document(page_body, url=page_url, headers=page_headers, defaults=scoped)
+        except (FetchError, ParseError) as exc:
+            warnings.append(f"{link}: {exc}")
+            continue
+        pages += 1
+        events.extend(page.events)
+    if len(result.links) > max_pages:
+        warnings.append(f"only the first {max_pages} of {len(result.links)} links were read")
+    return Extraction(
+        _window_events(events, defaults, window_start, window_end), result.format, pages, warnings
+    )
+
+
+def read_target(path_or_url: str, settings: Settings) -> tuple[bytes, str, dict[str, str]]:
+    """(body, final URL, headers) of a local file or an http(s) URL (SSRF-guarded fetch)."""
+    scheme = urlsplit(path_or_url).scheme.lower()
+    if scheme in ("http", "https"):
+        from crawlers.fetch import fetch  # the guarded fetch; imported only when needed
+
+        response = fetch(path_or_url, settings)
+        return response.body, response.url, dict(response.headers)
+    path = Path(unquote(urlsplit(path_or_url).path) if scheme == "file" else path_or_url)
+    try:
+        body = path.read_bytes()
+    except OSError as exc:
+        raise FetchError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    suffix = path.suffix.lower()
+    content_type = _SUFFIX_TYPES.get(suffix) or mimetypes.guess_type(path.name)[0]
+    headers = {"content-type": content_type} if content_type else {}
+    return body, path.resolve().as_uri(), headers
+
+
+def _with_window(
+    defaults: SourceDefaults, start: datetime | None, end: datetime | None
+) -> SourceDefaults:
+    return replace(
+        defaults,
+        window_start=start or defaults.window_start,
+        window_end=end or defaults.window_end,
+    )
+
+
+def _window_events(
+    events: list[RawEvent],
+    defaults: SourceDefaults,
+    start: datetime | None,
+    end: datetime | None,
+) -> list[RawEvent]:
+    placed = [_place_in_time(e, defaults) for e in events if e.start is not None]
+    kept = [
+        e
+        for e in placed
+        if (start is None or _instant(e.start) >= _aware(start))
+        and (end is None or _instant(e.start) < _aware(end))
+    ]
+    return sorted(kept, key=lambda e: (_instant(e.start), e.title, e.uid or ""))
+
+
+def _place_in_time(event: RawEvent, defaults: SourceDefaults) -> RawEvent:
+    """Floating times get the document's zone, else the defaults' one, when known."""
+    if not isinstance(event.start, datetime) or event.start.tzinfo is not None:
+        return event
+    tz = zone(event.timezone) or zone(defaults.timezone)
+    if tz is None:
+        return event.with_(timezone=None)
+    end = event.end
+    if isinstance(end, datetime) and end.tzinfo is None:
+        end = localize(end, tz)
+    return event.with_(start=localize(event.start, tz), end=end, timezone=tz.key)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _instant(value: datetime | date | None) -> datetime:
+    if isinstance(value, datetime):
+        return _aware(value)
+    if isinstance(value, date):
+        return datetime.combine(value, time(0, 0), tzinfo=UTC)
+    return datetime.min.replace(tzinfo=UTC)

@@ -1,0 +1,93 @@
+"""Per-format parsers: bytes (+ source defaults) in, ``RawEvent``s out. Pure: no network.
+
+``parse_document`` detects the format (``crawlers.detect``) and hands the document to one
+family module:
+
+===========  ==========================================================================
+ical         ``ical.py``      iCalendar, recurring series expanded in the window
+rss / atom   ``feed.py``      feedparser; ev: module, xCal, dates read from item text
+html         ``html.py``      JSON-LD, microdata, RDFa, h-event (→ ``schemaorg.py``);
+                              listing pages give ``links`` to follow
+json         ``jsonapi.py``   OpenAgenda export, The Events Calendar REST, JSON-LD
+sitemap      ``sitemap.py``   ``links`` to follow
+===========  ==========================================================================
+
+Every failure is an ``aggregator.errors.ParseError`` (or its ``UnsupportedFormatError``)
+with a one-line message an admin understands.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from aggregator.raw import RawEvent, SourceDefaults
+from crawlers.detect import detect_format
+from crawlers.parsers.common import check_size, decode_body
+from crawlers.parsers.feed import parse_feed
+from crawlers.parsers.html import parse_html
+from crawlers.parsers.ical import parse_ical
+from crawlers.parsers.jsonapi import parse_json
+from crawlers.parsers.sitemap import parse_sitemap
+
+__all__ = ["ParseResult", "parse_document"]
+
+_XML_ENCODING = re.compile(rb"""^(\s*<\?xml[^>]*?encoding=)(["'])[^"']*\2""")
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    """What one document held."""
+
+    format: str  # "ical", "rss", "atom", "jsonld", "microdata", "rdfa", "h-event", ...
+    events: list[RawEvent]
+    links: list[str] = field(default_factory=list)  # same-site pages to follow (absolute)
+    warnings: list[str] = field(default_factory=list)  # e.g. "times have no timezone"
+
+
+def parse_document(
+    body: bytes, *, url: str, headers: Mapping[str, str], defaults: SourceDefaults
+) -> ParseResult:
+    """Detect the format of ``body`` and parse it. Raises ParseError / UnsupportedFormatError."""
+    check_size(body)
+    lowered = {k.lower(): v for k, v in headers.items()}
+    content_type = lowered.get("content-type")
+    fmt = detect_format(body, url=url, content_type=content_type)
+    if fmt == "ical":
+        events = parse_ical(decode_body(body, content_type), url=url, defaults=defaults)
+        return ParseResult("ical", events, [], _floating_warning(events))
+    if fmt in ("rss", "atom"):
+        fmt, events, warnings = parse_feed(
+            _as_utf8_xml(body, content_type),
+            url=url,
+            headers={"content-type": "application/xml; charset=utf-8"},
+            defaults=defaults,
+        )
+        return ParseResult(fmt, events, [], warnings + _floating_warning(events))
+    if fmt == "sitemap":
+        links, warnings = parse_sitemap(body, url=url)
+        return ParseResult("sitemap", [], links, warnings)
+    text = decode_body(body, content_type)
+    if fmt == "json":
+        fmt, events, warnings = parse_json(text, url=url, defaults=defaults)
+        return ParseResult(fmt, events, [], warnings + _floating_warning(events))
+    fmt, events, links, warnings = parse_html(text, url=url)
+    return ParseResult(fmt, events, links, warnings + _floating_warning(events))
+
+
+def _as_utf8_xml(body: bytes, content_type: str | None) -> bytes:
+    """The XML re-encoded as UTF-8, its declaration saying so (survives wrong charsets)."""
+    text = decode_body(body, content_type).encode("utf-8")
+    return _XML_ENCODING.sub(rb"\1\2utf-8\2", text, count=1)
+
+
+def _floating_warning(events: list[RawEvent]) -> list[str]:
+    floating = sum(
+        1
+        for e in events
+        if e.timezone is None and getattr(e.start, "tzinfo", "date") is None
+    )
+    if floating:
+        return [f"{floating} event(s) give times with no timezone; the source's default applies"]
+    return []

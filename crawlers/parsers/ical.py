@@ -1,0 +1,186 @@
+"""iCalendar (RFC 5545) through icalendar + recurring-ical-events.
+
+Recurring series (RRULE, RDATE, EXDATE, RECURRENCE-ID overrides) are expanded into one
+``RawEvent`` per occurrence inside ``defaults.window_start .. window_end``. When the
+caller gives no window, the fallback window runs from the earliest DTSTART of the
+document to one year after its latest one, so a document is never expanded forever.
+Occurrences of a series get ``uid = "<UID>#<original start>"`` (UTC for instants) and
+``series_uid = UID``; one-off events keep their UID.
+
+X-WR-TIMEZONE (Google Calendar) is honoured through x-wr-timezone; Windows zone names
+("Romance Standard Time") are mapped to IANA names by icalendar.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import icalendar
+import recurring_ical_events
+import x_wr_timezone
+
+from aggregator.errors import ParseError
+from aggregator.raw import RawEvent, SourceDefaults
+from crawlers.parsers.common import canonical, clean_text, split_location, zone, zone_name
+
+MAX_OCCURRENCES = 5000
+_STATUS = {"CANCELLED": "cancelled", "TENTATIVE": "tentative", "CONFIRMED": "confirmed"}
+
+
+def parse_ical(text: str, *, url: str, defaults: SourceDefaults) -> list[RawEvent]:
+    """Every VEVENT occurrence of an iCalendar document within the window."""
+    try:
+        calendars = icalendar.Calendar.from_ical(text, multiple=True)
+    except Exception as exc:  # icalendar raises ValueError, KeyError, IndexError...
+        raise ParseError(f"not a readable iCalendar file ({_short(exc)})") from exc
+    events: list[RawEvent] = []
+    for calendar in calendars:
+        events.extend(_calendar_events(calendar, url=url, defaults=defaults))
+    return events
+
+
+def _calendar_events(
+    calendar: icalendar.Calendar, *, url: str, defaults: SourceDefaults
+) -> list[RawEvent]:
+    wr_zone = str(calendar.get("X-WR-TIMEZONE", "")).strip() or None
+    try:
+        if wr_zone and zone(wr_zone):
+            calendar = x_wr_timezone.to_standard(calendar)
+        masters = [c for c in calendar.walk("VEVENT") if "DTSTART" in c]
+        if not masters:
+            return []
+        recurring = _recurring_uids(masters)
+        window_start, window_end = _window(masters, defaults)
+        query = recurring_ical_events.of(calendar, skip_bad_series=True)
+        occurrences = list(
+            itertools.islice(query.between(window_start, window_end), MAX_OCCURRENCES)
+        )
+    except ParseError:
+        raise
+    except Exception as exc:
+        raise ParseError(f"iCalendar file has an unreadable event ({_short(exc)})") from exc
+    return [
+        event
+        for component in occurrences
+        if (event := _to_raw(component, recurring, wr_zone, url)) is not None
+    ]
+
+
+def _recurring_uids(masters: list[Any]) -> set[str]:
+    counts: dict[str, int] = {}
+    recurring = set()
+    for component in masters:
+        uid = str(component.get("UID", ""))
+        counts[uid] = counts.get(uid, 0) + 1
+        if "RRULE" in component or "RDATE" in component or "RECURRENCE-ID" in component:
+            recurring.add(uid)
+    return recurring | {uid for uid, n in counts.items() if n > 1 and uid}
+
+
+def _window(masters: list[Any], defaults: SourceDefaults) -> tuple[datetime, datetime]:
+    if defaults.window_start is not None and defaults.window_end is not None:
+        return defaults.window_start, defaults.window_end
+    starts = [_as_utc(c.decoded("DTSTART")) for c in masters]
+    start = defaults.window_start or min(starts)
+    end = defaults.window_end or max(starts) + timedelta(days=366)
+    return start, end
+
+
+def _as_utc(value: date | datetime) -> datetime:
+    if not isinstance(value, datetime):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _to_raw(
+    component: Any, recurring: set[str], wr_zone: str | None, url: str
+) -> RawEvent | None:
+    title = clean_text(component.get("SUMMARY"))
+    start = component.decoded("DTSTART")
+    if not title or start is None:
+        return None
+    end = component.decoded("DTEND") if "DTEND" in component else None
+    if isinstance(start, datetime):
+        start = canonical(start)
+        end = canonical(end) if isinstance(end, datetime) else None
+        if end is not None and end <= start:
+            end = None
+        timezone = zone_name(start.tzinfo) or (wr_zone if zone(wr_zone) else None)
+    else:
+        last = end - timedelta(days=1) if isinstance(end, date) else start
+        end = last if last >= start else start
+        timezone = None
+    uid = str(component.get("UID", "")).strip() or None
+    series_uid = None
+    if uid and uid in recurring:
+        series_uid = uid
+        original = component.get("RECURRENCE-ID")
+        key = _occurrence_key(original.dt if original is not None else start)
+        uid = f"{uid}#{key}"
+    venue, address, postcode, city = split_location(component.get("LOCATION"))
+    latitude = longitude = None
+    if (geo := component.get("GEO")) is not None:
+        latitude, longitude = float(geo.latitude), float(geo.longitude)
+    event_url = str(component.get("URL", "")).strip() or None
+    return RawEvent(
+        title=title,
+        start=start,
+        end=end,
+        timezone=timezone,
+        uid=uid,
+        url=event_url,
+        description=clean_text(component.get("DESCRIPTION"), keep_lines=True),
+        venue=venue,
+        address=address,
+        city=city,
+        postcode=postcode,
+        latitude=latitude,
+        longitude=longitude,
+        online=None,
+        status=_STATUS.get(str(component.get("STATUS", "")).upper()),
+        organizer=_organizer(component.get("ORGANIZER")),
+        categories=_categories(component),
+        series_uid=series_uid,
+        source_format="ical",
+        source_url=url,
+    )
+
+
+def _occurrence_key(value: date | datetime) -> str:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            return value.strftime("%Y%m%dT%H%M%S")
+        return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return value.strftime("%Y%m%d")
+
+
+def _organizer(value: Any) -> str | None:
+    if value is None:
+        return None
+    name = value.params.get("CN") if hasattr(value, "params") else None
+    if name:
+        return clean_text(name)
+    text = str(value)
+    return clean_text(text[7:] if text.lower().startswith("mailto:") else text)
+
+
+def _categories(component: Any) -> tuple[str, ...]:
+    values = component.get("CATEGORIES")
+    if values is None:
+        return ()
+    found: list[str] = []
+    for value in values if isinstance(values, list) else [values]:
+        for cat in getattr(value, "cats", [value]):
+            text = clean_text(cat)
+            if text and text not in found:
+                found.append(text)
+    return tuple(found)
+
+
+def _short(exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    return (text[:120] + "…") if len(text) > 120 else (text or type(exc).__name__)
