@@ -1,0 +1,77 @@
+"""The command line: every command has help, wrong arguments get one line and a non-zero exit."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import typer.main
+
+from cli import app, main
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "var"))
+    for name in ("DATABASE_URL", "MAIL_URL", "REGION", "TIMEZONE", "TECHAGENDA_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+def all_commands() -> list[list[str]]:
+    group = typer.main.get_command(app)
+    out: list[list[str]] = []
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        subs = getattr(command, "commands", None)
+        out += [[name, sub] for sub in subs] if subs else [[name]]
+    return out
+
+
+@pytest.mark.parametrize("command", all_commands(), ids=" ".join)
+def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*command, "--help"]) == 0
+    assert "Usage:" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "message"),
+    [
+        (["sources", "add", "ftp://example.org/feed"], 2, "not an http(s) URL"),
+        (["sources", "add", "https://example.org/feed", "--timezone", "Mars/Olympus"], 2, "unknown timezone"),
+        (["events", "list", "--week", "2026-W99"], 3, "has no week 99"),
+        (["events", "list", "--week", "next"], 3, "expected YYYY-Www"),
+        (["extract", "/no/such/file.ics"], 4, "no such file"),
+        (["extract", "x.ics", "--from", "yesterday"], 2, "expected YYYY-MM-DD"),
+        (["subscribers", "add", "a@example.org", "--lang", "de"], 2, "use fr or en"),
+        (["sources", "approve", "999"], 4, "999"),
+        (["crawl", "--source", "abc"], 2, "abc"),
+    ],
+)
+def test_wrong_arguments_get_one_line_and_a_nonzero_exit(
+    argv: list[str], code: int, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == code
+    captured = capsys.readouterr()
+    assert message in captured.err
+    assert "Traceback" not in captured.err + captured.out
+
+
+def test_a_broken_configuration_file_is_one_line(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (isolated / "techagenda.toml").write_text("timezone = [", encoding="utf-8")
+    assert main(["sources", "list"]) == 3
+    assert "techagenda.toml" in capsys.readouterr().err
+
+
+def test_sources_added_by_an_admin_are_approved_and_listed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["sources", "add", "https://www.meetup.com/aixtech-org/events/ical/", "--name", "Aix Tech"]) == 0
+    assert main(["sources", "add", "https://www.meetup.com/aixtech-org/events/ical/"]) == 0
+    capsys.readouterr()
+    assert main(["sources", "list", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["name"], r["state"]) for r in rows] == [("Aix Tech", "approved")]
