@@ -1,0 +1,166 @@
+"""Words and dates in the subscriber's language: Babel formats, fixed texts, topic labels.
+
+Pure helpers used by the templates; every function takes the language explicitly.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_interval, format_skeleton, format_time
+
+LANGUAGES = ("fr", "en")
+LOCALES = {"fr": "fr_FR", "en": "en"}
+
+TOPIC_LABELS: dict[str, dict[str, str]] = {
+    "ia-data": {"fr": "IA & data", "en": "AI & data"},
+    "web-mobile": {"fr": "Web & mobile", "en": "Web & mobile"},
+    "cloud-devops": {"fr": "Cloud & DevOps", "en": "Cloud & DevOps"},
+    "startups-business": {"fr": "Startups & business", "en": "Startups & business"},
+    "fablab-hardware": {"fr": "Fab lab & hardware", "en": "Fab lab & hardware"},
+    "cybersecurite": {"fr": "Cybersécurité", "en": "Cybersecurity"},
+    "design-ux": {"fr": "Design & UX", "en": "Design & UX"},
+    "jeu-video": {"fr": "Jeu vidéo", "en": "Video games"},
+    "recherche-formation": {"fr": "Recherche & formation", "en": "Research & training"},
+    "emploi-recrutement": {"fr": "Emploi & recrutement", "en": "Jobs & hiring"},
+}
+
+TEXTS: dict[str, dict[str, str]] = {
+    "fr": {
+        "colon": " :",
+        "subject": "{region} : {count} événements tech, {week}",
+        "subject_one": "{region} : 1 événement tech, {week}",
+        "subject_none": "{region} : pas d'événement tech cette semaine, {week}",
+        "title": "L'agenda tech {region}",
+        "week_label": "Semaine du {interval}",
+        "count_line": "{count} événements cette semaine, {later} à noter pour la suivante.",
+        "count_line_one": "1 événement cette semaine, {later} à noter pour la suivante.",
+        "count_new": "{new} nouveaux depuis votre dernier envoi.",
+        "nothing": "Rien ne correspond à vos préférences cette semaine.",
+        "save_the_date": "À noter pour la semaine suivante",
+        "online": "En ligne",
+        "all_day": "Toute la journée",
+        "new": "Nouveau",
+        "cancelled": "Annulé",
+        "add_ics": "Ajouter à l'agenda (.ics)",
+        "add_google": "Google Agenda",
+        "details": "Détails",
+        "preferences": "Modifier mes préférences",
+        "unsubscribe": "Me désinscrire",
+        "why": "Vous recevez cet email car vous êtes inscrit·e à l'agenda tech {region}.",
+        "confirm_subject": "Confirmez votre inscription à l'agenda tech {region}",
+        "confirm_intro": "Bonjour, quelqu'un (vous, sans doute) a demandé à recevoir chaque "
+        "semaine l'agenda des événements tech {region} à cette adresse.",
+        "confirm_action": "Confirmer mon inscription",
+        "confirm_ignore": "Si ce n'est pas vous, ignorez ce message : vous ne recevrez rien. "
+        "Le lien expire dans 7 jours.",
+    },
+    "en": {
+        "colon": ":",
+        "subject": "{region}: {count} tech events, {week}",
+        "subject_one": "{region}: 1 tech event, {week}",
+        "subject_none": "{region}: no tech events this week, {week}",
+        "title": "{region} tech agenda",
+        "week_label": "Week of {interval}",
+        "count_line": "{count} events this week, {later} to save for the next.",
+        "count_line_one": "1 event this week, {later} to save for the next.",
+        "count_new": "{new} new since your last digest.",
+        "nothing": "Nothing matches your preferences this week.",
+        "save_the_date": "Save the date: the week after",
+        "online": "Online",
+        "all_day": "All day",
+        "new": "New",
+        "cancelled": "Cancelled",
+        "add_ics": "Add to calendar (.ics)",
+        "add_google": "Google Calendar",
+        "details": "Details",
+        "preferences": "Change my preferences",
+        "unsubscribe": "Unsubscribe",
+        "why": "You get this email because you subscribed to the {region} tech agenda.",
+        "confirm_subject": "Confirm your subscription to the {region} tech agenda",
+        "confirm_intro": "Hello, someone (probably you) asked to receive the weekly agenda "
+        "of tech events in {region} at this address.",
+        "confirm_action": "Confirm my subscription",
+        "confirm_ignore": "If it was not you, ignore this message: you will get nothing. "
+        "The link expires in 7 days.",
+    },
+}
+
+
+def lang_of(language: str | None) -> str:
+    """The supported language closest to ``language`` (French by default)."""
+    code = (language or "fr").lower()[:2]
+    return code if code in LANGUAGES else "fr"
+
+
+def text(language: str, key: str, **values: object) -> str:
+    """A fixed sentence in ``language`` with ``values`` filled in."""
+    return TEXTS[lang_of(language)][key].format(**values)
+
+
+def topic_label(slug: str, language: str) -> str:
+    """A topic's name for people; unknown slugs are shown as they are."""
+    labels = TOPIC_LABELS.get(slug)
+    return labels[lang_of(language)] if labels else slug.replace("-", " ")
+
+
+def day_heading(day: date, language: str) -> str:
+    """``Mardi 1 décembre`` / ``Tuesday, December 1``."""
+    lang = lang_of(language)
+    pattern = "EEEE d MMMM" if lang == "fr" else "EEEE, MMMM d"
+    out = format_date(day, pattern, locale=LOCALES[lang])
+    return out[:1].upper() + out[1:]
+
+
+def short_day(day: date, language: str) -> str:
+    """``mar. 8 déc.`` / ``Tue, Dec 8``."""
+    return format_skeleton("MMMEd", day, locale=LOCALES[lang_of(language)])
+
+
+def time_label(moment: datetime, language: str) -> str:
+    """``19:00`` / ``7:00 PM`` in the moment's own timezone."""
+    return format_time(moment, "short", locale=LOCALES[lang_of(language)])
+
+
+def time_range(start: datetime, end: datetime | None, language: str) -> str:
+    """``18:30 – 21:00``; the end is left out when unknown or on another day."""
+    first = time_label(start, language)
+    if end is None or end <= start or end.date() != start.date():
+        return first
+    return f"{first} – {time_label(end, language)}"
+
+
+def week_interval(start: date, language: str) -> str:
+    """``30 nov. – 6 déc. 2026`` / ``Nov 30 – Dec 6, 2026``."""
+    end = start + timedelta(days=6)
+    return format_interval(start, end, "yMMMd", locale=LOCALES[lang_of(language)])
+
+
+def google_calendar_url(
+    *,
+    title: str,
+    start: datetime | None,
+    end: datetime | None,
+    all_day_start: date | None,
+    all_day_end: date | None,
+    details: str,
+    location: str,
+) -> str:
+    """A Google Calendar "add event" link (times in UTC; all-day end exclusive)."""
+    if start is not None:
+        stop = end if end is not None and end > start else start + timedelta(hours=1)
+        fmt = "%Y%m%dT%H%M%SZ"
+        utc = ZoneInfo("UTC")
+        dates = f"{start.astimezone(utc).strftime(fmt)}/{stop.astimezone(utc).strftime(fmt)}"
+    elif all_day_start is not None:
+        first = all_day_start
+        last = (all_day_end or first) + timedelta(days=1)
+        dates = f"{first:%Y%m%d}/{last:%Y%m%d}"
+    else:
+        dates = ""
+    query = {"action": "TEMPLATE", "text": title, "dates": dates, "details": details}
+    if location:
+        query["location"] = location
+    return "https://calendar.google.com/calendar/render?" + urlencode(query)

@@ -1,0 +1,163 @@
+"""The store's edge for the digest: reading events and history, claiming deliveries.
+
+Every state change of a :class:`Delivery` is its own committed transaction, so the
+ledger on disk is always at most one message behind the SMTP server (see
+:mod:`newsletter.send` for the window that remains).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import and_, func, or_, update
+from sqlmodel import Session, col, select
+
+from aggregator.models import Delivery, DeliveryStatus, Digest, Event, Subscriber
+from newsletter.select import EventView, SubscriberPrefs
+
+
+def to_view(event: Event) -> EventView:
+    """The stored event mapped to the plain shape selection works on."""
+    assert event.id is not None
+    return EventView(
+        id=event.id,
+        title=event.title,
+        start=event.start,
+        end=event.end,
+        all_day=event.all_day,
+        start_date=event.start_date,
+        end_date=event.end_date,
+        timezone=event.timezone,
+        status=event.status,
+        online=event.online,
+        insee=event.insee,
+        city=event.city,
+        venue=event.venue,
+        address=event.address,
+        url=event.url,
+        description=event.description_text,
+        organizer=event.organizer,
+        topics=tuple(event.topics or ()),
+        created_at=event.created_at,
+        updated_at=event.updated_at,
+        series_uid=event.series_uid,
+    )
+
+
+def to_prefs(sub: Subscriber) -> SubscriberPrefs:
+    return SubscriberPrefs(
+        email=sub.email,
+        language=sub.language,
+        topics=frozenset(sub.topics or ()),
+        towns=frozenset(sub.towns or ()),
+        include_online=sub.include_online,
+        id=sub.id,
+    )
+
+
+def load_events(session: Session, *, first_day: date, days: int = 14) -> list[EventView]:
+    """Visible events of the region (or online) that may fall in ``days`` from ``first_day``.
+
+    The window is widened by a day on each side for time zones; selection is exact.
+    """
+    lo = datetime.combine(first_day - timedelta(days=1), time(0), tzinfo=UTC)
+    hi = datetime.combine(first_day + timedelta(days=days + 1), time(0), tzinfo=UTC)
+    last_day = first_day + timedelta(days=days)
+    stmt = select(Event).where(
+        col(Event.hidden).is_(False),
+        or_(col(Event.in_region).is_(True), col(Event.online).is_(True)),
+        or_(
+            and_(col(Event.start) >= lo, col(Event.start) < hi),
+            and_(col(Event.start_date) >= first_day, col(Event.start_date) <= last_day),
+            and_(col(Event.start_date) < first_day, col(Event.end_date) >= first_day),
+        ),
+    )
+    return [to_view(e) for e in session.exec(stmt.order_by(col(Event.id)))]
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """What earlier digests of the region told each subscriber."""
+
+    announced: dict[int, frozenset[int]]
+    last_sent: dict[int, datetime]
+
+
+def load_history(session: Session, *, region: str, before_week: str) -> History:
+    """Events announced to each subscriber by sent digests of earlier weeks."""
+    rows = session.exec(
+        select(Delivery.subscriber_id, Delivery.event_ids, Delivery.sent_at)
+        .join(Digest, col(Digest.id) == col(Delivery.digest_id))
+        .where(
+            Digest.region == region,
+            col(Digest.week) < before_week,
+            Delivery.status == DeliveryStatus.sent,
+        )
+    ).all()
+    announced: dict[int, set[int]] = {}
+    last_sent: dict[int, datetime] = {}
+    for sub_id, event_ids, sent_at in rows:
+        announced.setdefault(sub_id, set()).update(event_ids or ())
+        if sent_at is not None and (sub_id not in last_sent or sent_at > last_sent[sub_id]):
+            last_sent[sub_id] = sent_at
+    return History({k: frozenset(v) for k, v in announced.items()}, last_sent)
+
+
+def claim_next(
+    session: Session,
+    digest_id: int,
+    *,
+    now: datetime,
+    exclude: Collection[int] = (),
+) -> Delivery | None:
+    """Move the next pending delivery to ``sending`` and commit; None when none is left.
+
+    On PostgreSQL the row is locked with ``FOR UPDATE SKIP LOCKED`` so concurrent
+    workers never claim the same delivery; SQLite ignores the clause (one sender).
+    """
+    stmt = (
+        select(Delivery)
+        .where(Delivery.digest_id == digest_id, Delivery.status == DeliveryStatus.pending)
+        .order_by(col(Delivery.id))
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    if exclude:
+        stmt = stmt.where(col(Delivery.id).not_in(list(exclude)))
+    delivery = session.exec(stmt).first()
+    if delivery is None:
+        session.commit()
+        return None
+    delivery.status = DeliveryStatus.sending
+    delivery.attempts += 1
+    delivery.claimed_at = now
+    session.add(delivery)
+    session.commit()
+    return delivery
+
+
+def release_stale(session: Session, digest_id: int, *, older_than: datetime | None) -> int:
+    """Put ``sending`` rows back to pending (a sender died mid-message); return how many.
+
+    ``older_than=None`` takes them all (single sender); workers pass a cut-off so they
+    never take a row a live worker is sending right now.
+    """
+    stmt = update(Delivery).where(
+        col(Delivery.digest_id) == digest_id, col(Delivery.status) == DeliveryStatus.sending
+    )
+    if older_than is not None:
+        stmt = stmt.where(col(Delivery.claimed_at) < older_than)
+    result = session.execute(stmt.values(status=DeliveryStatus.pending))
+    session.commit()
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def count_by_status(session: Session, digest_id: int) -> dict[str, int]:
+    rows = session.exec(
+        select(Delivery.status, func.count())
+        .where(Delivery.digest_id == digest_id)
+        .group_by(Delivery.status)
+    ).all()
+    return {status: int(n) for status, n in rows}

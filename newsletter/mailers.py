@@ -1,0 +1,249 @@
+"""Mailers chosen by URL, all behind one small interface.
+
+* ``smtp://user:pass@host:587?starttls=1`` — plain SMTP, optionally upgraded with STARTTLS;
+* ``smtps://user:pass@host:465`` — implicit TLS; ``?timeout=30`` on either;
+* ``file:///path/to/outbox`` — one ``.eml`` per message, written atomically, named after
+  the Message-ID (so a resend overwrites instead of duplicating): the embedded default;
+* ``console://`` — prints each message to standard output.
+
+``Mailer.send`` raises :class:`TemporaryMailError` (4xx, connection trouble: try later)
+or :class:`PermanentMailError` (5xx: this address will not take it). The SMTP mailer
+keeps one connection across messages and reconnects when the server dropped it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import smtplib
+import ssl
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from email.message import EmailMessage
+from pathlib import Path
+from types import TracebackType
+from typing import Protocol, Self
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from aggregator.errors import ConfigError, PermanentMailError, TemporaryMailError
+
+
+class Mailer(Protocol):
+    """Hands messages over; a context manager that closes its connection on exit."""
+
+    def send(self, msg: EmailMessage) -> None: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+
+class _Base:
+    def close(self) -> None:
+        return None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").lower() in ("1", "true", "yes", "on")
+
+
+class SMTPMailer(_Base):
+    """One reused SMTP connection; a dropped connection is reopened once per message."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        implicit_tls: bool = False,
+        starttls: bool = False,
+        timeout: float = 30.0,
+        local_hostname: str | None = None,
+    ) -> None:
+        self.host, self.port = host, port
+        self.username, self.password = username, password
+        self.implicit_tls, self.starttls = implicit_tls, starttls
+        self.timeout = timeout
+        self.local_hostname = local_hostname
+        self._smtp: smtplib.SMTP | None = None
+        self.connections = 0  # how many times we connected (reconnects included)
+
+    def _connect(self) -> smtplib.SMTP:
+        try:
+            smtp: smtplib.SMTP
+            if self.implicit_tls:
+                smtp = smtplib.SMTP_SSL(
+                    self.host,
+                    self.port,
+                    timeout=self.timeout,
+                    local_hostname=self.local_hostname,
+                    context=ssl.create_default_context(),
+                )
+            else:
+                smtp = smtplib.SMTP(
+                    self.host, self.port, timeout=self.timeout, local_hostname=self.local_hostname
+                )
+                if self.starttls:
+                    smtp.starttls(context=ssl.create_default_context())
+            if self.username:
+                smtp.login(self.username, self.password or "")
+        except smtplib.SMTPAuthenticationError as exc:
+            raise ConfigError(f"SMTP login refused by {self.host}: {exc.smtp_code}") from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            raise TemporaryMailError(f"cannot connect to {self.host}:{self.port}: {exc}") from exc
+        self.connections += 1
+        return smtp
+
+    def send(self, msg: EmailMessage) -> None:
+        """Send one message; reconnect once if the kept connection was dropped."""
+        for attempt in (1, 2):
+            if self._smtp is None:
+                self._smtp = self._connect()
+            try:
+                refused = self._smtp.send_message(msg)
+            except smtplib.SMTPServerDisconnected as exc:
+                self._drop()
+                if attempt == 2:
+                    raise TemporaryMailError(f"connection lost: {exc}") from exc
+                continue
+            except smtplib.SMTPRecipientsRefused as exc:
+                codes = [code for code, _text in exc.recipients.values()]
+                raise _classify(min(codes) if codes else 550, str(exc.recipients)) from exc
+            except smtplib.SMTPResponseException as exc:
+                if exc.smtp_code in (421,):
+                    self._drop()
+                raise _classify(exc.smtp_code, _decode(exc.smtp_error)) from exc
+            except (OSError, smtplib.SMTPException) as exc:
+                self._drop()
+                raise TemporaryMailError(f"SMTP error: {exc}") from exc
+            if refused:
+                code = min(code for code, _text in refused.values())
+                raise _classify(code, str(refused))
+            return
+
+    def _drop(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.close()
+            finally:
+                self._smtp = None
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                self._smtp.quit()
+            self._drop()
+
+
+def _decode(value: bytes | str) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def _classify(code: int, detail: str) -> TemporaryMailError | PermanentMailError:
+    text = f"{code} {detail}".strip()
+    if 500 <= code < 600:
+        return PermanentMailError(text)
+    return TemporaryMailError(text)
+
+
+class FileMailer(_Base):
+    """Writes each message as ``<outbox>/<message-id>.eml`` (temp file, then rename)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def send(self, msg: EmailMessage) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        ident = str(msg.get("Message-ID", "")) or msg.as_string()
+        safe = "".join(c if c.isalnum() or c in ".-_" else "_" for c in ident.strip("<>"))[:120]
+        name = f"{safe or hashlib.sha256(ident.encode()).hexdigest()}.eml"
+        data = msg.as_bytes()
+        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".eml")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.directory / name)
+        except OSError as exc:
+            Path(tmp).unlink(missing_ok=True)
+            raise TemporaryMailError(f"cannot write to the outbox {self.directory}: {exc}") from exc
+
+
+class ConsoleMailer(_Base):
+    """Prints every message (for a first look, or piping into another tool)."""
+
+    def __init__(self, write: Callable[[str], object] | None = None) -> None:
+        self.write = write or sys.stdout.write
+
+    def send(self, msg: EmailMessage) -> None:
+        self.write(msg.as_string() + "\n")
+
+
+def make_mailer(url: str) -> Mailer:
+    """The mailer a ``MAIL_URL`` names (see the module docstring for the forms)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    if scheme in ("smtp", "smtps"):
+        if not parts.hostname:
+            raise ConfigError(f"mail URL {url!r} names no host")
+        implicit = scheme == "smtps" or _truthy(query.get("ssl")) or _truthy(query.get("tls"))
+        return SMTPMailer(
+            parts.hostname,
+            parts.port or (465 if implicit else 25),
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            implicit_tls=implicit,
+            starttls=_truthy(query.get("starttls")),
+            timeout=float(query.get("timeout", 30)),
+        )
+    if scheme == "file":
+        path = unquote(parts.netloc + parts.path)
+        if not path:
+            raise ConfigError(f"mail URL {url!r} names no folder")
+        return FileMailer(Path(path))
+    if scheme == "console":
+        return ConsoleMailer()
+    raise ConfigError(f"unsupported mail URL {url!r}: use smtp://, smtps://, file:// or console://")
+
+
+class RateLimiter:
+    """At most ``per_second`` calls to :meth:`wait` per second (0: no limit)."""
+
+    def __init__(
+        self,
+        per_second: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.interval = 1.0 / per_second if per_second > 0 else 0.0
+        self.clock, self.sleep = clock, sleep
+        self._next = 0.0
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        now = self.clock()
+        if now < self._next:
+            self.sleep(self._next - now)
+            now = self._next
+        self._next = now + self.interval

@@ -1,0 +1,90 @@
+"""Email messages built only through :class:`email.message.EmailMessage`.
+
+Header values pass through :func:`clean_header`, which folds every run of whitespace
+(CR and LF included) into one space, so no title or name can add a header. The
+``email`` package then encodes non-ASCII text and refuses anything still unsafe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from urllib.parse import quote
+
+from aggregator.settings import Settings
+
+
+def clean_header(value: str, *, limit: int = 200) -> str:
+    """One line of at most ``limit`` characters: control characters and CR/LF removed."""
+    flat = " ".join("".join(ch if ch.isprintable() else " " for ch in value).split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def sender_domain(settings: Settings) -> str:
+    """The domain of ``settings.mail_from`` (used in Message-ID and List-Id)."""
+    _name, addr = parseaddr(settings.mail_from)
+    domain = addr.rpartition("@")[2].strip().lower()
+    return domain or "techagenda.localhost"
+
+
+def sender_address(settings: Settings) -> str:
+    """The bare address of ``settings.mail_from``."""
+    return parseaddr(settings.mail_from)[1] or f"digest@{sender_domain(settings)}"
+
+
+def delivery_message_id(settings: Settings, *, region: str, week: str, subscriber_id: int) -> str:
+    """A stable Message-ID for one subscriber's copy of one digest (resends reuse it)."""
+    seed = f"{settings.secret_key}|{region}|{week}|{subscriber_id}".encode()
+    digest = hashlib.sha256(seed).hexdigest()[:16]
+    return f"<digest.{region}.{week}.{subscriber_id}.{digest}@{sender_domain(settings)}>"
+
+
+def list_id(settings: Settings, *, region: str, region_name: str) -> str:
+    """``Techagenda Aix-Marseille <aix-marseille.digest.example.org>`` (RFC 2919)."""
+    label = clean_header(f"Techagenda {region_name}", limit=80).replace('"', "")
+    return f"{label} <{region}.digest.{sender_domain(settings)}>"
+
+
+def build_message(
+    settings: Settings,
+    *,
+    to: str,
+    subject: str,
+    text_body: str,
+    html_body: str,
+    date: datetime,
+    message_id: str | None = None,
+    unsubscribe_url: str | None = None,
+    list_id_value: str | None = None,
+) -> EmailMessage:
+    """A multipart/alternative message (text first, then HTML) with bulk-mail headers.
+
+    With ``unsubscribe_url`` it carries ``List-Unsubscribe`` (HTTPS and mailto) and
+    ``List-Unsubscribe-Post: List-Unsubscribe=One-Click`` (RFC 8058).
+    """
+    msg = EmailMessage()
+    msg["From"] = clean_header(settings.mail_from)
+    msg["To"] = Address(addr_spec=clean_header(to))
+    msg["Subject"] = clean_header(subject, limit=150)
+    msg["Date"] = format_datetime(date)
+    msg["Message-ID"] = message_id or _fresh_id(settings, to, date)
+    msg["Auto-Submitted"] = "auto-generated"
+    if list_id_value:
+        msg["List-Id"] = list_id_value
+        msg["Precedence"] = "bulk"
+    if unsubscribe_url:
+        token = unsubscribe_url.rstrip("/").rpartition("/")[2]
+        mailto = f"mailto:{sender_address(settings)}?subject={quote('unsubscribe ' + token)}"
+        msg["List-Unsubscribe"] = f"<{unsubscribe_url}>, <{mailto}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    msg.set_content(text_body, subtype="plain", charset="utf-8")
+    msg.add_alternative(html_body, subtype="html", charset="utf-8")
+    return msg
+
+
+def _fresh_id(settings: Settings, to: str, date: datetime) -> str:
+    seed = f"{settings.secret_key}|{to}|{date.isoformat()}".encode()
+    return f"<{hashlib.sha256(seed).hexdigest()[:24]}@{sender_domain(settings)}>"

@@ -1,0 +1,416 @@
+"""Preparing and sending a weekly digest through the resumable delivery ledger.
+
+``prepare_digest`` makes one ``Digest`` per (region, ISO week) and one pending
+``Delivery`` per confirmed subscriber with something to read; running it again adds
+only what is missing. ``send_digest`` then walks the ledger, one delivery at a time::
+
+    pending --claim, commit--> sending --SMTP transaction--> sent | failed, commit
+                                   \\--4xx after retries--> pending (next run)
+
+The window that cannot be closed: the SMTP server accepted a message and the process
+died before writing ``sent``. On resume that delivery is found in ``sending``. We
+**resend it, with the same Message-ID**: this loses nothing (marking it "failed:
+unknown" could drop a digest nobody received), and a receiving side that deduplicates
+on Message-ID drops the rare repeat. The window is one SMTP round trip (the reply to
+the final ``.``) plus one local commit; a message is never claimed before it is about
+to go out, so at most one delivery per sender can be in it.
+
+Without ``worker=True``, run one sender at a time (every ``sending`` row is taken as
+left by a dead sender). With ``worker=True`` (PostgreSQL), several senders share the
+work through ``FOR UPDATE SKIP LOCKED``, and only rows claimed more than
+``stale_after`` seconds ago are taken back.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from aggregator.errors import (
+    InvalidInputError,
+    NotFoundError,
+    PermanentMailError,
+    TemporaryMailError,
+)
+from aggregator.models import (
+    Delivery,
+    DeliveryStatus,
+    Digest,
+    Subscriber,
+    SubscriberStatus,
+    utcnow,
+)
+from aggregator.settings import Settings
+from newsletter import ledger
+from newsletter.mailers import Mailer, RateLimiter, make_mailer
+from newsletter.messages import build_message, delivery_message_id, list_id
+from newsletter.render import DigestLinks, region_display_name, render_digest, subject_line
+from newsletter.select import DigestContent, EventView, select_digest
+from newsletter.tokens import make_token
+
+_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class SendReport:
+    """What one ``send_digest`` run did (``pending``: still to send after it)."""
+
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    pending: int = 0
+    digest_id: int | None = None
+    week: str = ""
+
+
+def parse_week(week: str) -> date:
+    """The Monday of an ISO week ``YYYY-Www``."""
+    match = _WEEK.match(week.strip())
+    if not match:
+        raise InvalidInputError(f"{week!r} is not an ISO week such as 2026-W49")
+    try:
+        return date.fromisocalendar(int(match[1]), int(match[2]), 1)
+    except ValueError as exc:
+        raise InvalidInputError(f"{week!r} is not an ISO week such as 2026-W49") from exc
+
+
+def week_of(day: date) -> str:
+    """The ISO week ``YYYY-Www`` that contains ``day``."""
+    year, number, _ = day.isocalendar()
+    return f"{year}-W{number:02d}"
+
+
+def _content_for(
+    events: list[EventView], sub: Subscriber, history: ledger.History, monday: date, tz: ZoneInfo
+) -> DigestContent:
+    assert sub.id is not None
+    return select_digest(
+        events,
+        ledger.to_prefs(sub),
+        week_start=monday,
+        tz=tz,
+        announced_ids=set(history.announced.get(sub.id, frozenset())),
+        last_digest_at=history.last_sent.get(sub.id),
+    )
+
+
+def _prepare(
+    session: Session, settings: Settings, *, week: str, now: datetime
+) -> tuple[Digest, int]:
+    monday = parse_week(week)
+    region = settings.region
+    digest = session.exec(
+        select(Digest).where(Digest.region == region, Digest.week == week)
+    ).first()
+    if digest is None:
+        name = region_display_name(settings)
+        digest = Digest(region=region, week=week, created_at=now, subject=f"{name} {week}")
+        session.add(digest)
+        session.flush()
+    assert digest.id is not None
+    if digest.status == "sent":
+        return digest, 0
+    known = set(
+        session.exec(select(Delivery.subscriber_id).where(Delivery.digest_id == digest.id)).all()
+    )
+    subscribers = session.exec(
+        select(Subscriber)
+        .where(Subscriber.status == SubscriberStatus.confirmed)
+        .order_by(col(Subscriber.id))
+    ).all()
+    events = ledger.load_events(session, first_day=monday)
+    history = ledger.load_history(session, region=region, before_week=week)
+    skipped = 0
+    for sub in subscribers:
+        if sub.id in known:
+            continue
+        assert sub.id is not None
+        content = _content_for(events, sub, history, monday, settings.tz)
+        if content.is_empty and not settings.digest_send_empty:
+            skipped += 1
+            continue
+        session.add(
+            Delivery(
+                digest_id=digest.id,
+                subscriber_id=sub.id,
+                message_id=delivery_message_id(
+                    settings, region=region, week=week, subscriber_id=sub.id
+                ),
+                event_ids=list(content.event_ids),
+            )
+        )
+    session.flush()
+    return digest, skipped
+
+
+def prepare_digest(session: Session, settings: Settings, *, week: str, now: datetime) -> Digest:
+    """The region's digest for ``week`` with a pending delivery per reader (idempotent)."""
+    return _prepare(session, settings, week=week, now=now)[0]
+
+
+def compose_message(
+    settings: Settings,
+    sub: Subscriber,
+    content: DigestContent,
+    *,
+    region_name: str,
+    message_id: str,
+    date: datetime,
+) -> EmailMessage:
+    """One subscriber's digest as an EmailMessage with its personal links."""
+    base = settings.base_url.rstrip("/")
+    links = DigestLinks(
+        unsubscribe=f"{base}/unsubscribe/{make_token(settings, sub, 'unsubscribe')}",
+        preferences=f"{base}/preferences/{make_token(settings, sub, 'preferences')}",
+    )
+    html, text = render_digest(
+        content, ledger.to_prefs(sub), settings, region_name=region_name, links=links
+    )
+    return build_message(
+        settings,
+        to=sub.email,
+        subject=subject_line(content, region_name=region_name),
+        text_body=text,
+        html_body=html,
+        date=date,
+        message_id=message_id,
+        unsubscribe_url=links.unsubscribe,
+        list_id_value=list_id(settings, region=settings.region, region_name=region_name),
+    )
+
+
+def _send_with_retries(mailer: Mailer, msg: EmailMessage, *, attempts: int, backoff: float) -> None:
+    """Send, retrying temporary failures with exponential backoff; re-raise the last one."""
+    for attempt in range(attempts):
+        try:
+            mailer.send(msg)
+            return
+        except TemporaryMailError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(backoff * (2**attempt))
+
+
+def send_digest(
+    engine: Engine,
+    settings: Settings,
+    *,
+    week: str,
+    now: datetime,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    worker: bool = False,
+    mailer: Mailer | None = None,
+    clock: Callable[[], datetime] = utcnow,
+    stale_after: float = 600.0,
+    attempts: int = 3,
+    backoff: float = 0.5,
+    max_consecutive_failures: int = 10,
+) -> SendReport:
+    """Prepare (if needed) and send the region's digest for ``week``; resumable.
+
+    ``dry_run`` writes nothing and reports in ``pending`` how many would go out. A
+    temporary failure is retried ``attempts`` times with backoff, then left pending for
+    the next run; after ``max_consecutive_failures`` of those in a row the run pauses.
+    A 5xx fails the delivery and counts a hard bounce. See the module docstring for
+    crash safety and workers.
+    """
+    report = SendReport(week=week)
+    digest_id, report.skipped, would_send = _prepare_committed(
+        engine, settings, week=week, now=now, dry_run=dry_run
+    )
+    if dry_run:
+        report.pending = would_send
+        return report
+    report.digest_id = digest_id
+    assert digest_id is not None
+    monday = parse_week(week)
+    region_name = region_display_name(settings)
+    limiter = RateLimiter(settings.mail_rate_per_second)
+    deferred: set[int] = set()
+    consecutive = 0
+    with Session(engine, expire_on_commit=False) as session:
+        cutoff = clock() - timedelta(seconds=stale_after) if worker else None
+        ledger.release_stale(session, digest_id, older_than=cutoff)
+        events = ledger.load_events(session, first_day=monday)
+        history = ledger.load_history(session, region=settings.region, before_week=week)
+        session.commit()
+        total = sum(ledger.count_by_status(session, digest_id).values())
+        done = total - ledger.count_by_status(session, digest_id).get(DeliveryStatus.pending, 0)
+        with mailer or make_mailer(settings.outbox_url) as out:
+            while consecutive < max_consecutive_failures:
+                delivery = ledger.claim_next(session, digest_id, now=clock(), exclude=deferred)
+                if delivery is None:
+                    break
+                outcome = _deliver(
+                    session,
+                    settings,
+                    out,
+                    delivery,
+                    events,
+                    history,
+                    monday,
+                    region_name=region_name,
+                    limiter=limiter,
+                    clock=clock,
+                    attempts=attempts,
+                    backoff=backoff,
+                )
+                session.commit()
+                if outcome == DeliveryStatus.pending:
+                    assert delivery.id is not None
+                    deferred.add(delivery.id)
+                    consecutive += 1
+                else:
+                    consecutive = 0
+                    done += 1
+                    if outcome == DeliveryStatus.sent:
+                        report.sent += 1
+                    elif outcome == DeliveryStatus.failed:
+                        report.failed += 1
+                    else:
+                        report.skipped += 1
+                if progress is not None:
+                    progress(done, total)
+        counts = ledger.count_by_status(session, digest_id)
+        report.pending = counts.get(DeliveryStatus.pending, 0) + counts.get(
+            DeliveryStatus.sending, 0
+        )
+        row = session.get(Digest, digest_id)
+        assert row is not None
+        if report.pending == 0 and row.status != "sent":
+            row.status, row.sent_at = "sent", clock()
+        elif report.pending:
+            row.status = "sending"
+        session.add(row)
+        session.commit()
+    return report
+
+
+def _deliver(
+    session: Session,
+    settings: Settings,
+    mailer: Mailer,
+    delivery: Delivery,
+    events: list[EventView],
+    history: ledger.History,
+    monday: date,
+    *,
+    region_name: str,
+    limiter: RateLimiter,
+    clock: Callable[[], datetime],
+    attempts: int,
+    backoff: float,
+) -> str:
+    """Send one claimed delivery and record its outcome (the caller commits)."""
+    sub = session.get(Subscriber, delivery.subscriber_id)
+    content = None
+    if sub is not None and sub.status == SubscriberStatus.confirmed:
+        content = _content_for(events, sub, history, monday, settings.tz)
+        if content.is_empty and not settings.digest_send_empty:
+            content = None
+    if sub is None or content is None:
+        delivery.status = DeliveryStatus.skipped
+        session.add(delivery)
+        return delivery.status
+    msg = compose_message(
+        settings,
+        sub,
+        content,
+        region_name=region_name,
+        message_id=delivery.message_id,
+        date=clock(),
+    )
+    limiter.wait()
+    try:
+        _send_with_retries(mailer, msg, attempts=attempts, backoff=backoff)
+    except TemporaryMailError as exc:
+        delivery.status, delivery.last_error = DeliveryStatus.pending, str(exc)[:500]
+    except PermanentMailError as exc:
+        delivery.status, delivery.last_error = DeliveryStatus.failed, str(exc)[:500]
+        sub.hard_bounces += 1
+        if sub.hard_bounces >= settings.mail_max_hard_bounces:
+            sub.status = SubscriberStatus.bounced
+        session.add(sub)
+    else:
+        delivery.status, delivery.sent_at = DeliveryStatus.sent, clock()
+        delivery.event_ids, delivery.last_error = list(content.event_ids), None
+    session.add(delivery)
+    return delivery.status
+
+
+def _prepare_committed(
+    engine: Engine, settings: Settings, *, week: str, now: datetime, dry_run: bool
+) -> tuple[int | None, int, int]:
+    """Prepare in its own transaction: ``(digest id, skipped, deliveries left to send)``.
+
+    A dry run rolls everything back. A concurrent worker's insert means a retry.
+    """
+    for attempt in range(3):
+        with Session(engine, expire_on_commit=False) as session:
+            try:
+                digest, skipped = _prepare(session, settings, week=week, now=now)
+                assert digest.id is not None
+                counts = ledger.count_by_status(session, digest.id)
+                left = counts.get(DeliveryStatus.pending, 0) + counts.get(DeliveryStatus.sending, 0)
+                if dry_run:
+                    session.rollback()
+                    return None, skipped, left
+                session.commit()
+                return digest.id, skipped, left
+            except IntegrityError:
+                session.rollback()
+                if attempt == 2:
+                    raise
+    raise AssertionError("unreachable")
+
+
+def preview_digest(
+    session: Session,
+    settings: Settings,
+    *,
+    email: str | None,
+    week: str,
+    now: datetime,
+    out_dir: Path,
+) -> tuple[Path, Path]:
+    """Write the digest of ``email`` (or of a whole-region reader) as HTML and text files.
+
+    Nothing is recorded: a preview leaves the ledger as it was.
+    """
+    monday = parse_week(week)
+    if email:
+        sub = session.exec(select(Subscriber).where(Subscriber.email == email.lower())).first()
+        if sub is None:
+            raise NotFoundError(f"no subscriber with the address {email}")
+    else:
+        sub = Subscriber(id=0, email="preview@example.org", language="fr", status="confirmed")
+    events = ledger.load_events(session, first_day=monday)
+    history = ledger.load_history(session, region=settings.region, before_week=week)
+    content = _content_for(events, sub, history, monday, settings.tz)
+    region_name = region_display_name(settings)
+    base = settings.base_url.rstrip("/")
+    links = DigestLinks(
+        unsubscribe=f"{base}/unsubscribe/{make_token(settings, sub, 'unsubscribe')}",
+        preferences=f"{base}/preferences/{make_token(settings, sub, 'preferences')}",
+    )
+    html, text = render_digest(
+        content, ledger.to_prefs(sub), settings, region_name=region_name, links=links
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"digest-{week}-{re.sub(r'[^a-z0-9]+', '-', sub.email.lower()).strip('-')}"
+    html_path, text_path = out_dir / f"{stem}.html", out_dir / f"{stem}.txt"
+    html_path.write_text(html, encoding="utf-8")
+    text_path.write_text(text, encoding="utf-8")
+    return html_path, text_path

@@ -1,0 +1,254 @@
+"""Subscribers: double opt-in, preferences, one-click unsubscribe, GDPR export and erase.
+
+Every change arrives through a signed, scoped link (see :mod:`newsletter.tokens`), so a
+form never needs a login. Consent time and origin are stored on the row. Nobody gets a
+digest before confirming; an unconfirmed address only ever gets confirmation emails.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import datetime
+from email.message import EmailMessage
+from typing import Any
+
+from sqlalchemy import delete
+from sqlmodel import Session, select
+
+from aggregator.errors import InvalidInputError, InvalidTokenError, NotFoundError
+from aggregator.models import Delivery, Digest, Subscriber, SubscriberStatus
+from aggregator.settings import Settings
+from newsletter.formatting import LANGUAGES
+from newsletter.messages import build_message
+from newsletter.render import region_display_name, render_confirmation
+from newsletter.tokens import make_token, read_token
+
+_LOCAL = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_EMAIL = re.compile(rf"^{_LOCAL}@(?:{_LABEL}\.)+[A-Za-z]{{2,63}}$")
+_TOPIC = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_INSEE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
+
+
+def normalize_email(email: str) -> str:
+    """The address, trimmed and lower-cased, or :class:`InvalidInputError` if malformed.
+
+    Syntax only (no DNS): a dot-atom local part, a domain with a dotted TLD, 254 chars.
+    """
+    value = (email or "").strip()
+    if not value:
+        raise InvalidInputError("an email address is required")
+    if len(value) > 254 or not _EMAIL.match(value):
+        raise InvalidInputError(f"{value[:80]!r} is not a valid email address")
+    return value.lower()
+
+
+def clean_preferences(
+    language: str, topics: Iterable[str], towns: Iterable[str]
+) -> tuple[str, list[str], list[str]]:
+    """Validated ``(language, topics, towns)``; topics are slugs, towns INSEE codes."""
+    lang = (language or "fr").strip().lower()
+    if lang not in LANGUAGES:
+        raise InvalidInputError(f"language must be one of {', '.join(LANGUAGES)}, not {lang!r}")
+    topic_list = sorted({t.strip().lower() for t in topics if t and t.strip()})
+    bad = [t for t in topic_list if not _TOPIC.match(t)]
+    if bad:
+        raise InvalidInputError(f"unknown topic {bad[0]!r}")
+    town_list = sorted({t.strip().upper() for t in towns if t and t.strip()})
+    bad = [t for t in town_list if not _INSEE.match(t)]
+    if bad:
+        raise InvalidInputError(f"{bad[0]!r} is not an INSEE commune code")
+    return lang, topic_list, town_list
+
+
+def find_by_email(session: Session, email: str) -> Subscriber | None:
+    return session.exec(select(Subscriber).where(Subscriber.email == email.lower())).first()
+
+
+def confirmation_message(
+    settings: Settings, subscriber: Subscriber, *, now: datetime
+) -> EmailMessage:
+    """The double opt-in email with its signed link (valid seven days)."""
+    url = f"{settings.base_url.rstrip('/')}/confirm/{make_token(settings, subscriber, 'confirm')}"
+    subject, html, text = render_confirmation(
+        settings,
+        language=subscriber.language,
+        confirm_url=url,
+        region_name=region_display_name(settings),
+    )
+    return build_message(
+        settings, to=subscriber.email, subject=subject, text_body=text, html_body=html, date=now
+    )
+
+
+def subscribe(
+    session: Session,
+    settings: Settings,
+    email: str,
+    *,
+    language: str = "fr",
+    topics: Iterable[str] = (),
+    towns: Iterable[str] = (),
+    include_online: bool = True,
+    origin: str = "web",
+    now: datetime,
+) -> tuple[Subscriber, EmailMessage | None]:
+    """Record a pending subscription and return the confirmation email to send.
+
+    An already confirmed address is left unchanged (nobody can alter someone else's
+    preferences by typing their address) and no email is returned. Someone who left
+    (or bounced) comes back as pending with a fresh consent; older links are revoked.
+    """
+    address = normalize_email(email)
+    lang, topic_list, town_list = clean_preferences(language, topics, towns)
+    sub = find_by_email(session, address)
+    if sub is not None and sub.status == SubscriberStatus.confirmed:
+        return sub, None
+    if sub is None:
+        sub = Subscriber(email=address, created_at=now)
+    elif sub.status in (SubscriberStatus.unsubscribed, SubscriberStatus.bounced):
+        sub.token_version += 1
+        sub.unsubscribed_at = None
+        sub.confirmed_at = None
+        sub.hard_bounces = 0
+    sub.status = SubscriberStatus.pending
+    sub.language, sub.topics, sub.towns = lang, topic_list, town_list
+    sub.include_online = include_online
+    sub.consent_at, sub.consent_origin = now, origin
+    session.add(sub)
+    session.flush()
+    return sub, confirmation_message(settings, sub, now=now)
+
+
+def add_confirmed(
+    session: Session,
+    email: str,
+    *,
+    language: str,
+    topics: Iterable[str],
+    towns: Iterable[str],
+    include_online: bool = True,
+    origin: str = "admin",
+    now: datetime,
+) -> Subscriber:
+    """Add (or re-confirm) someone whose consent was gathered elsewhere."""
+    address = normalize_email(email)
+    lang, topic_list, town_list = clean_preferences(language, topics, towns)
+    sub = find_by_email(session, address) or Subscriber(email=address, created_at=now)
+    if sub.status != SubscriberStatus.confirmed:
+        sub.status = SubscriberStatus.confirmed
+        sub.confirmed_at = now
+        sub.consent_at, sub.consent_origin = now, origin
+        sub.unsubscribed_at = None
+        sub.hard_bounces = 0
+    sub.language, sub.topics, sub.towns = lang, topic_list, town_list
+    sub.include_online = include_online
+    session.add(sub)
+    session.flush()
+    return sub
+
+
+def subscriber_from_token(
+    session: Session, settings: Settings, token: str, scope: str, *, max_age: int | None = None
+) -> Subscriber:
+    """The subscriber a link names, or :class:`InvalidTokenError` (forged, expired, revoked)."""
+    sub_id, version = read_token(settings, token, scope, max_age=max_age)
+    sub = session.get(Subscriber, sub_id)
+    if sub is None or sub.token_version != version:
+        raise InvalidTokenError("this link is no longer valid")
+    return sub
+
+
+def confirm(session: Session, settings: Settings, token: str, *, now: datetime) -> Subscriber:
+    """Confirm a pending subscription (idempotent for a confirmed one)."""
+    sub = subscriber_from_token(session, settings, token, "confirm")
+    if sub.status == SubscriberStatus.pending:
+        sub.status = SubscriberStatus.confirmed
+        sub.confirmed_at = now
+        session.add(sub)
+        session.flush()
+    elif sub.status != SubscriberStatus.confirmed:
+        raise InvalidTokenError("this subscription was closed: please subscribe again")
+    return sub
+
+
+def unsubscribe(session: Session, settings: Settings, token: str, *, now: datetime) -> Subscriber:
+    """Leave the list (one click, idempotent: a second click changes nothing)."""
+    sub = subscriber_from_token(session, settings, token, "unsubscribe")
+    if sub.status != SubscriberStatus.unsubscribed:
+        sub.status = SubscriberStatus.unsubscribed
+        sub.unsubscribed_at = now
+        session.add(sub)
+        session.flush()
+    return sub
+
+
+def update_preferences(
+    session: Session,
+    settings: Settings,
+    token: str,
+    *,
+    language: str,
+    topics: Iterable[str],
+    towns: Iterable[str],
+    include_online: bool,
+) -> Subscriber:
+    """Change topics, towns (INSEE codes; empty = whole region), online and language."""
+    sub = subscriber_from_token(session, settings, token, "preferences")
+    sub.language, sub.topics, sub.towns = clean_preferences(language, topics, towns)
+    sub.include_online = include_online
+    session.add(sub)
+    session.flush()
+    return sub
+
+
+def export_data(session: Session, subscriber_id: int) -> dict[str, Any]:
+    """Everything stored about one subscriber ("send me my data"), JSON-ready."""
+    sub = session.get(Subscriber, subscriber_id)
+    if sub is None:
+        raise NotFoundError(f"no subscriber #{subscriber_id}")
+    rows = session.exec(
+        select(Delivery, Digest)
+        .join(Digest, Digest.id == Delivery.digest_id)  # type: ignore[arg-type]
+        .where(Delivery.subscriber_id == subscriber_id)
+        .order_by(Digest.week)
+    ).all()
+
+    def iso(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "email": sub.email,
+        "status": sub.status,
+        "language": sub.language,
+        "topics": list(sub.topics),
+        "towns": list(sub.towns),
+        "include_online": sub.include_online,
+        "consent_at": iso(sub.consent_at),
+        "consent_origin": sub.consent_origin,
+        "confirmed_at": iso(sub.confirmed_at),
+        "unsubscribed_at": iso(sub.unsubscribed_at),
+        "created_at": iso(sub.created_at),
+        "hard_bounces": sub.hard_bounces,
+        "deliveries": [
+            {
+                "region": digest.region,
+                "week": digest.week,
+                "status": delivery.status,
+                "sent_at": iso(delivery.sent_at),
+                "event_ids": list(delivery.event_ids),
+            }
+            for delivery, digest in rows
+        ],
+    }
+
+
+def delete_subscriber(session: Session, subscriber_id: int) -> None:
+    """Erase a subscriber and their delivery records ("delete me")."""
+    sub = session.get(Subscriber, subscriber_id)
+    if sub is None:
+        raise NotFoundError(f"no subscriber #{subscriber_id}")
+    session.execute(delete(Delivery).where(Delivery.subscriber_id == subscriber_id))  # type: ignore[arg-type]
+    session.delete(sub)
+    session.flush()
