@@ -79,7 +79,9 @@ def test_many_processes_racing_for_one_lease_get_exactly_one_winner(db_url: str)
         if acquire_lease(engine, "scheduler", holder, ttl=TTL, now=T0):
             won.append(holder)
 
-    threads = [threading.Thread(target=race, args=pair) for pair in zip(engines, holders, strict=True)]
+    threads = [
+        threading.Thread(target=race, args=pair) for pair in zip(engines, holders, strict=True)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
