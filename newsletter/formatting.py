@@ -6,6 +6,7 @@ Pure helpers used by the templates; every function takes the language explicitly
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from functools import cache
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -13,19 +14,6 @@ from babel.dates import format_date, format_interval, format_skeleton, format_ti
 
 LANGUAGES = ("fr", "en")
 LOCALES = {"fr": "fr_FR", "en": "en"}
-
-TOPIC_LABELS: dict[str, dict[str, str]] = {
-    "ia-data": {"fr": "IA & data", "en": "AI & data"},
-    "web-mobile": {"fr": "Web & mobile", "en": "Web & mobile"},
-    "cloud-devops": {"fr": "Cloud & DevOps", "en": "Cloud & DevOps"},
-    "startups-business": {"fr": "Startups & business", "en": "Startups & business"},
-    "fablab-hardware": {"fr": "Fab lab & hardware", "en": "Fab lab & hardware"},
-    "cybersecurite": {"fr": "Cybersécurité", "en": "Cybersecurity"},
-    "design-ux": {"fr": "Design & UX", "en": "Design & UX"},
-    "jeu-video": {"fr": "Jeu vidéo", "en": "Video games"},
-    "recherche-formation": {"fr": "Recherche & formation", "en": "Research & training"},
-    "emploi-recrutement": {"fr": "Emploi & recrutement", "en": "Jobs & hiring"},
-}
 
 TEXTS: dict[str, dict[str, str]] = {
     "fr": {
@@ -89,6 +77,11 @@ TEXTS: dict[str, dict[str, str]] = {
 }
 
 
+def _plain(value: str) -> str:
+    """CLDR's thin and narrow no-break spaces become plain spaces (safe in every client)."""
+    return value.replace("\u2009", " ").replace("\u202f", " ")
+
+
 def lang_of(language: str | None) -> str:
     """The supported language closest to ``language`` (French by default)."""
     code = (language or "fr").lower()[:2]
@@ -100,10 +93,16 @@ def text(language: str, key: str, **values: object) -> str:
     return TEXTS[lang_of(language)][key].format(**values)
 
 
+@cache
+def _topic_labels(language: str) -> dict[str, str]:
+    from aggregator.topics import load_taxonomy
+
+    return load_taxonomy().labels(language)
+
+
 def topic_label(slug: str, language: str) -> str:
-    """A topic's name for people; unknown slugs are shown as they are."""
-    labels = TOPIC_LABELS.get(slug)
-    return labels[lang_of(language)] if labels else slug.replace("-", " ")
+    """A topic's name for people (shared taxonomy); unknown slugs are shown as they are."""
+    return _topic_labels(lang_of(language)).get(slug) or slug.replace("-", " ")
 
 
 def day_heading(day: date, language: str) -> str:
@@ -116,12 +115,12 @@ def day_heading(day: date, language: str) -> str:
 
 def short_day(day: date, language: str) -> str:
     """``mar. 8 déc.`` / ``Tue, Dec 8``."""
-    return format_skeleton("MMMEd", day, locale=LOCALES[lang_of(language)])
+    return _plain(format_skeleton("MMMEd", day, locale=LOCALES[lang_of(language)]))
 
 
 def time_label(moment: datetime, language: str) -> str:
     """``19:00`` / ``7:00 PM`` in the moment's own timezone."""
-    return format_time(moment, "short", locale=LOCALES[lang_of(language)])
+    return _plain(format_time(moment, "short", locale=LOCALES[lang_of(language)]))
 
 
 def time_range(start: datetime, end: datetime | None, language: str) -> str:
@@ -135,7 +134,7 @@ def time_range(start: datetime, end: datetime | None, language: str) -> str:
 def week_interval(start: date, language: str) -> str:
     """``30 nov. – 6 déc. 2026`` / ``Nov 30 – Dec 6, 2026``."""
     end = start + timedelta(days=6)
-    return format_interval(start, end, "yMMMd", locale=LOCALES[lang_of(language)])
+    return _plain(format_interval(start, end, "yMMMd", locale=LOCALES[lang_of(language)]))
 
 
 def google_calendar_url(

@@ -67,9 +67,11 @@ def _event_links(item: DigestItem, settings: Settings) -> dict[str, str]:
     event = item.event
     base = settings.base_url.rstrip("/")
     location = ", ".join(x for x in (event.venue, event.address, event.city) if x)
-    details = event.url or f"{base}/events/{event.id}"
+    page = f"{base}/events/{event.id}"
+    url = event.url if event.url and event.url.startswith(("https://", "http://")) else page
+    details = url
     return {
-        "url": event.url or f"{base}/events/{event.id}",
+        "url": url,
         "ics": f"{base}/events/{event.id}.ics",
         "google": fmt.google_calendar_url(
             title=event.title,

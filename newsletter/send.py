@@ -37,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from aggregator.errors import (
+    ConfigError,
     InvalidInputError,
     NotFoundError,
     PermanentMailError,
@@ -51,6 +52,7 @@ from aggregator.models import (
     utcnow,
 )
 from aggregator.settings import Settings
+from aggregator.weeks import week_monday
 from newsletter import ledger
 from newsletter.mailers import Mailer, RateLimiter, make_mailer
 from newsletter.messages import build_message, delivery_message_id, list_id
@@ -58,7 +60,6 @@ from newsletter.render import DigestLinks, region_display_name, render_digest, s
 from newsletter.select import DigestContent, EventView, select_digest
 from newsletter.tokens import make_token
 
-_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 Progress = Callable[[int, int], None]
 
 
@@ -75,20 +76,11 @@ class SendReport:
 
 
 def parse_week(week: str) -> date:
-    """The Monday of an ISO week ``YYYY-Www``."""
-    match = _WEEK.match(week.strip())
-    if not match:
-        raise InvalidInputError(f"{week!r} is not an ISO week such as 2026-W49")
+    """The Monday of an ISO week ``YYYY-Www`` (:class:`InvalidInputError` otherwise)."""
     try:
-        return date.fromisocalendar(int(match[1]), int(match[2]), 1)
-    except ValueError as exc:
-        raise InvalidInputError(f"{week!r} is not an ISO week such as 2026-W49") from exc
-
-
-def week_of(day: date) -> str:
-    """The ISO week ``YYYY-Www`` that contains ``day``."""
-    year, number, _ = day.isocalendar()
-    return f"{year}-W{number:02d}"
+        return week_monday(week)
+    except ConfigError as exc:
+        raise InvalidInputError(str(exc)) from exc
 
 
 def _content_for(
