@@ -32,7 +32,9 @@ _SUFFIXES = {
     ".json": "json", ".jsonld": "json", ".html": "html", ".htm": "html", ".php": "html",
 }  # fmt: skip
 _ROOT = re.compile(r"<([A-Za-z_][\w:.-]*)")
-_PROLOG = re.compile(r"^(\s*(<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>\[]*(\[.*?\])?\s*>))*\s*", re.S | re.I)
+_PROLOG = re.compile(
+    r"^(\s*(<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>\[]*(\[.*?\])?\s*>))*\s*", re.S | re.I
+)
 _HTML_ROOTS = {"html", "head", "body", "div", "p", "meta", "title", "script", "section", "main"}
 
 

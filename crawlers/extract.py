@@ -63,8 +63,12 @@ def extract_events(
 ) -> list[RawEvent]:
     """Parse ``body`` and keep the events starting in the window, sorted by start."""
     return _window_events(
-        parse_document(body, url=url, headers=headers, defaults=_with_window(
-            defaults, window_start, window_end)).events,
+        parse_document(
+            body,
+            url=url,
+            headers=headers,
+            defaults=_with_window(defaults, window_start, window_end),
+        ).events,
         defaults,
         window_start,
         window_end,

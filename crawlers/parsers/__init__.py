@@ -55,8 +55,8 @@ def parse_document(
     content_type = lowered.get("content-type")
     fmt = detect_format(body, url=url, content_type=content_type)
     if fmt == "ical":
-        events = parse_ical(decode_body(body, content_type), url=url, defaults=defaults)
-        return ParseResult("ical", events, [], _floating_warning(events))
+        events, warnings = parse_ical(decode_body(body, content_type), url=url, defaults=defaults)
+        return ParseResult("ical", events, [], warnings + _floating_warning(events))
     if fmt in ("rss", "atom"):
         fmt, events, warnings = parse_feed(
             _as_utf8_xml(body, content_type),
@@ -84,9 +84,7 @@ def _as_utf8_xml(body: bytes, content_type: str | None) -> bytes:
 
 def _floating_warning(events: list[RawEvent]) -> list[str]:
     floating = sum(
-        1
-        for e in events
-        if e.timezone is None and getattr(e.start, "tzinfo", "date") is None
+        1 for e in events if e.timezone is None and getattr(e.start, "tzinfo", "date") is None
     )
     if floating:
         return [f"{floating} event(s) give times with no timezone; the source's default applies"]

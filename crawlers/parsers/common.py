@@ -29,16 +29,23 @@ _XML_DECL = re.compile(rb"""^\s*<\?xml[^>]*encoding=["']([A-Za-z0-9._-]+)["']"""
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset=["']?([A-Za-z0-9._-]+)""", re.I)
 _CT_CHARSET = re.compile(r"charset=[\"']?([A-Za-z0-9._-]+)", re.I)
 _TAGS = re.compile(r"<[^>]+>")
+_BLOCK_TAGS = re.compile(
+    r"(?i)<\s*/?\s*(br|p|div|li|ul|ol|h[1-6]|tr|td|th|table|section|article|header|footer"
+    r"|blockquote|pre|img|hr|dd|dt)\b[^>]*>"
+)
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
+ONLINE_WORDS = frozenset(
+    {"online event", "online", "en ligne", "événement en ligne", "visio", "webinar", "zoom"}
+)
 MAX_BODY = 20 * 1024 * 1024
 
 
 def declared_charset(body: bytes, content_type: str | None) -> str | None:
     """The charset a document claims: Content-Type first, then the XML or meta declaration."""
-    if content_type and (match := _CT_CHARSET.search(content_type)):
-        return match.group(1).lower()
+    if content_type and (found := _CT_CHARSET.search(content_type)):
+        return found.group(1).lower()
     head = body[:2048]
     for pattern in (_XML_DECL, _META_CHARSET):
         if match := pattern.search(head):
@@ -84,9 +91,11 @@ def clean_text(value: object, *, keep_lines: bool = False) -> str | None:
     if isinstance(value, list | tuple):
         value = " ".join(str(v) for v in value if v is not None)
     text = str(value)
+    if "<" not in text and "&lt;" in text:  # HTML escaped once more (WordPress plugins)
+        text = html.unescape(text)
     if "<" in text:
-        text = re.sub(r"(?i)<br\s*/?>|</p>|</li>|</div>", "\n", text)
-        text = _TAGS.sub(" ", text)
+        text = _BLOCK_TAGS.sub("\n", text)
+        text = _TAGS.sub("", text)
     text = html.unescape(text).replace("\xa0", " ")
     text = _SPACES.sub(" ", text)
     if keep_lines:

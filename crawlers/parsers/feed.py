@@ -63,6 +63,8 @@ def parse_feed(
         else:
             events.append(event)
     warnings = []
+    if parsed.get("bozo") and parsed.get("bozo_exception") is not None:
+        warnings.append("the feed is not well-formed XML; it was read leniently")
     if undated:
         warnings.append(f"{undated} feed item(s) name no event date and were skipped")
     return fmt, events, warnings
@@ -104,7 +106,7 @@ def _entry_event(entry: Any, *, fmt: str, url: str, language: str) -> RawEvent |
         if found is None:
             return None
         start, end = found.start, found.end
-        location = location or find_place(text)
+        location = location or find_place(text) or _place_before_date(text, reference)
     if not isinstance(start, datetime) and isinstance(end, datetime):
         end = end.date()
     if end is not None and type(end) is not type(start):
@@ -130,6 +132,16 @@ def _entry_event(entry: Any, *, fmt: str, url: str, language: str) -> RawEvent |
         source_format=fmt,
         source_url=url,
     )
+
+
+def _place_before_date(text: str, reference: date | None) -> str | None:
+    """Gancio writes "Place - samedi 12 décembre 20:00": the part before the dash."""
+    for line in text.splitlines():
+        head, sep, tail = line.partition(" - ")
+        plain = sep and head.strip() and not any(c.isdigit() for c in head)
+        if plain and find_when(tail, reference=reference) is not None:
+            return head.strip()
+    return None
 
 
 def _image(entry: Any) -> str | None:

@@ -94,9 +94,7 @@ def _other_syntaxes(
     if not syntaxes:
         return []
     try:
-        data = extruct.extract(
-            text, base_url=url, syntaxes=syntaxes, uniform=True, errors="ignore"
-        )
+        data = extruct.extract(text, base_url=url, syntaxes=syntaxes, uniform=True, errors="ignore")
     except Exception as exc:  # extruct wraps many parsers; any failure is the page's
         warnings.append(f"embedded data could not be read ({type(exc).__name__})")
         return []

@@ -23,22 +23,46 @@ import x_wr_timezone
 
 from aggregator.errors import ParseError
 from aggregator.raw import RawEvent, SourceDefaults
-from crawlers.parsers.common import canonical, clean_text, split_location, zone, zone_name
+from crawlers.parsers.common import (
+    ONLINE_WORDS,
+    canonical,
+    clean_text,
+    split_location,
+    zone,
+    zone_name,
+)
 
 MAX_OCCURRENCES = 5000
 _STATUS = {"CANCELLED": "cancelled", "TENTATIVE": "tentative", "CONFIRMED": "confirmed"}
 
 
-def parse_ical(text: str, *, url: str, defaults: SourceDefaults) -> list[RawEvent]:
-    """Every VEVENT occurrence of an iCalendar document within the window."""
+def parse_ical(
+    text: str, *, url: str, defaults: SourceDefaults
+) -> tuple[list[RawEvent], list[str]]:
+    """(events, warnings): every VEVENT occurrence of an iCalendar document in the window."""
     try:
         calendars = icalendar.Calendar.from_ical(text, multiple=True)
     except Exception as exc:  # icalendar raises ValueError, KeyError, IndexError...
         raise ParseError(f"not a readable iCalendar file ({_short(exc)})") from exc
     events: list[RawEvent] = []
+    unreadable = 0
     for calendar in calendars:
+        for component in calendar.walk("VEVENT"):
+            if not _readable_start(component):
+                component.pop("DTSTART", None)
+                unreadable += 1
         events.extend(_calendar_events(calendar, url=url, defaults=defaults))
-    return events
+    warnings = []
+    if unreadable:
+        warnings.append(f"{unreadable} calendar event(s) have no readable start and were skipped")
+    return events, warnings
+
+
+def _readable_start(component: Any) -> bool:
+    try:
+        return isinstance(component.decoded("DTSTART"), date)
+    except Exception:  # a missing or garbled DTSTART, whatever icalendar raises
+        return False
 
 
 def _calendar_events(
@@ -96,9 +120,7 @@ def _as_utc(value: date | datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-def _to_raw(
-    component: Any, recurring: set[str], wr_zone: str | None, url: str
-) -> RawEvent | None:
+def _to_raw(component: Any, recurring: set[str], wr_zone: str | None, url: str) -> RawEvent | None:
     title = clean_text(component.get("SUMMARY"))
     start = component.decoded("DTSTART")
     if not title or start is None:
@@ -122,6 +144,9 @@ def _to_raw(
         key = _occurrence_key(original.dt if original is not None else start)
         uid = f"{uid}#{key}"
     venue, address, postcode, city = split_location(component.get("LOCATION"))
+    online = None
+    if venue and venue.lower() in ONLINE_WORDS and not address:
+        venue, online = None, True  # Meetup writes "Online event"
     latitude = longitude = None
     if (geo := component.get("GEO")) is not None:
         latitude, longitude = float(geo.latitude), float(geo.longitude)
@@ -140,7 +165,7 @@ def _to_raw(
         postcode=postcode,
         latitude=latitude,
         longitude=longitude,
-        online=None,
+        online=online,
         status=_STATUS.get(str(component.get("STATUS", "")).upper()),
         organizer=_organizer(component.get("ORGANIZER")),
         categories=_categories(component),

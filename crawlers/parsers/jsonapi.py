@@ -75,7 +75,7 @@ def _openagenda(items: list[dict[str, Any]], url: str, defaults: SourceDefaults)
         timings = [t for t in item.get("timings") or [] if isinstance(t, dict)]
         if not title or not timings:
             continue
-        location = item.get("location") if isinstance(item.get("location"), dict) else {}
+        location: dict[str, Any] = _dict(item.get("location"))
         uid = str(item.get("uid") or item.get("slug") or "") or None
         keywords = item.get("keywords")
         if isinstance(keywords, dict):
@@ -102,7 +102,8 @@ def _openagenda(items: list[dict[str, Any]], url: str, defaults: SourceDefaults)
             longitude=_float(location.get("longitude")),
             online={1: False, 2: True, 3: True}.get(mode) if isinstance(mode, int) else None,
             online_url=item.get("onlineAccessLink") or None,
-            status=_OA_STATUS.get(item.get("status")) if isinstance(item.get("status"), int)
+            status=_OA_STATUS.get(status)
+            if isinstance(status := item.get("status"), int)
             else None,
             price=clean_text(_lang(item.get("conditions"), defaults.language)),
             image=image if isinstance(image, str) else None,
@@ -114,11 +115,11 @@ def _openagenda(items: list[dict[str, Any]], url: str, defaults: SourceDefaults)
             start, end = parse_iso(timing.get("begin")), parse_iso(timing.get("end"))
             if start is None:
                 continue
+            occurrence: str | None = uid
+            series: str | None = None
             if len(timings) > 1 and uid:
                 key = start.astimezone(UTC) if isinstance(start, datetime) else start
                 occurrence, series = f"{uid}#{key.isoformat()}", uid
-            else:
-                occurrence, series = uid, None
             events.append(base.with_(start=start, end=end, uid=occurrence, series_uid=series))
     return events
 
@@ -136,7 +137,7 @@ def _tribe(item: dict[str, Any], url: str) -> RawEvent | None:
     elif tz and isinstance(start, datetime) and start.tzinfo is None:
         start = localize(start, tz)
         end = localize(end, tz) if isinstance(end, datetime) and end.tzinfo is None else None
-    venue = item.get("venue") if isinstance(item.get("venue"), dict) else {}
+    venue: dict[str, Any] = _dict(item.get("venue"))
     organizers = item.get("organizer") or []
     organizers = organizers if isinstance(organizers, list) else [organizers]
     image = item.get("image")
@@ -157,16 +158,23 @@ def _tribe(item: dict[str, Any], url: str) -> RawEvent | None:
         longitude=_float(venue.get("geo_lng")),
         organizer=", ".join(
             n for o in organizers if isinstance(o, dict) and (n := clean_text(o.get("organizer")))
-        ) or None,
+        )
+        or None,
         image=image.get("url") if isinstance(image, dict) else None,
         price=cost,
         categories=tuple(
-            n for c in item.get("categories") or [] if isinstance(c, dict)
+            n
+            for c in item.get("categories") or []
+            if isinstance(c, dict)
             if (n := clean_text(c.get("name")))
         ),
         source_format="tribe-rest",
         source_url=url,
     )
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _float(value: Any) -> float | None:

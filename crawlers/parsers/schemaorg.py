@@ -16,15 +16,34 @@ from datetime import date, datetime, time
 from typing import Any
 
 from aggregator.raw import RawEvent
-from crawlers.parsers.common import clean_text, parse_iso, split_location
+from crawlers.parsers.common import ONLINE_WORDS, clean_text, parse_iso, split_location
 
 EVENT_TYPES = frozenset(
     (
-        "Event", "BusinessEvent", "ChildrensEvent", "ComedyEvent", "CourseInstance",
-        "DanceEvent", "DeliveryEvent", "EducationEvent", "EventSeries", "ExhibitionEvent",
-        "Festival", "FoodEvent", "Hackathon", "LiteraryEvent", "MusicEvent",
-        "PublicationEvent", "BroadcastEvent", "OnDemandEvent", "SaleEvent", "ScreeningEvent",
-        "SocialEvent", "SportsEvent", "TheaterEvent", "VisualArtsEvent",
+        "Event",
+        "BusinessEvent",
+        "ChildrensEvent",
+        "ComedyEvent",
+        "CourseInstance",
+        "DanceEvent",
+        "DeliveryEvent",
+        "EducationEvent",
+        "EventSeries",
+        "ExhibitionEvent",
+        "Festival",
+        "FoodEvent",
+        "Hackathon",
+        "LiteraryEvent",
+        "MusicEvent",
+        "PublicationEvent",
+        "BroadcastEvent",
+        "OnDemandEvent",
+        "SaleEvent",
+        "ScreeningEvent",
+        "SocialEvent",
+        "SportsEvent",
+        "TheaterEvent",
+        "VisualArtsEvent",
     )
 )
 MAX_DEPTH = 12
@@ -91,7 +110,7 @@ def event_from_schema(node: dict[str, Any], *, fmt: str, page_url: str) -> RawEv
         start=start,
         end=end,
         uid=_text(node.get("@id")) or url,
-        url=url or page_url,
+        url=url or (page_url if page_url.startswith(("http://", "https://")) else None),
         description=clean_text(_text(node.get("description")), keep_lines=True),
         venue=place["venue"],
         address=place["address"],
@@ -173,8 +192,10 @@ def _location(value: Any) -> dict[str, Any]:
     for item in items:
         if isinstance(item, str):
             venue, address, postcode, city = split_location(item)
-            if item.startswith(("http://", "https://")):
-                virtual, place["online_url"] = True, item
+            if item.startswith(("http://", "https://")) or item.strip().lower() in ONLINE_WORDS:
+                virtual = True
+                if item.startswith("http"):
+                    place["online_url"] = item
                 continue
             physical = True
             place.update(venue=venue, address=address, postcode=postcode, city=city)
@@ -202,8 +223,9 @@ def _fill_place(place: dict[str, Any], item: dict[str, Any], types: set[str]) ->
         place["city"] = clean_text(_text(address.get("addressLocality")))
         place["postcode"] = clean_text(_text(address.get("postalCode")))
         country = address.get("addressCountry")
-        place["country"] = clean_text(_text(country.get("name") if isinstance(country, dict)
-                                            else country))
+        place["country"] = clean_text(
+            _text(country.get("name") if isinstance(country, dict) else country)
+        )
     elif isinstance(address, str):
         _, street, postcode, city = split_location(f"x, {address}")
         place.update(address=street, postcode=postcode, city=city)
@@ -226,6 +248,7 @@ def _price(node: dict[str, Any]) -> str | None:
         if not isinstance(offer, dict):
             continue
         raw = _text(offer.get("price")) or _text(offer.get("lowPrice"))
+        high = _text(offer.get("highPrice"))
         if raw is None:
             continue
         currency = _text(offer.get("priceCurrency")) or ""
@@ -239,7 +262,14 @@ def _price(node: dict[str, Any]) -> str | None:
         if amount == 0:
             prices.append("free")
         else:
-            shown = f"{amount:g}" if amount != int(amount) else str(int(amount))
+            shown = _amount(amount)
+            if high and not offer.get("price"):
+                try:
+                    top = float(high.replace(",", "."))
+                except ValueError:
+                    top = amount
+                if top > amount:
+                    shown = f"{shown}–{_amount(top)}"
             prices.append(f"{shown} {currency}".strip())
     unique = list(dict.fromkeys(prices))
     if not unique:
@@ -248,6 +278,10 @@ def _price(node: dict[str, Any]) -> str | None:
         unique.remove("free")
         return "free, " + ", ".join(unique)
     return ", ".join(unique)
+
+
+def _amount(value: float) -> str:
+    return str(int(value)) if value == int(value) else f"{value:.2f}"
 
 
 def _keywords(value: Any) -> tuple[str, ...]:
