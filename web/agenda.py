@@ -1,0 +1,149 @@
+"""The agenda filter shared by ``/``, ``/feed.ics``, ``/feed.xml`` and ``/api/events``.
+
+One ``AgendaFilter`` parsed from the query string, turned into one call to
+``aggregator.queries.agenda_events``, so every channel lists the same events.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from aggregator.queries import agenda_events
+from babel.dates import format_date
+from fastapi import Query
+from sqlmodel import Session
+
+from aggregator.models import Event
+
+DEFAULT_DAYS = 60
+CHART_WEEKS = 9
+
+
+@dataclass(frozen=True)
+class AgendaFilter:
+    """What a visitor asked to see."""
+
+    topics: tuple[str, ...] = ()
+    towns: tuple[str, ...] = ()
+    online: bool | None = None
+    start: date | None = None
+    end: date | None = None
+    text: str | None = None
+
+    def window(self, now: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
+        """The UTC instants bounding the request: from its first day (or now) to the
+        end of its last day (or sixty days ahead)."""
+        today = now.astimezone(tz).date()
+        start = datetime.combine(self.start, time(0), tz) if self.start else now
+        last = self.end or (today + timedelta(days=DEFAULT_DAYS))
+        end = datetime.combine(last + timedelta(days=1), time(0), tz)
+        return start, end
+
+    def query_kwargs(self) -> dict[str, Any]:
+        return {
+            "topics": list(self.topics) or None,
+            "towns": list(self.towns) or None,
+            "online": self.online,
+            "text": self.text or None,
+        }
+
+    def query_string(self, **extra: Any) -> str:
+        """The filter as a query string (for links to the feeds and next pages)."""
+        pairs: list[tuple[str, str]] = [("topic", t) for t in self.topics]
+        pairs += [("town", t) for t in self.towns]
+        if self.online is not None:
+            pairs.append(("online", "yes" if self.online else "no"))
+        if self.start:
+            pairs.append(("from", self.start.isoformat()))
+        if self.end:
+            pairs.append(("to", self.end.isoformat()))
+        if self.text:
+            pairs.append(("q", self.text))
+        pairs += [(k, str(v)) for k, v in extra.items() if v is not None]
+        return urlencode(pairs)
+
+
+def agenda_filter(
+    topic: Annotated[list[str], Query(description="Topic slug; repeat for several")] = [],  # noqa: B006
+    town: Annotated[list[str], Query(description="INSEE code of a town; repeat")] = [],  # noqa: B006
+    online: Annotated[str | None, Query(description="yes: online only, no: in person")] = None,
+    from_: Annotated[date | None, Query(alias="from", description="First day (local)")] = None,
+    to: Annotated[date | None, Query(description="Last day (local), inclusive")] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Text search")] = None,
+) -> AgendaFilter:
+    """FastAPI dependency: the filter from the query string (empty values ignored)."""
+    flag = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False}
+    return AgendaFilter(
+        topics=tuple(t for t in topic if t),
+        towns=tuple(t for t in town if t),
+        online=flag.get((online or "").lower()),
+        start=from_,
+        end=to,
+        text=(q or "").strip() or None,
+    )
+
+
+def list_events(
+    session: Session,
+    region: Any,
+    filt: AgendaFilter,
+    now: datetime,
+    tz: ZoneInfo,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[Event]:
+    start, end = filt.window(now, tz)
+    return agenda_events(
+        session,
+        region=region,
+        start=start,
+        end=end,
+        limit=limit,
+        offset=offset,
+        **filt.query_kwargs(),
+    )
+
+
+@dataclass
+class WeekCounts:
+    labels: list[str] = field(default_factory=list)
+    counts: list[int] = field(default_factory=list)
+
+    def pairs(self) -> list[tuple[str, int]]:
+        return list(zip(self.labels, self.counts, strict=True))
+
+
+def weekly_counts(
+    session: Session, region: Any, filt: AgendaFilter, now: datetime, tz: ZoneInfo, lang: str
+) -> WeekCounts:
+    """Events per week from this week's Monday, for the next two months."""
+    today = now.astimezone(tz).date()
+    monday = today - timedelta(days=today.weekday())
+    start = datetime.combine(monday, time(0), tz)
+    end = start + timedelta(weeks=CHART_WEEKS)
+    events = agenda_events(session, region=region, start=start, end=end, **filt.query_kwargs())
+    buckets: Counter[int] = Counter()
+    for event in events:
+        day = event_day(event, tz)
+        if day is not None:
+            buckets[(day - monday).days // 7] += 1
+    result = WeekCounts()
+    for week in range(CHART_WEEKS):
+        result.labels.append(format_date(monday + timedelta(weeks=week), "d MMM", locale=lang))
+        result.counts.append(buckets.get(week, 0))
+    return result
+
+
+def event_day(event: Event, tz: ZoneInfo) -> date | None:
+    """The local day an event starts on."""
+    if event.start_date:
+        return event.start_date
+    if event.start:
+        return event.start.astimezone(tz).date()
+    return None

@@ -1,0 +1,179 @@
+"""Cross-cutting protections: CSRF tokens, admin sessions, a small rate limiter.
+
+* CSRF: a signed random value in the ``ta_csrf`` cookie, echoed in every form's
+  ``csrf_token`` field (double submit; the signature stops injected cookies).
+* Admin session: ``ta_admin`` holds a signed, timed ``[admin_id, username]``.
+  Cookies are HttpOnly, SameSite=Lax, and Secure when the site is served over https.
+* Rate limit: an in-memory sliding window per (bucket, client address).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Request, Response
+from itsdangerous import BadSignature, Signer, URLSafeTimedSerializer
+from sqlmodel import Session
+
+from aggregator.models import AdminUser
+from aggregator.settings import Settings
+
+CSRF_COOKIE = "ta_csrf"
+CSRF_FIELD = "csrf_token"
+ADMIN_COOKIE = "ta_admin"
+ADMIN_SESSION_MAX_AGE = 12 * 3600
+
+
+class CSRFError(Exception):
+    """A form arrived without a valid CSRF token."""
+
+
+class AdminLoginRequired(Exception):
+    """The route needs a logged-in admin."""
+
+
+class RateLimited(Exception):
+    """Too many requests from one address in the window."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("too many requests")
+        self.retry_after = retry_after
+
+
+def cookie_flags(settings: Settings) -> dict[str, Any]:
+    """Flags every cookie we set carries."""
+    return {
+        "httponly": True,
+        "samesite": "lax",
+        "secure": settings.base_url.startswith("https://"),
+        "path": "/",
+    }
+
+
+# --- CSRF ---------------------------------------------------------------------------
+
+
+def _csrf_signer(settings: Settings) -> Signer:
+    return Signer(settings.secret_key, salt="techagenda.csrf")
+
+
+def new_csrf_token(settings: Settings) -> str:
+    return _csrf_signer(settings).sign(secrets.token_urlsafe(24)).decode()
+
+
+def csrf_cookie_valid(settings: Settings, value: str | None) -> bool:
+    if not value:
+        return False
+    try:
+        _csrf_signer(settings).unsign(value)
+    except BadSignature:
+        return False
+    return True
+
+
+def csrf_token_for(request: Request) -> str:
+    """The token to put in this page's forms (set by the middleware)."""
+    return str(request.state.csrf_token)
+
+
+async def require_csrf(request: Request) -> None:
+    """Dependency for POST routes: the form's token must equal the signed cookie."""
+    cookie = request.cookies.get(CSRF_COOKIE)
+    form = await request.form()
+    sent = form.get(CSRF_FIELD)
+    if (
+        not isinstance(sent, str)
+        or not csrf_cookie_valid(request.app.state.settings, cookie)
+        or not hmac.compare_digest(sent, cookie or "")
+    ):
+        raise CSRFError()
+
+
+# --- admin sessions -------------------------------------------------------------------
+
+
+def _admin_serializer(settings: Settings) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.secret_key, salt="techagenda.admin-session")
+
+
+def start_admin_session(response: Response, settings: Settings, admin: AdminUser) -> None:
+    value = _admin_serializer(settings).dumps([admin.id, admin.username])
+    response.set_cookie(
+        ADMIN_COOKIE, str(value), max_age=ADMIN_SESSION_MAX_AGE, **cookie_flags(settings)
+    )
+
+
+def end_admin_session(response: Response, settings: Settings) -> None:
+    flags = cookie_flags(settings)
+    response.delete_cookie(
+        ADMIN_COOKIE, path="/", secure=flags["secure"], httponly=True, samesite="lax"
+    )
+
+
+def current_admin(request: Request, session: Session) -> AdminUser | None:
+    """The admin named by a valid session cookie, else None."""
+    raw = request.cookies.get(ADMIN_COOKIE)
+    if not raw:
+        return None
+    try:
+        data = _admin_serializer(request.app.state.settings).loads(
+            raw, max_age=ADMIN_SESSION_MAX_AGE
+        )
+    except BadSignature:
+        return None
+    if not isinstance(data, list) or len(data) != 2 or not isinstance(data[0], int):
+        return None
+    admin = session.get(AdminUser, data[0])
+    if admin is None or admin.username != data[1]:
+        return None
+    return admin
+
+
+# --- rate limiting --------------------------------------------------------------------
+
+
+class RateLimiter:
+    """At most ``limit`` hits per ``window`` seconds per key; in memory, per process."""
+
+    def __init__(
+        self, limit: int, window: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.limit = limit
+        self.window = window
+        self.clock = clock
+        self._hits: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, key: str) -> None:
+        """Count one hit for ``key``; raise RateLimited when over the limit."""
+        now = self.clock()
+        with self._lock:
+            hits = self._hits.setdefault(key, deque())
+            while hits and hits[0] <= now - self.window:
+                hits.popleft()
+            if len(hits) >= self.limit:
+                raise RateLimited(int(hits[0] + self.window - now) + 1)
+            hits.append(now)
+            if len(self._hits) > 10_000:  # forget idle keys so memory stays bounded
+                for stale in [k for k, v in self._hits.items() if not v]:
+                    del self._hits[stale]
+
+    def reset(self, key: str) -> None:
+        with self._lock:
+            self._hits.pop(key, None)
+
+
+def client_key(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def limit(request: Request, bucket: str) -> None:
+    """Count this request against the app's limiter for ``bucket``."""
+    limiters: dict[str, RateLimiter] = request.app.state.limiters
+    limiters[bucket].hit(f"{bucket}:{client_key(request)}")
