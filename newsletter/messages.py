@@ -38,8 +38,8 @@ def sender_address(settings: Settings) -> str:
 def delivery_message_id(settings: Settings, *, region: str, week: str, subscriber_id: int) -> str:
     """A stable Message-ID for one subscriber's copy of one digest (resends reuse it)."""
     seed = f"{settings.secret_key}|{region}|{week}|{subscriber_id}".encode()
-    digest = hashlib.sha256(seed).hexdigest()[:16]
-    return f"<digest.{region}.{week}.{subscriber_id}.{digest}@{sender_domain(settings)}>"
+    digest = hashlib.sha256(seed).hexdigest()[:12]
+    return f"<{week}.{subscriber_id}.{digest}@{sender_domain(settings)}>"
 
 
 def list_id(settings: Settings, *, region: str, region_name: str) -> str:
