@@ -1,0 +1,552 @@
+"""APScheduler wiring: which job runs when. The jobs call ``crawlers`` and ``newsletter``.
+
+Jobs (persisted in the project's database by SQLAlchemyJobStore, table ``apscheduler_jobs``):
+
+    crawl_due          every minute   crawl the sources whose next crawl time has come
+    run_queued_crawls  every 10 s     run the crawls an admin queued (CrawlRun rows 'queued')
+    weekly_digest      DIGEST_SCHEDULE (cron, local time)  send this week's digest
+    purge_old_runs     daily 03:30    delete crawl records older than the retention
+
+Exactly once: many scheduler processes may run against one database, but only the holder
+of the leader lease (``aggregator.locks``, renewed every 15 s, expiring after 60 s) loads
+the job store and runs jobs; the others wait and take over within a minute when the leader
+dies. Every job renews the lease first; a due source is also claimed with an atomic UPDATE,
+and the digest is idempotent on its (region, week) row, held under the ``digest`` lease.
+
+A scheduler down over the digest time sends that week's digest once when it comes back
+(coalesce, misfire grace of a week) and skips it when the week is already over: the job
+checks the ISO week of the scheduled fire time, not of now.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.engine import Engine
+
+from aggregator import jobs, locks
+from aggregator.db import make_engine
+from aggregator.models import utcnow
+from aggregator.settings import Settings, parse_interval
+
+log = logging.getLogger("techagenda.scheduler")
+
+JOBSTORE = "db"
+JOBS_TABLE = "apscheduler_jobs"
+DIGEST_GRACE = timedelta(days=7)
+
+
+@dataclass
+class Options:
+    """Knobs of the scheduler; the defaults are the production ones, tests shorten them."""
+
+    lease_ttl: timedelta = timedelta(seconds=60)
+    due_every: timedelta = timedelta(seconds=60)
+    queue_every: timedelta = timedelta(seconds=10)
+    flag_after: int = jobs.DEFAULT_FLAG_AFTER
+    keep_runs: timedelta = timedelta(days=90)
+    purge_at: str = "30 3 * * *"
+
+
+@dataclass
+class Runner:
+    """What one scheduler instance needs to run its jobs: settings, store, identity, clock."""
+
+    settings: Settings
+    engine: Engine
+    holder: str
+    clock: Callable[[], datetime]
+    options: Options
+    scheduler: BackgroundScheduler | None = None
+    _is_leader: bool = field(default=False, init=False)
+
+    # -------------------------------------------------------------- leadership
+    def renew(self) -> bool:
+        """Take or renew the leader lease; True while we are the leader."""
+        return locks.acquire_lease(
+            self.engine, locks.LEADER, self.holder, ttl=self.options.lease_ttl, now=self.clock()
+        )
+
+    def heartbeat(self) -> None:
+        """Renew the lease; load the job store on becoming leader, drop it on losing."""
+        leader = self.renew()
+        if leader and not self._is_leader:
+            log.info("scheduler %s is the leader: loading the jobs", self.holder)
+            self._is_leader = True
+            if self.scheduler is not None:
+                _load_jobs(self.scheduler, self)
+        elif not leader and self._is_leader:
+            log.warning("scheduler %s lost the leader lease: standing by", self.holder)
+            self._is_leader = False
+            if self.scheduler is not None and JOBSTORE in self.scheduler._jobstores:
+                self.scheduler.remove_jobstore(JOBSTORE, shutdown=False)
+        elif not leader:
+            log.debug("scheduler %s standing by", self.holder)
+
+    def _lead_or_skip(self, job: str) -> bool:
+        if self.renew():
+            return True
+        log.info("%s skipped: %s is not the leader", job, self.holder)
+        return False
+
+    # -------------------------------------------------------------- crawls
+    @property
+    def default_interval(self) -> timedelta:
+        return timedelta(seconds=parse_interval(self.settings.crawl_interval))
+
+    @property
+    def crawl_timeout(self) -> int:
+        return int(self.settings.crawl_timeout)
+
+    def crawl_due(self) -> int:
+        """Crawl each due source in its own child process; returns how many were crawled."""
+        if not self._lead_or_skip("crawl_due"):
+            return 0
+        now = self.clock()
+        limit = timedelta(seconds=self.crawl_timeout)
+        for run_id in jobs.fail_abandoned_runs(
+            self.engine, now=now, older_than=2 * limit + timedelta(minutes=10)
+        ):
+            log.warning("crawl run %s abandoned (its process stopped): marked failed", run_id)
+        due = jobs.due_sources(jobs.approved_sources(self.engine), now, self.default_interval)
+        if not due:
+            log.debug("crawl due: no source")
+            return 0
+        log.info("crawl due: %d source%s", len(due), "" if len(due) == 1 else "s")
+        crawled = 0
+        for source in due:
+            assert source.id is not None
+            if not self.renew():
+                log.warning(
+                    "crawl due: leader lease lost, %d sources left for the next leader",
+                    len(due) - crawled,
+                )
+                break
+            if not jobs.claim_source(
+                self.engine, source.id, now=self.clock(), hold=limit + timedelta(minutes=5)
+            ):
+                log.info("source %s: already taken by another scheduler", source.id)
+                continue
+            self._crawl(source.id, None, requested_by="scheduler")
+            crawled += 1
+        return crawled
+
+    def run_queued_crawls(self) -> int:
+        """Run the admin-queued crawls, oldest first, one at a time; returns how many ran."""
+        if not self._lead_or_skip("run_queued_crawls"):
+            return 0
+        ttl = timedelta(seconds=self.crawl_timeout + 120)
+        ran = 0
+        with locks.lease(
+            self.engine, "crawl-queue", holder=self.holder, ttl=ttl, now=self.clock()
+        ) as held:
+            if not held:
+                log.info("queued crawls: another runner is busy")
+                return 0
+            for run in jobs.queued_runs(self.engine):
+                assert run.id is not None
+                log.info(
+                    "queued crawl %s (%s) by %s: starting",
+                    run.id,
+                    _what(run.source_id),
+                    run.requested_by,
+                )
+                self._crawl(run.source_id, run.id, requested_by=run.requested_by)
+                ran += 1
+        return ran
+
+    def _crawl(self, source_id: int | None, run_id: int | None, *, requested_by: str) -> None:
+        """One crawl in a child process, under the source's crawl lease, outcome recorded."""
+        from crawlers.run import run_crawl
+
+        what = _what(source_id)
+        ttl = timedelta(seconds=self.crawl_timeout + 120)
+        with locks.lease(
+            self.engine,
+            locks.crawl_lock_name(source_id),
+            holder=self.holder,
+            ttl=ttl,
+            now=self.clock(),
+        ) as held:
+            if not held:
+                log.info("%s: a crawl of it is already running elsewhere", what)
+                if run_id is not None:
+                    jobs.fail_run(
+                        self.engine, run_id, f"{what} was already being crawled", now=self.clock()
+                    )
+                return
+            before = jobs.failure_snapshot(self.engine)
+            try:
+                run = run_crawl(
+                    self.settings,
+                    source_id=source_id,
+                    run_id=run_id,
+                    requested_by=requested_by,
+                    timeout=self.crawl_timeout,
+                )
+                run_id, status, error = run.id, run.status, run.error
+            except Exception as exc:
+                log.exception("%s: the crawl could not run", what)
+                status, error = "failed", f"the crawl could not run: {exc}"
+                if run_id is not None:
+                    jobs.fail_run(self.engine, run_id, error, now=self.clock())
+        log.info("crawl %s of %s: %s%s", run_id, what, status, f" ({error})" if error else "")
+        outcomes = jobs.record_crawl_outcome(
+            self.engine,
+            run_id,
+            source_ids=[source_id] if source_id is not None else [],
+            before=before,
+            now=self.clock(),
+            default_interval=self.default_interval,
+            flag_after=self.options.flag_after,
+        )
+        for out in outcomes:
+            wait = jobs.humanize(out.next_crawl_at - self.clock())
+            if out.failed:
+                log.warning(
+                    "source %s failed %d time%s, next try in %s",
+                    out.source_id,
+                    out.consecutive_failures,
+                    "" if out.consecutive_failures == 1 else "s",
+                    wait,
+                )
+            else:
+                log.info("source %s ok, next crawl in %s", out.source_id, wait)
+            if out.newly_flagged:
+                log.warning(
+                    "source %s flagged for the admin after %d consecutive failures",
+                    out.source_id,
+                    out.consecutive_failures,
+                )
+
+    # -------------------------------------------------------------- digest
+    def weekly_digest(self) -> str | None:
+        """Send the digest of the week of the latest scheduled fire time, unless that week is over.
+
+        Returns the week sent (or resumed), else None.
+        """
+        from newsletter.send import send_digest
+
+        if not self._lead_or_skip("weekly_digest"):
+            return None
+        now = self.clock()
+        tz = self.settings.tz
+        fire = last_fire_time(digest_trigger(self.settings), now)
+        if fire is None:
+            log.warning(
+                "digest: the schedule %r never fired before now", self.settings.digest_schedule
+            )
+            return None
+        week = jobs.iso_week(fire, tz)
+        if jobs.week_is_over(fire, now, tz):
+            log.warning(
+                "digest %s skipped: its week is over (scheduled %s)", week, fire.isoformat()
+            )
+            return None
+        ttl = timedelta(minutes=10)
+        with locks.lease(
+            self.engine, locks.DIGEST_LOCK, holder=self.holder, ttl=ttl, now=now
+        ) as held:
+            if not held:
+                log.info("digest %s: another process is sending it", week)
+                return None
+
+            def keep_lock(done: int, total: int) -> None:
+                locks.acquire_lease(
+                    self.engine, locks.DIGEST_LOCK, self.holder, ttl=ttl, now=self.clock()
+                )
+
+            report = send_digest(self.engine, self.settings, week=week, now=now, progress=keep_lock)
+        log.info(
+            "digest %s: %s sent, %s failed, %s skipped, %s pending",
+            week,
+            report.sent,
+            report.failed,
+            report.skipped,
+            report.pending,
+        )
+        return week
+
+    # -------------------------------------------------------------- housekeeping
+    def purge_old_runs(self) -> tuple[int, int]:
+        """Delete finished crawl records older than the retention."""
+        if not self._lead_or_skip("purge_old_runs"):
+            return (0, 0)
+        runs, fetches = jobs.purge_old_runs(
+            self.engine, now=self.clock(), keep=self.options.keep_runs
+        )
+        log.info(
+            "purge: %d crawl runs and %d fetch records older than %d days deleted",
+            runs,
+            fetches,
+            self.options.keep_runs.days,
+        )
+        return runs, fetches
+
+
+def _what(source_id: int | None) -> str:
+    return "all sources" if source_id is None else f"source {source_id}"
+
+
+# ------------------------------------------------------------------ triggers
+
+
+def digest_trigger(settings: Settings) -> CronTrigger:
+    """The weekly send: DIGEST_SCHEDULE read as a five-field cron in local time."""
+    return CronTrigger.from_crontab(settings.digest_schedule, timezone=settings.tz)
+
+
+def last_fire_time(trigger: BaseTrigger, now: datetime) -> datetime | None:
+    """The latest time ``trigger`` fires at or before ``now`` (looking back up to a year)."""
+    for back in (
+        timedelta(minutes=1),
+        timedelta(hours=1),
+        timedelta(days=1),
+        timedelta(days=8),
+        timedelta(days=367),
+    ):
+        fire = trigger.get_next_fire_time(None, now - back)
+        if fire is None or fire > now:
+            continue
+        while True:
+            following = trigger.get_next_fire_time(None, fire + timedelta(microseconds=1))
+            if following is None or following > now:
+                return fire
+            fire = following
+    return None
+
+
+# ------------------------------------------------------------------ job functions
+# APScheduler stores jobs by reference ("scheduler:job_crawl_due"), so the jobs are plain
+# module functions; each finds its Runner in the worker thread of its own scheduler.
+
+_local = threading.local()
+
+
+def _bind(runner: Runner) -> None:
+    _local.runner = runner
+
+
+def _runner() -> Runner:
+    runner: Runner = _local.runner
+    return runner
+
+
+def job_heartbeat() -> None:
+    _runner().heartbeat()
+
+
+def job_crawl_due() -> None:
+    _runner().crawl_due()
+
+
+def job_run_queued_crawls() -> None:
+    _runner().run_queued_crawls()
+
+
+def job_weekly_digest() -> None:
+    _runner().weekly_digest()
+
+
+def job_purge_old_runs() -> None:
+    _runner().purge_old_runs()
+
+
+def job_specs(settings: Settings, options: Options) -> list[dict[str, Any]]:
+    """The persisted jobs: id, function, trigger and misfire policy."""
+    tz = settings.tz
+    return [
+        dict(
+            id="crawl_due",
+            func=job_crawl_due,
+            trigger=IntervalTrigger(seconds=int(options.due_every.total_seconds()), timezone=tz),
+            coalesce=True,
+            misfire_grace_time=int(options.due_every.total_seconds()),
+            max_instances=1,
+        ),
+        dict(
+            id="run_queued_crawls",
+            func=job_run_queued_crawls,
+            trigger=IntervalTrigger(seconds=int(options.queue_every.total_seconds()), timezone=tz),
+            coalesce=True,
+            misfire_grace_time=30,
+            max_instances=1,
+        ),
+        dict(
+            id="weekly_digest",
+            func=job_weekly_digest,
+            trigger=digest_trigger(settings),
+            coalesce=True,
+            misfire_grace_time=int(DIGEST_GRACE.total_seconds()),
+            max_instances=1,
+        ),
+        dict(
+            id="purge_old_runs",
+            func=job_purge_old_runs,
+            trigger=CronTrigger.from_crontab(options.purge_at, timezone=tz),
+            coalesce=True,
+            misfire_grace_time=86400,
+            max_instances=1,
+        ),
+    ]
+
+
+def _same_trigger(a: BaseTrigger, b: BaseTrigger) -> bool:
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, IntervalTrigger) and isinstance(b, IntervalTrigger):
+        return a.interval == b.interval and str(a.timezone) == str(b.timezone)
+    return str(a) == str(b) and str(getattr(a, "timezone", "")) == str(getattr(b, "timezone", ""))
+
+
+def _load_jobs(scheduler: BackgroundScheduler, runner: Runner) -> None:
+    """Attach the database job store and bring its jobs in line with the settings.
+
+    A stored job whose trigger is unchanged keeps its stored next run time, so a run missed
+    while no scheduler was up is caught up (within its misfire grace) rather than forgotten.
+    """
+    if JOBSTORE not in scheduler._jobstores:
+        scheduler.add_jobstore(
+            SQLAlchemyJobStore(engine=runner.engine, tablename=JOBS_TABLE), JOBSTORE
+        )
+    for spec in job_specs(runner.settings, runner.options):
+        job = scheduler.get_job(spec["id"], JOBSTORE)
+        if job is None:
+            scheduler.add_job(jobstore=JOBSTORE, replace_existing=True, **spec)
+            log.info("job %s added: %s", spec["id"], spec["trigger"])
+            continue
+        if not _same_trigger(job.trigger, spec["trigger"]):
+            scheduler.reschedule_job(spec["id"], JOBSTORE, trigger=spec["trigger"])
+            log.info("job %s rescheduled: %s", spec["id"], spec["trigger"])
+        options = {k: spec[k] for k in ("coalesce", "misfire_grace_time", "max_instances")}
+        if any(getattr(job, k) != v for k, v in options.items()):
+            scheduler.modify_job(spec["id"], JOBSTORE, **options)
+
+
+def _on_job_event(event: JobExecutionEvent) -> None:
+    if event.code == EVENT_JOB_MISSED:
+        log.warning(
+            "job %s missed its run of %s (scheduler was down)",
+            event.job_id,
+            event.scheduled_run_time,
+        )
+    elif event.exception is not None:
+        log.error(
+            "job %s failed: %r",
+            event.job_id,
+            event.exception,
+            exc_info=(type(event.exception), event.exception, event.exception.__traceback__),
+        )
+
+
+# ------------------------------------------------------------------ entry points
+
+
+def build_scheduler(
+    settings: Settings,
+    engine: Engine,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    holder: str | None = None,
+    options: Options | None = None,
+) -> BackgroundScheduler:
+    """A not-yet-started scheduler; on start it competes for the leader lease.
+
+    ``clock`` gives the jobs their ``now`` (APScheduler itself runs on the real clock).
+    """
+    runner = Runner(
+        settings, engine, holder or locks.new_holder_id(), clock or utcnow, options or Options()
+    )
+    pool = {"initializer": _bind, "initargs": (runner,)}
+    scheduler = BackgroundScheduler(
+        jobstores={"memory": MemoryJobStore()},
+        executors={
+            "default": ThreadPoolExecutor(4, pool_kwargs=pool),
+            "leader": ThreadPoolExecutor(1, pool_kwargs=pool),
+        },
+        timezone=settings.tz,
+    )
+    runner.scheduler = scheduler
+    scheduler.add_listener(_on_job_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+    beat = max(1, int(runner.options.lease_ttl.total_seconds() / 4))
+    scheduler.add_job(
+        job_heartbeat,
+        IntervalTrigger(seconds=beat),
+        id="heartbeat",
+        jobstore="memory",
+        executor="leader",
+        next_run_time=utcnow(),
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=beat,
+    )
+    scheduler.runner = runner  # type: ignore[attr-defined]
+    return scheduler
+
+
+def stop_scheduler(scheduler: BackgroundScheduler) -> None:
+    """Shut down and hand the leader lease back so another process takes over at once."""
+    runner: Runner = scheduler.runner  # type: ignore[attr-defined]
+    if scheduler.running:
+        scheduler.shutdown(wait=True)
+    locks.release_lease(runner.engine, locks.LEADER, runner.holder)
+
+
+def run_scheduler(settings: Settings) -> None:
+    """Run until SIGINT/SIGTERM (``techagenda scheduler``)."""
+    engine = make_engine(settings.db_url)
+    scheduler = build_scheduler(settings, engine)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    scheduler.start()
+    log.info(
+        "scheduler started (timezone %s, digest %r)", settings.timezone, settings.digest_schedule
+    )
+    try:
+        stop.wait()
+    finally:
+        log.info("scheduler stopping")
+        stop_scheduler(scheduler)
+        engine.dispose()
+
+
+def list_jobs(settings: Settings) -> list[tuple[str, str, datetime | None]]:
+    """The scheduled jobs with their triggers and next run times (stored ones when present).
+
+    Reads the job store without running a scheduler loop, so listing never fires or
+    advances a job (a missed digest stays due for the next scheduler start).
+    """
+    engine = make_engine(settings.db_url)
+    store = SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE)
+    try:
+        store.start(BackgroundScheduler(timezone=settings.tz), JOBSTORE)
+        stored = {job.id: job for job in store.get_all_jobs()}
+    finally:
+        store.shutdown()
+        engine.dispose()
+    now = datetime.now(settings.tz)
+    rows: list[tuple[str, str, datetime | None]] = []
+    for spec in job_specs(settings, Options()):
+        job = stored.get(spec["id"])
+        if job is not None and _same_trigger(job.trigger, spec["trigger"]):
+            rows.append((spec["id"], str(job.trigger), job.next_run_time))
+        else:
+            rows.append(
+                (spec["id"], str(spec["trigger"]), spec["trigger"].get_next_fire_time(None, now))
+            )
+    return rows
