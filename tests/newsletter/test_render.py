@@ -51,9 +51,18 @@ def events() -> list[EventView]:
     ]
 
 
-def render(settings: Settings, language: str, evs: list[EventView] | None = None) -> tuple[str, str, str]:
+def render(
+    settings: Settings, language: str, evs: list[EventView] | None = None
+) -> tuple[str, str, str]:
     prefs = SubscriberPrefs(email="lea@example.org", language=language)
-    content = select_digest(evs or events(), prefs, week_start=MONDAY, tz=PARIS, announced_ids=set(), last_digest_at=None)
+    content = select_digest(
+        evs or events(),
+        prefs,
+        week_start=MONDAY,
+        tz=PARIS,
+        announced_ids=set(),
+        last_digest_at=None,
+    )
     html, text = render_digest(content, prefs, settings, region_name="Aix-Marseille", links=LINKS)
     return subject_line(content, region_name="Aix-Marseille"), html, text
 

@@ -36,7 +36,9 @@ def choose(events: list[EventView], prefs: SubscriberPrefs | None = None, **kw: 
 
 
 def test_events_are_grouped_by_local_day_in_time_order() -> None:
-    content = choose([ev(1, "Mercredi soir", 2, 19), ev(2, "Lundi", 0, 18), ev(3, "Mercredi midi", 2, 12)])
+    content = choose(
+        [ev(1, "Mercredi soir", 2, 19), ev(2, "Lundi", 0, 18), ev(3, "Mercredi midi", 2, 12)]
+    )
     assert [g.day for g in content.days] == [date(2026, 11, 30), date(2026, 12, 2)]
     assert [i.event.title for i in content.days[1].items] == ["Mercredi midi", "Mercredi soir"]
 
@@ -48,7 +50,9 @@ def test_a_late_evening_utc_start_lands_on_the_local_day() -> None:
 
 
 def test_the_week_after_goes_to_save_the_date_and_later_is_left_out() -> None:
-    content = choose([ev(1, "Cette semaine", 3), ev(2, "Semaine suivante", 8), ev(3, "Trop loin", 15)])
+    content = choose(
+        [ev(1, "Cette semaine", 3), ev(2, "Semaine suivante", 8), ev(3, "Trop loin", 15)]
+    )
     assert [i.event.id for i in content.week_items] == [1]
     assert [i.event.id for i in content.save_the_date] == [2]
     assert content.count == 1 and content.later_count == 1
@@ -56,7 +60,9 @@ def test_the_week_after_goes_to_save_the_date_and_later_is_left_out() -> None:
 
 def test_topics_filter_keeps_only_shared_topics() -> None:
     prefs = SubscriberPrefs(email="a@example.org", topics=frozenset({"ia-data"}))
-    content = choose([ev(1, "Web", 1), ev(2, "IA", 2, topics=("ia-data", "recherche-formation"))], prefs)
+    content = choose(
+        [ev(1, "Web", 1), ev(2, "IA", 2, topics=("ia-data", "recherche-formation"))], prefs
+    )
     assert content.event_ids == (2,)
 
 
@@ -98,10 +104,17 @@ def test_new_marks_only_events_created_since_the_last_digest() -> None:
 
 def test_all_day_and_running_multi_day_events_are_placed_on_dates() -> None:
     fair = EventView(
-        id=1, title="Salon", start=None, all_day=True,
-        start_date=date(2026, 11, 28), end_date=date(2026, 12, 1), insee="13055",
+        id=1,
+        title="Salon",
+        start=None,
+        all_day=True,
+        start_date=date(2026, 11, 28),
+        end_date=date(2026, 12, 1),
+        insee="13055",
     )
-    day = EventView(id=2, title="Journée", start=None, all_day=True, start_date=date(2026, 12, 4), insee="13055")
+    day = EventView(
+        id=2, title="Journée", start=None, all_day=True, start_date=date(2026, 12, 4), insee="13055"
+    )
     content = choose([fair, day])
     assert [(g.day, g.items[0].local_start) for g in content.days] == [
         (date(2026, 11, 30), None),

@@ -19,7 +19,9 @@ from tests.support.smtpserver import LoopbackSMTPServer
 
 
 def smtp_settings(settings: Settings, server: LoopbackSMTPServer, **kw: object) -> Settings:
-    return settings.model_copy(update={"mail_url": server.url, "base_url": "https://agenda.example.org", **kw})
+    return settings.model_copy(
+        update={"mail_url": server.url, "base_url": "https://agenda.example.org", **kw}
+    )
 
 
 def seed(engine: Engine, *emails: str, **sub_kw: object) -> None:
@@ -39,11 +41,15 @@ def test_digest_message_has_bulk_headers_and_a_text_and_html_alternative(
     [msg] = smtp_server.messages
     assert msg.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
-    assert msg["To"] == "lea@example.org" and msg["Date"] and msg["Message-ID"].startswith(f"<{WEEK}.")
+    assert (
+        msg["To"] == "lea@example.org" and msg["Date"] and msg["Message-ID"].startswith(f"<{WEEK}.")
+    )
     assert msg["List-Id"].endswith("<aix-marseille.digest.techagenda.localhost>")
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     unsub = str(msg["List-Unsubscribe"])
-    assert unsub.startswith("<https://agenda.example.org/unsubscribe/") and "<mailto:digest@" in unsub
+    assert (
+        unsub.startswith("<https://agenda.example.org/unsubscribe/") and "<mailto:digest@" in unsub
+    )
     assert "4 événements tech" in str(msg["Subject"])
     with Session(sqlite_engine) as s:
         delivery = s.exec(select(Delivery)).one()
@@ -63,7 +69,11 @@ def test_the_unsubscribe_link_of_a_digest_stops_the_next_one(
         assert unsubscribe(s, conf, token, now=NOW).email == "lea@example.org"
         s.commit()
     send_digest(sqlite_engine, conf, week="2026-W50", now=NOW)
-    assert [m["To"] for m in smtp_server.messages] == ["lea@example.org", "tom@example.org", "tom@example.org"]
+    assert [m["To"] for m in smtp_server.messages] == [
+        "lea@example.org",
+        "tom@example.org",
+        "tom@example.org",
+    ]
 
 
 def test_unconfirmed_unsubscribed_and_bounced_people_get_nothing(
@@ -87,7 +97,9 @@ def test_a_subscriber_who_leaves_after_preparation_is_skipped(
     seed(sqlite_engine, "a@example.org", "b@example.org")
     with Session(sqlite_engine) as s:
         prepare_digest(s, settings, week=WEEK, now=NOW)
-        s.exec(select(Subscriber).where(Subscriber.email == "a@example.org")).one().status = "unsubscribed"
+        s.exec(
+            select(Subscriber).where(Subscriber.email == "a@example.org")
+        ).one().status = "unsubscribed"
         s.commit()
     report = send_digest(sqlite_engine, smtp_settings(settings, smtp_server), week=WEEK, now=NOW)
     assert smtp_server.recipients() == ["b@example.org"] and report.skipped == 1
@@ -121,7 +133,9 @@ def test_dry_run_writes_nothing_and_counts_what_would_go(
     sqlite_engine: Engine, settings: Settings, smtp_server: LoopbackSMTPServer
 ) -> None:
     seed(sqlite_engine, "a@example.org", "b@example.org")
-    report = send_digest(sqlite_engine, smtp_settings(settings, smtp_server), week=WEEK, now=NOW, dry_run=True)
+    report = send_digest(
+        sqlite_engine, smtp_settings(settings, smtp_server), week=WEEK, now=NOW, dry_run=True
+    )
     assert report.pending == 2 and report.sent == 0 and smtp_server.messages == []
     with Session(sqlite_engine) as s:
         assert s.exec(select(Digest)).all() == []
@@ -142,13 +156,17 @@ def test_a_dropped_connection_mid_batch_reconnects_and_finishes(
 ) -> None:
     seed(sqlite_engine, *(f"r{i}@example.org" for i in range(6)))
     smtp_server.drop_after(2)
-    report = send_digest(sqlite_engine, smtp_settings(settings, smtp_server), week=WEEK, now=NOW, backoff=0.01)
+    report = send_digest(
+        sqlite_engine, smtp_settings(settings, smtp_server), week=WEEK, now=NOW, backoff=0.01
+    )
     assert report.sent == 6 and report.pending == 0
     # a message whose reply was lost may arrive twice, always with the same Message-ID
     by_id: dict[str, set[str]] = {}
     for msg in smtp_server.messages:
         by_id.setdefault(msg["Message-ID"], set()).add(msg["To"])
-    assert sorted(to for tos in by_id.values() for to in tos) == [f"r{i}@example.org" for i in range(6)]
+    assert sorted(to for tos in by_id.values() for to in tos) == [
+        f"r{i}@example.org" for i in range(6)
+    ]
 
 
 def test_a_4xx_is_retried_then_succeeds(
@@ -156,7 +174,9 @@ def test_a_4xx_is_retried_then_succeeds(
 ) -> None:
     seed(sqlite_engine, "a@example.org")
     smtp_server.fail_next(451, 2)
-    report = send_digest(sqlite_engine, smtp_settings(settings, smtp_server), week=WEEK, now=NOW, backoff=0.01)
+    report = send_digest(
+        sqlite_engine, smtp_settings(settings, smtp_server), week=WEEK, now=NOW, backoff=0.01
+    )
     assert report.sent == 1 and smtp_server.recipients() == ["a@example.org"]
     with Session(sqlite_engine) as s:
         assert s.exec(select(Delivery)).one().status == "sent"
@@ -183,7 +203,11 @@ def test_a_5xx_fails_the_delivery_and_bounces_after_the_limit(
     assert (report.sent, report.failed, report.pending) == (0, 1, 0)
     with Session(sqlite_engine) as s:
         delivery = s.exec(select(Delivery)).one()
-        assert delivery.status == "failed" and delivery.last_error and delivery.last_error.startswith("550")
+        assert (
+            delivery.status == "failed"
+            and delivery.last_error
+            and delivery.last_error.startswith("550")
+        )
         sub = s.exec(select(Subscriber)).one()
         assert (sub.hard_bounces, sub.status) == (2, "bounced")
 
@@ -200,7 +224,11 @@ def test_concurrent_workers_on_postgresql_never_send_one_delivery_twice(
         prepare_digest(s, conf, week=WEEK, now=NOW)
         s.commit()
     with ThreadPoolExecutor(3) as pool:
-        reports = list(pool.map(lambda _i: send_digest(pg_engine, conf, week=WEEK, now=NOW, worker=True), range(3)))
+        reports = list(
+            pool.map(
+                lambda _i: send_digest(pg_engine, conf, week=WEEK, now=NOW, worker=True), range(3)
+            )
+        )
     assert sum(r.sent for r in reports) == 24
     assert sorted(smtp_server.recipients()) == sorted(f"w{i}@example.org" for i in range(24))
 
@@ -226,7 +254,9 @@ def test_preview_writes_html_and_text_for_one_subscriber(
     seed(sqlite_engine, "en@example.org", language="en")
     out = Path(str(tmp_path)) / "preview"
     with Session(sqlite_engine) as s:
-        html, text = preview_digest(s, settings, email="en@example.org", week=WEEK, now=NOW, out_dir=out)
+        html, text = preview_digest(
+            s, settings, email="en@example.org", week=WEEK, now=NOW, out_dir=out
+        )
         whole, _ = preview_digest(s, settings, email=None, week=WEEK, now=NOW, out_dir=out)
         assert s.exec(select(Digest)).all() == []
     assert "Tuesday, December 1" in html.read_text() and "TUESDAY, DECEMBER 1" in text.read_text()
@@ -237,7 +267,12 @@ def test_mail_urls_choose_their_mailer() -> None:
     from newsletter.mailers import ConsoleMailer, FileMailer, SMTPMailer
 
     smtp = make_mailer("smtp://user:p%40ss@mail.example.org:587?starttls=1")
-    assert isinstance(smtp, SMTPMailer) and smtp.starttls and smtp.password == "p@ss" and smtp.port == 587
+    assert (
+        isinstance(smtp, SMTPMailer)
+        and smtp.starttls
+        and smtp.password == "p@ss"
+        and smtp.port == 587
+    )
     tls = make_mailer("smtps://mail.example.org")
     assert isinstance(tls, SMTPMailer) and tls.implicit_tls and tls.port == 465
     assert isinstance(make_mailer("file:///tmp/outbox"), FileMailer)

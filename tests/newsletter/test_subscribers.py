@@ -34,7 +34,9 @@ def link_token(msg_text: str, route: str) -> str:
 def test_subscribing_sends_a_confirmation_with_a_working_signed_link(
     session: Session, settings: Settings
 ) -> None:
-    sub, msg = subscribe(session, settings, " Lea.Martin@Example.FR ", topics=["ia-data"], towns=["13055"], now=NOW)
+    sub, msg = subscribe(
+        session, settings, " Lea.Martin@Example.FR ", topics=["ia-data"], towns=["13055"], now=NOW
+    )
     assert sub.status == "pending" and sub.email == "lea.martin@example.fr"
     assert sub.consent_at == NOW and sub.consent_origin == "web"
     assert msg is not None and msg["To"] == "lea.martin@example.fr"
@@ -45,11 +47,15 @@ def test_subscribing_sends_a_confirmation_with_a_working_signed_link(
     confirmed = confirm(session, settings, token, now=NOW)
     assert confirmed.status == "confirmed" and confirmed.confirmed_at == NOW
     # a second subscribe of a confirmed address changes nothing and sends nothing
-    again, none = subscribe(session, settings, "lea.martin@example.fr", topics=["jeu-video"], now=NOW)
+    again, none = subscribe(
+        session, settings, "lea.martin@example.fr", topics=["jeu-video"], now=NOW
+    )
     assert none is None and again.topics == ["ia-data"]
 
 
-@pytest.mark.parametrize("bad", ["", "pas-une-adresse", "a@b", "x@exa mple.org", "a\r\nBcc: b@c.org@d.org"])
+@pytest.mark.parametrize(
+    "bad", ["", "pas-une-adresse", "a@b", "x@exa mple.org", "a\r\nBcc: b@c.org@d.org"]
+)
 def test_malformed_addresses_are_refused_with_a_clear_error(
     session: Session, settings: Settings, bad: str
 ) -> None:
@@ -57,7 +63,9 @@ def test_malformed_addresses_are_refused_with_a_clear_error(
         subscribe(session, settings, bad, now=NOW)
 
 
-def test_a_confirm_token_cannot_unsubscribe_and_expires(session: Session, settings: Settings) -> None:
+def test_a_confirm_token_cannot_unsubscribe_and_expires(
+    session: Session, settings: Settings
+) -> None:
     sub = add_confirmed(session, "nadia@example.org", language="fr", topics=[], towns=[], now=NOW)
     confirm_token = make_token(settings, sub, "confirm")
     with pytest.raises(InvalidTokenError):
@@ -93,33 +101,75 @@ def test_resubscribing_after_leaving_asks_for_confirmation_again(
     assert "Confirm your subscription" in str(msg["Subject"])
     body = msg.get_body(("plain",))
     assert body is not None
-    assert confirm(session, settings, link_token(body.get_content(), "confirm"), now=NOW).status == "confirmed"
+    assert (
+        confirm(session, settings, link_token(body.get_content(), "confirm"), now=NOW).status
+        == "confirmed"
+    )
 
 
 def test_preferences_are_validated_and_saved(session: Session, settings: Settings) -> None:
     sub = add_confirmed(session, "a@example.org", language="fr", topics=[], towns=[], now=NOW)
     token = make_token(settings, sub, "preferences")
     out = update_preferences(
-        session, settings, token, language="en", topics=["ia-data"], towns=["13001"], include_online=False
+        session,
+        settings,
+        token,
+        language="en",
+        topics=["ia-data"],
+        towns=["13001"],
+        include_online=False,
     )
-    assert (out.language, out.topics, out.towns, out.include_online) == ("en", ["ia-data"], ["13001"], False)
+    assert (out.language, out.topics, out.towns, out.include_online) == (
+        "en",
+        ["ia-data"],
+        ["13001"],
+        False,
+    )
     with pytest.raises(InvalidInputError):
-        update_preferences(session, settings, token, language="de", topics=[], towns=[], include_online=True)
+        update_preferences(
+            session, settings, token, language="de", topics=[], towns=[], include_online=True
+        )
     with pytest.raises(InvalidInputError):
-        update_preferences(session, settings, token, language="fr", topics=[], towns=["Marseille"], include_online=True)
+        update_preferences(
+            session,
+            settings,
+            token,
+            language="fr",
+            topics=[],
+            towns=["Marseille"],
+            include_online=True,
+        )
 
 
 def test_export_lists_everything_and_delete_erases_it(session: Session, settings: Settings) -> None:
-    sub = add_confirmed(session, "a@example.org", language="fr", topics=["ia-data"], towns=[], now=NOW)
+    sub = add_confirmed(
+        session, "a@example.org", language="fr", topics=["ia-data"], towns=[], now=NOW
+    )
     digest = Digest(region="aix-marseille", week="2026-W48")
     session.add(digest)
     session.flush()
     assert digest.id and sub.id
-    session.add(Delivery(digest_id=digest.id, subscriber_id=sub.id, message_id="<m@x>", status="sent", event_ids=[3]))
+    session.add(
+        Delivery(
+            digest_id=digest.id,
+            subscriber_id=sub.id,
+            message_id="<m@x>",
+            status="sent",
+            event_ids=[3],
+        )
+    )
     session.flush()
     data = export_data(session, sub.id)
     assert data["email"] == "a@example.org" and data["consent_origin"] == "admin"
-    assert data["deliveries"] == [{"region": "aix-marseille", "week": "2026-W48", "status": "sent", "sent_at": None, "event_ids": [3]}]
+    assert data["deliveries"] == [
+        {
+            "region": "aix-marseille",
+            "week": "2026-W48",
+            "status": "sent",
+            "sent_at": None,
+            "event_ids": [3],
+        }
+    ]
     delete_subscriber(session, sub.id)
     session.commit()
     assert session.get(Subscriber, sub.id) is None
@@ -134,7 +184,10 @@ def test_import_adds_confirmed_rows_and_reports_each_invalid_one(
     report = import_subscribers_csv(session, data_dir / "newsletter" / "subscribers.csv", now=NOW)
     assert report.added == 2 and report.present == 2
     assert [(row, email) for row, email, _ in report.invalid] == [
-        (5, "pas-une-adresse"), (7, "karim@example.org"), (8, "lea.martin@example.fr"), (9, ""),
+        (5, "pas-une-adresse"),
+        (7, "karim@example.org"),
+        (8, "lea.martin@example.fr"),
+        (9, ""),
     ]
     reasons = [reason for *_x, reason in report.invalid]
     assert "not a valid email" in reasons[0] and "language" in reasons[1] and "INSEE" in reasons[2]
