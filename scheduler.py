@@ -506,10 +506,26 @@ def stop_scheduler(scheduler: BackgroundScheduler) -> None:
     locks.release_lease(runner.engine, locks.LEADER, runner.holder)
 
 
+def options_from(settings: Settings) -> Options:
+    """Options from settings that name them (``crawl_flag_after``, ``crawl_runs_keep_days``)."""
+    options = Options()
+    flag_after = getattr(settings, "crawl_flag_after", None)
+    if flag_after is not None:
+        options.flag_after = int(flag_after)
+    keep_days = getattr(settings, "crawl_runs_keep_days", None)
+    if keep_days is not None:
+        options.keep_runs = timedelta(days=int(keep_days))
+    return options
+
+
 def run_scheduler(settings: Settings) -> None:
-    """Run until SIGINT/SIGTERM (``techagenda scheduler``)."""
+    """Run until SIGINT/SIGTERM (``techagenda scheduler``), logging each action to stderr."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
     engine = make_engine(settings.db_url)
-    scheduler = build_scheduler(settings, engine)
+    scheduler = build_scheduler(settings, engine, options=options_from(settings))
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

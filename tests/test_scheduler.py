@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -271,3 +275,39 @@ def test_list_jobs_names_each_job_with_its_next_run(tmp_path: Path, sqlite_url: 
     trigger, when = rows["weekly_digest"]
     assert "day_of_week='mon'" in trigger
     assert when is not None and (when.strftime("%a"), when.hour, when.minute) == ("Mon", 8, 0)
+
+
+def test_run_scheduler_leads_stores_its_jobs_and_hands_over_on_sigterm(
+    tmp_path: Path, sqlite_engine: Engine, sqlite_url: str
+) -> None:
+    env = {
+        **os.environ,
+        "DATABASE_URL": sqlite_url,
+        "DATA_DIR": str(tmp_path / "var"),
+        "MAIL_URL": f"file://{tmp_path / 'outbox'}",
+        "SECRET_KEY": "test-secret-key",
+        "TECHAGENDA_CONFIG": str(tmp_path / "absent.toml"),
+    }
+    code = "import scheduler, aggregator.settings as s; scheduler.run_scheduler(s.load_settings())"
+    child = subprocess.Popen(
+        [sys.executable, "-c", code], env=env, stderr=subprocess.PIPE, text=True
+    )
+    lines: list[str] = []
+    try:
+        assert child.stderr is not None
+        for line in child.stderr:
+            lines.append(line)
+            if "job purge_old_runs added" in line:
+                break
+        assert lease_holder(sqlite_engine, LEADER, now=datetime.now(UTC)) is not None
+        child.send_signal(signal.SIGTERM)
+        assert child.wait(20) == 0
+    finally:
+        if child.poll() is None:
+            child.kill()
+    log = "".join(lines)
+    assert "scheduler started (timezone Europe/Paris" in log
+    assert "is the leader: loading the jobs" in log
+    assert lease_holder(sqlite_engine, LEADER, now=datetime.now(UTC)) is None
+    stored = {job_id: when for job_id, _, when in sched.list_jobs(_settings(tmp_path, sqlite_url))}
+    assert all(when is not None for when in stored.values())
