@@ -1,7 +1,7 @@
 """Importing a subscriber list from another tool (consent already gathered there).
 
 CSV with a header; ``email`` is required, ``language``, ``topics`` and ``towns`` are
-optional (lists inside a cell separated by ``;``, ``|`` or spaces, or by commas when the
+optional (lists inside a cell separated by ``;`` or ``|``, or by commas when the
 file itself uses ``;``). Imported rows are confirmed. Nothing aborts the import: each
 bad row is reported with its line number and the reason.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -32,8 +33,8 @@ class ImportReport:
 def _split(cell: str | None, delimiter: str) -> list[str]:
     if not cell:
         return []
-    seps = r"[;|\s]+" if delimiter == "," else r"[,|\s]+"
-    return [part for part in re.split(seps, cell.strip()) if part]
+    seps = r"[;|]" if delimiter == "," else r"[,|]"
+    return [part.strip() for part in re.split(seps, cell) if part.strip()]
 
 
 def _sniff_delimiter(sample: str) -> str:
@@ -41,11 +42,37 @@ def _sniff_delimiter(sample: str) -> str:
     return ";" if header.count(";") > header.count(",") else ","
 
 
+def _town_resolver(region: str | None) -> Callable[[str], str]:
+    """INSEE codes pass through; with a region pack, names and postcodes are matched too."""
+    if region is None:
+        return lambda value: value
+    from aggregator.regions import load_region
+
+    pack = load_region(region)
+
+    def resolve(value: str) -> str:
+        if re.fullmatch(r"\d[\dAB]\d{3}", value) and pack.commune(value) is not None:
+            return value
+        commune = pack.match_town(value)
+        return commune.insee if commune is not None else value
+
+    return resolve
+
+
 def import_subscribers_csv(
-    session: Session, path: Path | str, *, now: datetime, origin: str = "import"
+    session: Session,
+    path: Path | str,
+    *,
+    now: datetime,
+    origin: str = "import",
+    region: str | None = None,
 ) -> ImportReport:
-    """Add every valid, new address of the CSV file at ``path`` as a confirmed subscriber."""
+    """Add every valid, new address of the CSV file at ``path`` as a confirmed subscriber.
+
+    With ``region`` (a region pack name), towns may also be written as names or postcodes.
+    """
     report = ImportReport()
+    resolve = _town_resolver(region)
     text = Path(path).read_text(encoding="utf-8-sig")
     delimiter = _sniff_delimiter(text)
     reader = csv.DictReader(text.splitlines(), delimiter=delimiter)
@@ -73,7 +100,7 @@ def import_subscribers_csv(
                 email,
                 language=cells.get("language") or "fr",
                 topics=_split(cells.get("topics"), delimiter),
-                towns=_split(cells.get("towns"), delimiter),
+                towns=[resolve(t) for t in _split(cells.get("towns"), delimiter)],
                 origin=origin,
                 now=now,
             )

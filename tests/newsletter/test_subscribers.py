@@ -197,3 +197,14 @@ def test_import_adds_confirmed_rows_and_reports_each_invalid_one(
     # importing again adds nothing
     again = import_subscribers_csv(session, data_dir / "newsletter" / "subscribers.csv", now=NOW)
     assert again.added == 0 and again.present == 4
+
+
+def test_import_with_a_region_pack_accepts_town_names(session: Session, tmp_path: Path) -> None:
+    csv_file = tmp_path / "list.csv"
+    csv_file.write_text(
+        "email;towns\nines@example.fr;Aix-en-Provence, La Ciotat\n", encoding="utf-8"
+    )
+    report = import_subscribers_csv(session, csv_file, now=NOW, region="aix-marseille")
+    assert report.added == 1 and report.invalid == []
+    ines = session.query(Subscriber).filter_by(email="ines@example.fr").one()
+    assert ines.towns == ["13001", "13028"]
