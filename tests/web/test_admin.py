@@ -1,0 +1,173 @@
+"""The admin console: sources, crawl requests, event moderation, digest, subscribers."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from aggregator.db import session_scope
+from aggregator.models import CrawlRun, Event, EventLink, Source, SourceFetch, Subscriber
+from aggregator.settings import Settings
+from tests.web.conftest import NOW, post_form
+
+
+def add_source(engine: Engine, state: str = "pending", **kw: object) -> int:
+    with session_scope(engine) as session:
+        source = Source(
+            name="Fablab d'Aubagne",
+            url="https://fablab-aubagne.example/agenda.ics",
+            state=state,
+            contact_email="contact@fablab-aubagne.example",
+            **kw,
+        )
+        session.add(source)
+        session.flush()
+        return source.id or 0
+
+
+def test_dashboard_shows_sources_with_their_health(
+    admin_client: TestClient, sqlite_engine: Engine
+) -> None:
+    source_id = add_source(
+        sqlite_engine,
+        state="approved",
+        consecutive_failures=2,
+        last_error="HTTP 503 <Service Unavailable>",
+        last_crawl_at=NOW,
+    )
+    with session_scope(sqlite_engine) as session:
+        run = CrawlRun(status="done", created_at=NOW)
+        session.add(run)
+        session.flush()
+        for n in range(3):
+            session.add(
+                SourceFetch(
+                    crawl_run_id=run.id or 0,
+                    source_id=source_id,
+                    url="u",
+                    http_status=200 if n < 2 else 503,
+                    error=None if n < 2 else "HTTP 503",
+                )
+            )
+    html = admin_client.get("/admin").text
+    assert "Fablab d&#39;Aubagne" in html
+    assert "HTTP 503 &lt;Service Unavailable&gt;" in html
+    assert '<svg class="strip"' in html and html.count('fill="#b91c1c"') >= 1
+
+
+def test_admin_approves_then_pauses_a_pending_source(
+    admin_client: TestClient, sqlite_engine: Engine
+) -> None:
+    source_id = add_source(sqlite_engine)
+    response = post_form(
+        admin_client,
+        f"/admin/sources/{source_id}/state",
+        {"action": "approve"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    with session_scope(sqlite_engine) as session:
+        assert session.get(Source, source_id).state == "approved"  # type: ignore[union-attr]
+    post_form(admin_client, f"/admin/sources/{source_id}/state", {"action": "pause"})
+    with session_scope(sqlite_engine) as session:
+        assert session.get(Source, source_id).state == "paused"  # type: ignore[union-attr]
+    assert (
+        post_form(admin_client, f"/admin/sources/{source_id}/state", {"action": "nuke"}).status_code
+        == 422
+    )
+
+
+def test_admin_edits_timezone_threshold_and_interval(
+    admin_client: TestClient, sqlite_engine: Engine
+) -> None:
+    source_id = add_source(sqlite_engine)
+    post_form(
+        admin_client,
+        f"/admin/sources/{source_id}",
+        {
+            "name": "Fablab Aubagne",
+            "timezone": "America/New_York",
+            "relevance_threshold": "0.5",
+            "crawl_interval": "12h",
+        },
+    )
+    with session_scope(sqlite_engine) as session:
+        source = session.get(Source, source_id)
+        assert source and source.timezone == "America/New_York"
+        assert source.relevance_threshold == 0.5 and source.crawl_interval == 12 * 3600
+    bad = post_form(
+        admin_client, f"/admin/sources/{source_id}", {"name": "x", "timezone": "Mars/Olympus"}
+    )
+    assert bad.status_code == 422
+
+
+def test_crawl_now_queues_a_run_named_after_the_admin(
+    admin_client: TestClient, sqlite_engine: Engine
+) -> None:
+    source_id = add_source(sqlite_engine, state="approved")
+    response = post_form(
+        admin_client, "/admin/crawl", {"source_id": str(source_id)}, follow_redirects=False
+    )
+    assert response.status_code == 303
+    page = admin_client.get(response.headers["location"]).text
+    assert "en file" in page and 'http-equiv="refresh"' in page
+    post_form(admin_client, "/admin/crawl", {})
+    with session_scope(sqlite_engine) as session:
+        runs = session.exec(select(CrawlRun).order_by(CrawlRun.id)).all()  # type: ignore[arg-type]
+    assert [(r.source_id, r.status, r.requested_by) for r in runs] == [
+        (source_id, "queued", "admin:camille"),
+        (None, "queued", "admin:camille"),
+    ]
+
+
+def test_hide_and_unhide_an_event(
+    admin_client: TestClient, events: dict[str, int], sqlite_engine: Engine
+) -> None:
+    event_id = events["Atelier Arduino au LFO"]
+    post_form(admin_client, f"/admin/events/{event_id}/hide", {})
+    assert admin_client.get(f"/events/{event_id}").status_code == 404
+    post_form(admin_client, f"/admin/events/{event_id}/unhide", {})
+    assert admin_client.get(f"/events/{event_id}").status_code == 200
+
+
+def test_merge_then_split_pins_the_links(
+    admin_client: TestClient, events: dict[str, int], sqlite_engine: Engine
+) -> None:
+    keep, other = events["Atelier Arduino au LFO"], events["Soirée IA générative & data"]
+    post_form(admin_client, "/admin/events/merge", {"keep_id": str(keep), "other_id": str(other)})
+    with session_scope(sqlite_engine) as session:
+        links = session.exec(select(EventLink).where(EventLink.event_id == keep)).all()
+        assert len(links) == 2 and all(link.pinned for link in links)
+        assert session.get(Event, other).hidden  # type: ignore[union-attr]
+        moved = next(link for link in links if link.external_id == "uid-2")
+    post_form(admin_client, f"/admin/links/{moved.id}/split", {})
+    with session_scope(sqlite_engine) as session:
+        link = session.get(EventLink, moved.id)
+        assert link and link.event_id not in (keep, other) and link.pinned
+        fresh = session.get(Event, link.event_id)
+        assert fresh and not fresh.hidden
+
+
+def test_subscribers_page_counts_by_state(admin_client: TestClient, sqlite_engine: Engine) -> None:
+    with session_scope(sqlite_engine) as session:
+        for n, status in enumerate(["confirmed", "confirmed", "pending", "unsubscribed"]):
+            session.add(Subscriber(email=f"s{n}@exemple.fr", status=status, confirmed_at=NOW))
+    html = admin_client.get("/admin/subscribers").text
+    assert "s3@exemple.fr" in html and '<svg class="chart"' in html
+    assert "<strong>2</strong>confirmé·es" in html
+
+
+def test_digest_preview_and_test_send(
+    admin_client: TestClient, events: dict[str, int], settings: Settings
+) -> None:
+    page = admin_client.get("/admin/digest?week=2026-W49")
+    assert page.status_code == 200 and "2026-W49" in page.text
+    preview = admin_client.get("/admin/digest/preview?week=2026-W49")
+    assert preview.status_code == 200 and "Startup Weekend" in preview.text
+    response = post_form(
+        admin_client, "/admin/digest/test", {"week": "2026-W49"}, follow_redirects=False
+    )
+    assert response.status_code == 303
+    outbox = list((settings.data_dir.parent / "outbox").glob("*.eml"))
+    assert len(outbox) == 1 and b"camille@techagenda.example" in outbox[0].read_bytes()

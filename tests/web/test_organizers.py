@@ -1,0 +1,93 @@
+"""Organizer submission: fetch through the guarded path, preview with warnings, confirm."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from aggregator.db import session_scope
+from aggregator.models import Source
+from tests.support.httpserver import LoopbackHTTPServer
+from tests.web.conftest import DATA, post_form
+
+
+def serve_feed(http_server: LoopbackHTTPServer) -> str:
+    body = (DATA / "submitted_feed.ics").read_bytes()
+    return http_server.add("/agenda.ics", body, content_type="text/calendar; charset=utf-8")
+
+
+def test_preview_lists_events_and_warnings_a_person_can_act_on(
+    client: TestClient, http_server: LoopbackHTTPServer
+) -> None:
+    url = serve_feed(http_server)
+    html = post_form(client, "/submit/preview", {"url": url}).text
+    assert "Repair café électronique" in html and "Initiation à l&#39;impression 3D" in html
+    assert "<strong>3</strong>" in html
+    assert "2 horaire(s) sans fuseau horaire : nous avons supposé Europe/Paris" in html
+    assert "1 événement(s) hors de la région" in html
+    assert "sam. 5 déc." in html and "14:00" in html
+    assert http_server.hits("/agenda.ics") == 1
+
+
+def test_confirming_a_submission_creates_a_pending_source(
+    client: TestClient, http_server: LoopbackHTTPServer, sqlite_engine: Engine
+) -> None:
+    url = serve_feed(http_server)
+    response = post_form(
+        client,
+        "/submit/confirm",
+        {"url": url, "name": "Fablab d'Aubagne", "contact_email": "bonjour@fablab.example"},
+    )
+    assert response.status_code == 200 and "Merci" in response.text
+    with session_scope(sqlite_engine) as session:
+        (source,) = session.exec(select(Source)).all()
+    assert (source.url, source.state, source.contact_email) == (
+        url,
+        "pending",
+        "bonjour@fablab.example",
+    )
+    again = post_form(client, "/submit/preview", {"url": url}).text
+    assert "déjà connue" in again
+
+
+def test_private_addresses_are_refused_without_the_allowlist(
+    settings: object, sqlite_engine: Engine, http_server: LoopbackHTTPServer
+) -> None:
+    from aggregator.settings import Settings
+    from web.app import create_app
+
+    assert isinstance(settings, Settings)
+    strict = settings.model_copy(update={"fetch_allowlist": ""})
+    client = TestClient(create_app(strict))
+    url = serve_feed(http_server)
+    response = post_form(client, "/submit/preview", {"url": url})
+    assert response.status_code == 422 and "Impossible de lire cette adresse" in response.text
+    assert http_server.hits("/agenda.ics") == 0
+    metadata = post_form(
+        client, "/submit/preview", {"url": "http://169.254.169.254/latest/meta-data/"}
+    )
+    assert metadata.status_code == 422
+
+
+def test_a_page_without_events_says_so(client: TestClient, http_server: LoopbackHTTPServer) -> None:
+    url = http_server.add(
+        "/about.html",
+        "<html><head><title>Qui sommes-nous</title></head>"
+        "<body><p>Une association.</p></body></html>",
+        content_type="text/html",
+    )
+    response = post_form(client, "/submit/preview", {"url": url})
+    assert "Aucun événement trouvé" in response.text
+
+
+def test_non_http_urls_are_refused(client: TestClient) -> None:
+    response = post_form(client, "/submit/preview", {"url": "file:///etc/passwd"})
+    assert response.status_code == 422 and "root:" not in response.text
+
+
+def test_submit_is_rate_limited(client: TestClient) -> None:
+    statuses = [
+        post_form(client, "/submit/preview", {"url": "ftp://x"}).status_code for _ in range(11)
+    ]
+    assert statuses[-1] == 429 and 429 not in statuses[:10]
