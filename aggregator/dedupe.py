@@ -1,0 +1,297 @@
+"""Is this the same real-world event? Pure, explainable match decisions.
+
+Exact keys first (same source and external id is handled by ingest; the same canonical URL
+or the same foreign UID on the same day), then fuzzy matching *blocked* by local day and
+title word: two candidates are compared only when they start on the same or a neighbouring
+local day (timezone slips) and share a significant title word, so the cost grows about as
+n log n, never as all pairs.
+
+A fuzzy match needs all of:
+
+* similar titles (rapidfuzz on accent-, case- and stop-word-free keys), and no
+  contradicting numbers ("#45" vs "#46", "2026" vs "2027");
+* compatible times: starts within 20 minutes, or whole hours apart with a near-identical
+  title (a timezone slip), or one side all-day on the other's local day;
+* compatible places: the same commune or venue, both online, or one side unknown; two
+  different communes never match.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from rapidfuzz import fuzz
+
+from aggregator.regions import fold
+
+if TYPE_CHECKING:
+    from aggregator.normalize import NormalizedEvent
+
+TIME_FIELDS = ("start", "end", "all_day", "start_date", "end_date", "timezone", "end_before_start")
+PLACE_FIELDS = ("venue", "address", "city", "postcode", "insee", "latitude", "longitude",
+                "in_region")
+SINGLE_FIELDS = ("title", "description_html", "description_text", "url", "image", "price",
+                 "organizer", "language", "series_uid", "online")
+
+STOP_WORDS = frozenset(
+    ["le", "la", "les", "l", "un", "une", "des", "du", "de", "d", "au", "aux", "et", "ou", "en", "a", "à", "pour", "par", "sur", "avec", "dans", "chez", "sans", "ce", "cette", "ces", "se", "sa", "son", "ses", "notre", "nos", "votre", "vos", "the", "an", "of", "and", "or", "in", "on", "at", "for", "with", "to", "by", "from", "is", "are", "meetup", "rencontre", "soiree", "evening", "event", "evenement", "session", "edition"]
+)
+_SITE_WORDS = frozenset({"meetup", "eventbrite", "openagenda", "mobilizon", "facebook"})
+
+
+def title_key(title: str | None) -> str:
+    """Accent-, case-, punctuation- and stop-word-free words of a title, in order."""
+    words = [w for w in fold(title).split() if w not in STOP_WORDS]
+    return " ".join(words) if words else fold(title)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """What matching needs to know of one event (built from a NormalizedEvent or an Event)."""
+
+    key: Hashable
+    title_key: str
+    start: datetime | None
+    all_day: bool
+    start_date: date | None
+    source_id: int | None = None
+    canonical_url: str | None = None
+    uid: str | None = None
+    venue: str | None = None
+    insee: str | None = None
+    online: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A decision that ``left`` and ``right`` are one event, with the evidence."""
+
+    left: Hashable
+    right: Hashable
+    score: float
+    reasons: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _numbers(key: str) -> set[str]:
+    return set(re.findall(r"\d+", key))
+
+
+def title_similarity(a: str, b: str) -> float:
+    """0–100: mostly token-set similarity, tempered by token-sort so a subset is not equality."""
+    if not a or not b:
+        return 0.0
+    return 0.6 * fuzz.token_set_ratio(a, b) + 0.4 * fuzz.token_sort_ratio(a, b)
+
+
+def compare(a: Candidate, b: Candidate) -> Match | None:
+    """The match decision for one pair (None: they stay apart)."""
+    if a.start_date is None or b.start_date is None:
+        return None
+    if abs((a.start_date - b.start_date).days) > 1:
+        return None
+    if a.source_id is not None and a.source_id == b.source_id:
+        return None  # one source lists distinct events under distinct ids
+    if a.canonical_url and a.canonical_url == b.canonical_url and a.start_date == b.start_date:
+        return Match(a.key, b.key, 100.0, ("same canonical URL",))
+    if a.uid and a.uid == b.uid and a.start_date == b.start_date:
+        return Match(a.key, b.key, 100.0, ("same UID",))
+    if (
+        _numbers(a.title_key) != _numbers(b.title_key)
+        and _numbers(a.title_key)
+        and _numbers(b.title_key)
+    ):
+        return None
+    sim = title_similarity(a.title_key, b.title_key)
+    reasons = [f"title {sim:.0f}"]
+    # place
+    if a.insee and b.insee and a.insee != b.insee:
+        return None
+    if a.insee and a.insee == b.insee:
+        place, reasons_place = 1.0, "same town"
+    elif a.online and b.online:
+        place, reasons_place = 1.0, "both online"
+    elif a.venue and b.venue and fuzz.token_set_ratio(fold(a.venue), fold(b.venue)) >= 80:
+        place, reasons_place = 1.0, "same venue"
+    elif a.online != b.online and (a.insee or b.insee):
+        place, reasons_place = 0.0, "online vs in person"
+    else:
+        place, reasons_place = 0.5, "place unknown"
+    reasons.append(reasons_place)
+    # time
+    if a.all_day or b.all_day:
+        if a.start_date != b.start_date:
+            return None
+        time_ok, need = "all-day on the same day", 88.0
+    else:
+        assert a.start is not None and b.start is not None
+        gap = abs((a.start - b.start).total_seconds()) / 60
+        if gap <= 20:
+            time_ok, need = f"start {gap:.0f} min apart", 72.0 if place == 1.0 else 82.0
+        elif gap <= 13 * 60 and gap % 60 <= 1 and (gap // 60) in (1, 2, 3, 6, 9):
+            time_ok, need = f"start {gap / 60:.0f} h apart (timezone slip)", 90.0
+        else:
+            return None
+    reasons.append(time_ok)
+    if place == 0.0:
+        need = max(need, 95.0)
+    elif place == 0.5:
+        need = max(need, 85.0)
+    if sim < need:
+        return None
+    return Match(a.key, b.key, round(sim, 1), tuple(reasons))
+
+
+def _block_keys(c: Candidate) -> list[tuple[date, str]]:
+    if c.start_date is None:
+        return []
+    words = [w for w in c.title_key.split() if len(w) >= 3 and w not in _SITE_WORDS]
+    words = words or c.title_key.split()[:1] or ["_"]
+    keys = [(c.start_date, w) for w in set(words)]
+    if c.canonical_url:
+        keys.append((c.start_date, "url:" + c.canonical_url))
+    return keys
+
+
+def find_matches(
+    new: Sequence[Candidate],
+    existing: Iterable[Candidate] = (),
+    *,
+    among_new: bool = True,
+    max_block: int = 200,
+) -> list[Match]:
+    """Pairs (new, existing), and (new, new) unless ``among_new`` is False, best score first.
+
+    Blocking: by (local day ± 1, title word); a word shared by more than ``max_block``
+    candidates of a day is too common to block on and is ignored for that day.
+    """
+    index: dict[tuple[date, str], list[Candidate]] = defaultdict(list)
+    for c in existing:
+        for key in _block_keys(c):
+            index[key].append(c)
+    matches: list[Match] = []
+    seen: set[tuple[Hashable, Hashable]] = set()
+    for c in new:
+        for day, word in _block_keys(c):
+            for delta in (0, -1, 1):
+                bucket = index.get((day + timedelta(days=delta), word), ())
+                if len(bucket) > max_block and not word.startswith("url:"):
+                    continue
+                for other in bucket:
+                    pair = (c.key, other.key)
+                    if other.key == c.key or pair in seen:
+                        continue
+                    seen.add(pair)
+                    seen.add((other.key, c.key))
+                    match = compare(c, other)
+                    if match:
+                        matches.append(match)
+        if among_new:
+            for key in _block_keys(c):
+                index[key].append(c)
+    matches.sort(key=lambda m: -m.score)
+    return matches
+
+
+def cluster(candidates: Sequence[Candidate]) -> list[set[Hashable]]:
+    """Groups of candidates that are one event (union of pairwise matches)."""
+    parent: dict[Hashable, Hashable] = {c.key: c.key for c in candidates}
+
+    def root(k: Hashable) -> Hashable:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    for match in find_matches(candidates):
+        parent[root(match.left)] = root(match.right)
+    groups: dict[Hashable, set[Hashable]] = defaultdict(set)
+    for c in candidates:
+        groups[root(c.key)].add(c.key)
+    return list(groups.values())
+
+
+@dataclass(frozen=True, slots=True)
+class LinkView:
+    """One source's version of an event, as a merge sees it."""
+
+    source_id: int
+    link_id: int
+    authority: int
+    live: bool
+    event: NormalizedEvent
+    relevance: float  # on the stored scale (1.0 = the source's bar)
+
+
+def _filled(value: Any) -> bool:
+    return value not in (None, "", [], ())
+
+
+def _group_value(view: NormalizedEvent, label: str) -> Any:
+    if label == "place":
+        return view.insee or view.venue or view.city
+    if label == "time":
+        return None if view.all_day else view.start  # a timed start beats an all-day one
+    return getattr(view, label)
+
+
+def compose_fields(
+    views: Sequence[LinkView],
+    *,
+    status: str,
+    start: datetime | None,
+    cancelled_at: datetime | None,
+    now: datetime,
+    horizon: datetime,
+) -> dict[str, Any]:
+    """The published fields of an event from all its links (pure).
+
+    Live links only (all links when none is live). Each group of fields (times, place) and
+    each single field comes from the link that has it, from the most authoritative source,
+    then the most complete, then the longest text, then the oldest link. Topics are the
+    union; relevance the maximum. With no live link an upcoming event (before ``horizon``)
+    is cancelled; a past one keeps its status. ``field_sources`` records the provenance.
+    """
+    live = [v for v in views if v.live]
+    pool = live or list(views)
+    completeness = {v.link_id: v.event.completeness() for v in pool}
+
+    def rank(view: LinkView, value: Any) -> tuple[Any, ...]:
+        size = len(value) if isinstance(value, str) else 0
+        return (_filled(value), view.authority, completeness[view.link_id], size, -view.link_id)
+
+    values: dict[str, Any] = {}
+    provenance: dict[str, int] = {}
+    groups = [("time", TIME_FIELDS), ("place", PLACE_FIELDS)]
+    groups += [(name, (name,)) for name in SINGLE_FIELDS]
+    for label, names in groups:
+        best = max(pool, key=lambda v: rank(v, _group_value(v.event, label)))
+        for name in names:
+            values[name] = getattr(best.event, name)
+        if label == "time" or _filled(_group_value(best.event, label)):
+            provenance[label] = best.source_id
+    topics: list[str] = []
+    for view in pool:
+        topics.extend(t for t in view.event.topics if t not in topics)
+    values["topics"] = topics
+    values["relevance"] = max(v.relevance for v in pool)
+    values["title_key"] = next(
+        (v.event.title_key for v in pool if v.source_id == provenance.get("title")),
+        pool[0].event.title_key,
+    )
+    if not live:
+        upcoming = start is not None and now <= start <= horizon
+        new_status = "cancelled" if upcoming or status == "cancelled" else status
+    else:
+        statuses = {v.event.status for v in live}
+        new_status = "cancelled" if statuses == {"cancelled"} else next(
+            (s for s in ("scheduled", "tentative", "postponed") if s in statuses), "scheduled"
+        )
+    values["status"] = new_status
+    values["cancelled_at"] = (cancelled_at or now) if new_status == "cancelled" else None
+    values["field_sources"] = provenance
+    return values

@@ -1,0 +1,433 @@
+"""The single write path for events: normalize → match → upsert, in bulk.
+
+``ingest_events`` takes what one source listed in one crawl and brings the store in line:
+
+* identity is (source, external id): a link seen before is updated in place when its
+  content hash changed, and left alone otherwise (a re-run changes nothing);
+* a new link joins an existing event on an exact key (same canonical URL or UID on the
+  same day) or a fuzzy match (see ``aggregator.dedupe``), else it creates an event;
+* every event's published fields are composed from all its links: each field from the
+  most authoritative source (``Source.authority``) that has it, then the most complete;
+  provenance goes to ``Event.field_sources``, merge evidence to ``Event.merge_notes``;
+* with ``complete=True`` (the source answered and this is everything it lists now), an
+  upcoming event of this source that vanished is cancelled, unless another live source
+  still carries it; past events (an occurrence that fell out of the window) are not.
+
+Reads are batched (the source's links, the candidate events of the affected days), writes
+are flushed together; the caller commits. A concurrent writer that inserted the same link
+first makes the flush fail with IntegrityError: the work is retried once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, TypeVar, cast
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, SQLModel, col, select
+
+from aggregator.dedupe import (
+    PLACE_FIELDS,
+    SINGLE_FIELDS,
+    TIME_FIELDS,
+    Candidate,
+    LinkView,
+    compose_fields,
+    find_matches,
+    title_key,
+)
+from aggregator.models import Event, EventLink, EventStatus, Source
+from aggregator.normalize import NormalizedEvent, normalize
+from aggregator.raw import RawEvent, SourceDefaults
+from aggregator.regions import Region, load_region
+from aggregator.settings import Settings
+from aggregator.topics import load_taxonomy, source_prior
+
+T = TypeVar("T")
+CHUNK = 500
+
+
+@dataclass
+class IngestStats:
+    """What one ingest did."""
+
+    found: int = 0
+    new: int = 0
+    updated: int = 0
+    merged: int = 0
+    cancelled: int = 0
+    skipped: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def _table(model: type[SQLModel]) -> sa.Table:
+    return cast(sa.Table, model.__table__)  # type: ignore[attr-defined]
+
+
+def _id(row: Event | Source) -> int:
+    assert row.id is not None
+    return row.id
+
+
+def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterable[Sequence[T]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def source_defaults(source: Source, region: Region) -> SourceDefaults:
+    """What a source's documents may leave out: its timezone, language and (known) town."""
+    town = source.town if region.match_town(source.town) else None
+    return SourceDefaults(
+        timezone=source.timezone or region.timezone,
+        language=source.language or region.language,
+        city=town,
+    )
+
+
+def scaled_relevance(content: float, source: Source, settings: Settings) -> float:
+    """Relevance on the scale stored in ``Event.relevance``: 1.0 is the source's bar."""
+    score = content + source_prior(source.kind, load_taxonomy(load_region(settings.region)))
+    threshold = (
+        source.relevance_threshold
+        if source.relevance_threshold is not None
+        else settings.relevance_threshold
+    )
+    if threshold <= 0:
+        return round(max(score, 1.0), 3)
+    return round(score / threshold, 3)
+
+
+def ingest_events(
+    session: Session,
+    source: Source,
+    events: list[RawEvent],
+    *,
+    now: datetime,
+    complete: bool,
+    settings: Settings,
+) -> IngestStats:
+    """Bring the store in line with what ``source`` lists now (flushes; the caller commits)."""
+    region = load_region(settings.region)
+    defaults = source_defaults(source, region)
+    stats = IngestStats(found=len(events))
+    batch: dict[str, NormalizedEvent] = {}
+    for raw in events:
+        try:
+            item = normalize(raw, defaults=defaults, region=region)
+        except Exception as exc:  # normalize is total; this guards one bad item anyway
+            stats.skipped += 1
+            stats.warnings.append(f"could not normalize {getattr(raw, 'title', '')!r}: {exc}")
+            continue
+        if item.start is None:
+            stats.skipped += 1
+            stats.warnings.append(f"no usable start time: {item.title!r}")
+            continue
+        if item.external_id in batch:
+            stats.warnings.append(f"listed twice, kept the last: {item.external_id}")
+        batch[item.external_id] = item
+    for attempt in (1, 2):
+        try:
+            with session.begin_nested():
+                result = _apply(session, source, batch, now, complete, settings)
+            result.found, result.skipped = stats.found, stats.skipped
+            result.warnings = stats.warnings + result.warnings
+            return result
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _apply(
+    session: Session,
+    source: Source,
+    batch: dict[str, NormalizedEvent],
+    now: datetime,
+    complete: bool,
+    settings: Settings,
+) -> IngestStats:
+    stats = IngestStats()
+    assert source.id is not None
+    links = {
+        link.external_id: link
+        for link in session.exec(select(EventLink).where(EventLink.source_id == source.id))
+    }
+    touched: set[int] = set()
+    fresh = [n for ext, n in batch.items() if ext not in links]
+    for ext, item in batch.items():
+        link = links.get(ext)
+        if link is None:
+            continue
+        link.last_seen = now
+        if link.content_hash != item.content_hash or link.gone_since is not None:
+            link.content_hash, link.raw = item.content_hash, item.to_json()
+            link.url, link.canonical_url = item.url, item.canonical_url
+            link.gone_since = None
+            touched.add(link.event_id)
+    targets = _match_fresh(session, source, fresh)
+    creating = [n for n in fresh if n.external_id not in targets]
+    new_ids: dict[str, int] = {}
+    for part in _chunks(creating):
+        table = _table(Event)
+        rows = session.execute(
+            sa.insert(table).returning(table.c.id, sort_by_parameter_order=True),
+            [_new_event_row(n, source, settings, now) for n in part],
+        ).all()
+        new_ids.update((n.external_id, row[0]) for n, row in zip(part, rows, strict=True))
+    merged_events: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    link_rows: list[dict[str, Any]] = []
+    for item in fresh:
+        if item.external_id in new_ids:
+            event_id = new_ids[item.external_id]
+            stats.new += 1
+        else:
+            event_id, note = targets[item.external_id]
+            merged_events[event_id].append(note)
+            touched.add(event_id)
+            stats.merged += 1
+        link_rows.append(
+            {
+                "event_id": event_id,
+                "source_id": source.id,
+                "external_id": item.external_id,
+                "url": item.url,
+                "canonical_url": item.canonical_url,
+                "content_hash": item.content_hash,
+                "raw": item.to_json(),
+                "first_seen": now,
+                "last_seen": now,
+                "pinned": False,
+            }
+        )
+    for rows_part in _chunks(link_rows):
+        session.execute(sa.insert(_table(EventLink)), list(rows_part))
+    session.flush()
+    if complete:
+        vanished = [link for ext, link in links.items() if ext not in batch and not link.gone_since]
+        for link in vanished:
+            link.gone_since = now
+            touched.add(link.event_id)
+    fresh_ids = set(new_ids.values())
+    horizon = now + timedelta(days=settings.crawl_window_future_days)
+    for event, event_links, sources in _load_events(session, touched):
+        before = _published(event)
+        changed = _compose(event, event_links, sources, settings, now, horizon)
+        if event.id in merged_events:
+            notes = list(event.merge_notes)
+            notes.extend(merged_events[event.id])
+            event.merge_notes = notes
+        if event.id in fresh_ids or event.id in merged_events:
+            continue
+        if changed:
+            event.updated_at = now
+            if event.status == EventStatus.cancelled and before["status"] != "cancelled":
+                stats.cancelled += 1
+            else:
+                stats.updated += 1
+    session.flush()
+    return stats
+
+
+def _match_fresh(
+    session: Session, source: Source, fresh: list[NormalizedEvent]
+) -> dict[str, tuple[int, dict[str, Any]]]:
+    """external id -> (event id, merge note) for the new links that join an existing event."""
+    if not fresh:
+        return {}
+    days = sorted({d for n in fresh if n.start_date for d in _around(n.start_date)})
+    events: dict[int, Event] = {}
+    for part in _chunks(days):
+        for event in session.exec(select(Event).where(col(Event.start_date).in_(part))):
+            events[_id(event)] = event
+    canons = sorted({n.canonical_url for n in fresh if n.canonical_url})
+    url_hits: list[tuple[int, str]] = []
+    for part in _chunks(canons):
+        pairs = session.exec(
+            select(EventLink.event_id, EventLink.canonical_url).where(
+                col(EventLink.canonical_url).in_(part)
+            )
+        ).all()
+        url_hits.extend((eid, canon) for eid, canon in pairs if canon)
+    missing = sorted({eid for eid, _ in url_hits} - set(events))
+    for id_part in _chunks(missing):
+        for event in session.exec(select(Event).where(col(Event.id).in_(id_part))):
+            events[_id(event)] = event
+    own: set[int] = set()
+    ids = sorted(events)
+    for id_part in _chunks(ids):
+        own.update(
+            session.exec(
+                select(EventLink.event_id).where(
+                    col(EventLink.event_id).in_(id_part), EventLink.source_id == source.id
+                )
+            ).all()
+        )
+    existing = [_event_candidate(e, source.id if e.id in own else None, None) for e in events.values()]
+    existing += [
+        _event_candidate(events[eid], source.id if eid in own else None, canon)
+        for eid, canon in url_hits
+        if eid in events
+    ]
+    new = [
+        Candidate(
+            key=("n", n.external_id),
+            title_key=n.title_key,
+            start=n.start,
+            all_day=n.all_day,
+            start_date=n.start_date,
+            source_id=source.id,
+            canonical_url=n.canonical_url,
+            uid=n.external_id,
+            venue=n.venue,
+            insee=n.insee,
+            online=n.online,
+        )
+        for n in fresh
+    ]
+    result: dict[str, tuple[int, dict[str, Any]]] = {}
+    for match in find_matches(new, existing, among_new=False):
+        left, right = match.left, match.right
+        if left[0] != "n":  # type: ignore[index]
+            left, right = right, left
+        if right[0] != "e" or left[1] in result:  # type: ignore[index]
+            continue  # only new -> existing decisions; the best one wins
+        note = {
+            "source_id": source.id,
+            "external_id": left[1],  # type: ignore[index]
+            "score": match.score,
+            "reasons": list(match.reasons),
+        }
+        result[left[1]] = (right[1], note)  # type: ignore[index]
+    return result
+
+
+def _new_event_row(
+    item: NormalizedEvent, source: Source, settings: Settings, now: datetime
+) -> dict[str, Any]:
+    """The row of an event seen through one link so far (as ``_compose`` would make it)."""
+    view = LinkView(
+        source_id=source.id or 0,
+        link_id=0,
+        authority=source.authority,
+        live=True,
+        event=item,
+        relevance=scaled_relevance(item.relevance, source, settings),
+    )
+    horizon = now + timedelta(days=settings.crawl_window_future_days)
+    values = compose_fields(
+        [view], status="scheduled", start=item.start, cancelled_at=None, now=now, horizon=horizon
+    )
+    return {
+        **values,
+        "hidden": False,
+        "content_hash": _event_hash(values),
+        "merge_notes": [],
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _around(day: Any) -> tuple[Any, ...]:
+    return (day - timedelta(days=1), day, day + timedelta(days=1))
+
+
+def _event_candidate(event: Event, source_id: int | None, canon: str | None) -> Candidate:
+    return Candidate(
+        key=("e", event.id, canon),
+        title_key=event.title_key or title_key(event.title),
+        start=event.start,
+        all_day=event.all_day,
+        start_date=event.start_date,
+        source_id=source_id,
+        canonical_url=canon,
+        venue=event.venue,
+        insee=event.insee,
+        online=event.online,
+    )
+
+
+def _load_events(
+    session: Session, ids: set[int]
+) -> list[tuple[Event, list[EventLink], dict[int, Source]]]:
+    ordered = sorted(ids)
+    events: dict[int, Event] = {}
+    by_event: dict[int, list[EventLink]] = defaultdict(list)
+    for part in _chunks(ordered):
+        for event in session.exec(select(Event).where(col(Event.id).in_(part))):
+            events[_id(event)] = event
+        for link in session.exec(select(EventLink).where(col(EventLink.event_id).in_(part))):
+            by_event[link.event_id].append(link)
+    source_ids = sorted({link.source_id for links in by_event.values() for link in links})
+    sources: dict[int, Source] = {}
+    for part in _chunks(source_ids):
+        for src in session.exec(select(Source).where(col(Source.id).in_(part))):
+            sources[_id(src)] = src
+    return [(events[i], by_event[i], sources) for i in ordered if i in events]
+
+
+def _published(event: Event) -> dict[str, Any]:
+    names = (*TIME_FIELDS, *PLACE_FIELDS, *SINGLE_FIELDS, "status", "topics", "relevance")
+    return {name: getattr(event, name) for name in names}
+
+
+def _views(
+    links: list[EventLink], sources: dict[int, Source], settings: Settings
+) -> list[LinkView]:
+    views = []
+    for link in links:
+        if not link.raw:
+            continue
+        item = NormalizedEvent.from_json(link.raw)
+        src = sources.get(link.source_id)
+        views.append(
+            LinkView(
+                source_id=link.source_id,
+                link_id=link.id or 0,
+                authority=src.authority if src else 0,
+                live=link.gone_since is None,
+                event=item,
+                relevance=scaled_relevance(item.relevance, src, settings) if src else 0.0,
+            )
+        )
+    return views
+
+
+def _compose(
+    event: Event,
+    links: list[EventLink],
+    sources: dict[int, Source],
+    settings: Settings,
+    now: datetime,
+    horizon: datetime,
+) -> bool:
+    """Set the event's published fields from its links; True when anything changed."""
+    views = _views(links, sources, settings)
+    if not views:
+        return False
+    values = compose_fields(
+        views,
+        status=event.status,
+        start=event.start,
+        cancelled_at=event.cancelled_at,
+        now=now,
+        horizon=horizon,
+    )
+    changed = False
+    for name, value in values.items():
+        if getattr(event, name) != value:
+            setattr(event, name, value)
+            changed = changed or name not in ("field_sources", "title_key")
+    event.content_hash = _event_hash(values)
+    return changed
+
+
+def _event_hash(values: dict[str, Any]) -> str:
+    names = (*TIME_FIELDS, *PLACE_FIELDS, *SINGLE_FIELDS, "status", "topics", "relevance")
+    published = {name: values.get(name) for name in names}
+    return hashlib.sha256(json.dumps(published, default=str, sort_keys=True).encode()).hexdigest()[:32]

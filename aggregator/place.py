@@ -1,0 +1,162 @@
+"""Where an event happens: venue, address, town against the region gazetteer, and online.
+
+Pure functions over the fields a source gave. The gazetteer rules live in
+:class:`aggregator.regions.Region`; this module cleans the fields and decides online.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from aggregator.regions import Region, fold
+
+ONLINE_HOSTS = (
+    "zoom.us",
+    "zoom.com",
+    "meet.google.com",
+    "teams.microsoft.com",
+    "teams.live.com",
+    "meet.jit.si",
+    "jitsi",
+    "twitch.tv",
+    "youtube.com",
+    "youtu.be",
+    "webex.com",
+    "gotomeeting.com",
+    "gotowebinar.com",
+    "discord.gg",
+    "discord.com",
+    "whereby.com",
+    "bigbluebutton",
+    "livestorm.co",
+    "crowdcast.io",
+    "hopin.com",
+    "streamyard.com",
+    "framatalk.org",
+    "visio.",
+)
+_ONLINE_WORDS = re.compile(
+    r"(?<![\w])(en ligne|webinaire|webinar|webinars|online|distanciel|a distance|"
+    r"visioconference|visio conference|livestream|live stream|virtual event|"
+    r"evenement virtuel|remote only)(?![\w])"
+)
+_NOT_ONLINE = re.compile(
+    r"(?<![\w])(inscription en ligne|billetterie en ligne|online tickets?)(?![\w])"
+)
+_ONLINE_PLACES = {
+    "online",
+    "en ligne",
+    "internet",
+    "web",
+    "virtual",
+    "virtuel",
+    "zoom",
+    "distanciel",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """The resolved place of an event."""
+
+    venue: str | None
+    address: str | None
+    city: str | None
+    postcode: str | None
+    insee: str | None
+    latitude: float | None
+    longitude: float | None
+    online: bool
+    in_region: bool
+
+
+def clean_text(value: object, limit: int = 500) -> str | None:
+    """Collapse whitespace; None for empty or non-text values."""
+    if not isinstance(value, str):
+        return None
+    text = re.sub(r"\s+", " ", value).strip()[:limit].strip()
+    return text or None
+
+
+def is_online_url(url: str | None) -> bool:
+    """True when a URL points at a video-meeting or streaming host."""
+    if not url or not isinstance(url, str):
+        return False
+    try:
+        host = (urlsplit(url.strip()).hostname or "").lower()
+    except ValueError:
+        return False
+    return bool(host) and any(h in host for h in ONLINE_HOSTS)
+
+
+def detect_online(
+    flag: bool | None,
+    online_url: str | None,
+    url: str | None,
+    title: str,
+    venue: str | None,
+    city: str | None,
+    description: str | None,
+) -> bool:
+    """Online from the attendance mode, a meeting URL, or words in the title/venue/description."""
+    if flag is not None:
+        return bool(flag)
+    if is_online_url(online_url) or is_online_url(url):
+        return True
+    for field in (venue, city):
+        if fold(field) in _ONLINE_PLACES:
+            return True
+    for text in (title, venue, description[:3000] if description else None):
+        folded = fold(text)
+        if folded and _ONLINE_WORDS.search(_NOT_ONLINE.sub(" ", folded)):
+            return True
+    return False
+
+
+def _coordinate(value: object, bound: float) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    if not math.isfinite(number) or abs(number) > bound:
+        return None
+    return round(number, 6)
+
+
+def resolve_place(
+    *,
+    venue: str | None,
+    address: str | None,
+    city: str | None,
+    postcode: str | None,
+    latitude: float | None,
+    longitude: float | None,
+    online: bool,
+    default_city: str | None,
+    region: Region,
+) -> Place:
+    """Clean the place fields and locate them in the region gazetteer."""
+    venue, address = clean_text(venue), clean_text(address)
+    city, postcode = clean_text(city, 120), clean_text(postcode, 20)
+    lat, lon = _coordinate(latitude, 90), _coordinate(longitude, 180)
+    if lat is None or lon is None:
+        lat = lon = None
+    commune = region.locate(city, postcode, lat, lon, address=address, venue=venue)
+    has_place = any((venue, address, city, postcode, lat is not None))
+    if commune is None and not has_place and not online and default_city:
+        commune = region.match_town(default_city)
+    if commune is not None:
+        city = commune.name
+    return Place(
+        venue=venue,
+        address=address,
+        city=city,
+        postcode=postcode,
+        insee=commune.insee if commune else None,
+        latitude=lat,
+        longitude=lon,
+        online=online,
+        in_region=commune is not None,
+    )
