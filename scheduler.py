@@ -83,7 +83,11 @@ class Runner:
 
     def heartbeat(self) -> None:
         """Renew the lease; load the job store on becoming leader, drop it on losing."""
-        leader = self.renew()
+        try:
+            leader = self.renew()
+        except Exception as exc:  # the store is unreachable: act as if the lease were lost
+            log.warning("scheduler %s cannot renew the leader lease: %s", self.holder, exc)
+            leader = False
         if leader and not self._is_leader:
             log.info("scheduler %s is the leader: loading the jobs", self.holder)
             self._is_leader = True
@@ -141,8 +145,7 @@ class Runner:
             ):
                 log.info("source %s: already taken by another scheduler", source.id)
                 continue
-            self._crawl(source.id, None, requested_by="scheduler")
-            crawled += 1
+            crawled += self._crawl(source.id, None, requested_by="scheduler")
         return crawled
 
     def run_queued_crawls(self) -> int:
@@ -165,12 +168,14 @@ class Runner:
                     _what(run.source_id),
                     run.requested_by,
                 )
-                self._crawl(run.source_id, run.id, requested_by=run.requested_by)
-                ran += 1
+                ran += self._crawl(run.source_id, run.id, requested_by=run.requested_by)
         return ran
 
-    def _crawl(self, source_id: int | None, run_id: int | None, *, requested_by: str) -> None:
-        """One crawl in a child process, under the source's crawl lease, outcome recorded."""
+    def _crawl(self, source_id: int | None, run_id: int | None, *, requested_by: str) -> bool:
+        """One crawl in a child process, under the source's crawl lease, outcome recorded.
+
+        Returns False when another process is crawling that source already.
+        """
         from crawlers.run import run_crawl
 
         what = _what(source_id)
@@ -183,12 +188,9 @@ class Runner:
             now=self.clock(),
         ) as held:
             if not held:
-                log.info("%s: a crawl of it is already running elsewhere", what)
-                if run_id is not None:
-                    jobs.fail_run(
-                        self.engine, run_id, f"{what} was already being crawled", now=self.clock()
-                    )
-                return
+                waits = "; the queued crawl waits for it" if run_id is not None else ""
+                log.info("%s: a crawl of it is already running elsewhere%s", what, waits)
+                return False
             before = jobs.failure_snapshot(self.engine)
             try:
                 run = run_crawl(
@@ -205,17 +207,18 @@ class Runner:
                 if run_id is not None:
                     jobs.fail_run(self.engine, run_id, error, now=self.clock())
         log.info("crawl %s of %s: %s%s", run_id, what, status, f" ({error})" if error else "")
+        done_at = self.clock()
         outcomes = jobs.record_crawl_outcome(
             self.engine,
             run_id,
             source_ids=[source_id] if source_id is not None else [],
             before=before,
-            now=self.clock(),
+            now=done_at,
             default_interval=self.default_interval,
             flag_after=self.options.flag_after,
         )
         for out in outcomes:
-            wait = jobs.humanize(out.next_crawl_at - self.clock())
+            wait = jobs.humanize(out.next_crawl_at - done_at)
             if out.failed:
                 log.warning(
                     "source %s failed %d time%s, next try in %s",
@@ -232,6 +235,7 @@ class Runner:
                     out.source_id,
                     out.consecutive_failures,
                 )
+        return True
 
     # -------------------------------------------------------------- digest
     def weekly_digest(self) -> str | None:

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 import scheduler as sched
 from aggregator.db import session_scope
+from aggregator.locks import crawl_lock_name, lease
 from aggregator.models import CrawlRun, RunStatus, Source, SourceState, utcnow
 from aggregator.settings import Settings, load_settings
 from tests.support.httpserver import LoopbackHTTPServer
@@ -107,7 +108,7 @@ def test_a_hanging_crawl_is_killed_at_its_limit_recorded_failed_and_backed_off(
     assert source.next_crawl_at is not None
     assert source.next_crawl_at - utcnow() > timedelta(hours=11)  # 6h doubled
     assert "crawl due: 1 source" in caplog.text
-    assert f"source {source_id} failed 1 time, next try in 1" in caplog.text
+    assert f"source {source_id} failed 1 time, next try in 12h" in caplog.text
 
 
 def test_two_schedulers_on_one_database_crawl_a_due_source_once(
@@ -132,3 +133,20 @@ def test_two_schedulers_on_one_database_crawl_a_due_source_once(
     [run] = _runs(engine)
     assert (run.source_id, run.status) == (source_id, RunStatus.done)
     assert runners[0].crawl_due() + runners[1].crawl_due() == 0  # not due again for 6 hours
+
+
+def test_a_queued_crawl_waits_while_the_cli_crawls_the_same_source(
+    tmp_path: Path, sqlite_engine: Engine, sqlite_url: str
+) -> None:
+    settings = _settings(tmp_path, sqlite_url)
+    source_id = _source(sqlite_engine, "http://127.0.0.1:9/agenda.ics")
+    with session_scope(sqlite_engine) as session:
+        session.add(CrawlRun(source_id=source_id, requested_by="admin", created_at=utcnow()))
+    hand_crawl = lease(
+        sqlite_engine, crawl_lock_name(source_id), holder="cli", ttl=timedelta(minutes=5)
+    )
+    with hand_crawl as held:
+        assert held
+        assert _runner(settings, sqlite_engine, "a").run_queued_crawls() == 0
+    [run] = _runs(sqlite_engine)
+    assert run.status == RunStatus.queued
