@@ -270,8 +270,13 @@ def crawl(
 
         run_worker(ctx.settings)
         return
-    _ = ctx.engine
-    run = run_crawl(ctx.settings, source_id=source, requested_by="cli")
+    from aggregator.locks import crawl_lock_name, lease
+
+    ttl = timedelta(seconds=ctx.settings.crawl_timeout + 120)
+    with lease(ctx.engine, crawl_lock_name(source), ttl=ttl) as held:
+        if not held:
+            raise errors.TechagendaError("another crawl of these sources is running; try later")
+        run = run_crawl(ctx.settings, source_id=source, requested_by="cli")
     stats = run.stats or {}
     typer.echo(f"Crawl {run.id}: {run.status}")
     for key in (
@@ -479,7 +484,7 @@ def subscribers_import(path: Path) -> None:
     if not path.is_file():
         raise errors.NotFoundError(f"no such file: {path}")
     with ctx.session() as session:
-        report = import_subscribers_csv(session, path, now=utcnow())
+        report = import_subscribers_csv(session, path, now=utcnow(), region=ctx.settings.region)
     typer.echo(
         f"{report.added} added, {report.present} already present, {len(report.invalid)} invalid"
     )

@@ -511,14 +511,10 @@ def stop_scheduler(scheduler: BackgroundScheduler) -> None:
 
 
 def options_from(settings: Settings) -> Options:
-    """Options from settings that name them (``crawl_flag_after``, ``crawl_runs_keep_days``)."""
+    """Options from the settings ``crawl_flag_after`` and ``crawl_runs_keep_days``."""
     options = Options()
-    flag_after = getattr(settings, "crawl_flag_after", None)
-    if flag_after is not None:
-        options.flag_after = int(flag_after)
-    keep_days = getattr(settings, "crawl_runs_keep_days", None)
-    if keep_days is not None:
-        options.keep_runs = timedelta(days=int(keep_days))
+    options.flag_after = settings.crawl_flag_after
+    options.keep_runs = timedelta(days=settings.crawl_runs_keep_days)
     return options
 
 

@@ -63,6 +63,8 @@ class Settings(BaseSettings):
         "", description="Comma-separated hosts/CIDRs allowed past the SSRF guard"
     )
     crawl_interval: str = Field("6h", description="Default per-source crawl interval")
+    crawl_flag_after: int = Field(5, description="Consecutive failures before a source is flagged")
+    crawl_runs_keep_days: int = Field(90, description="Crawl records older than this are purged")
     crawl_timeout: int = Field(900, description="Seconds before a crawl child process is killed")
     download_timeout: int = Field(30, description="Seconds per HTTP request")
     download_maxsize: int = Field(5 * 1024 * 1024, description="Bytes per response")

@@ -15,12 +15,19 @@ if engine is None:  # the plain `alembic` command line: read the URL from settin
 
     engine = make_engine(load_settings().db_url)
 
+
+def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    """Leave out tables we do not own (APScheduler's job store)."""
+    return not (type_ == "table" and name == "apscheduler_jobs")
+
+
 with engine.begin() as connection:
     context.configure(
         connection=connection,
         target_metadata=SQLModel.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
