@@ -119,9 +119,8 @@ def init(
     ] = None,
 ) -> None:
     """Create the data dir, the secret key and the database schema."""
-    from aggregator.sources import import_sources_csv
-
     from aggregator.regions import load_region
+    from aggregator.sources import import_sources_csv
 
     settings = ctx.settings
     if region:
@@ -309,7 +308,6 @@ def events_list(
 ) -> None:
     """List what the public agenda shows (upcoming, in region or online, relevant)."""
     from aggregator.queries import all_events_with_reasons, event_sources, list_agenda
-
     from aggregator.regions import load_region
     from aggregator.weeks import week_bounds
 
@@ -618,9 +616,8 @@ def extract(
     date_to: Annotated[str | None, typer.Option("--to", help="YYYY-MM-DD")] = None,
 ) -> None:
     """Detect the format of one file or URL and print the events found (no database)."""
-    from crawlers.extract import event_to_json, extract_events, read_target
-
     from aggregator.raw import SourceDefaults
+    from crawlers.extract import event_to_json, extract_events, read_target
 
     settings = ctx.settings
     if timezone:
