@@ -69,7 +69,9 @@ def event_jsonld(event: Event, page_url: str, source_urls: list[str]) -> dict[st
         "@type": "Event",
         "name": event.title,
         "url": page_url,
-        "eventStatus": SCHEMA_STATUS.get(EventStatus(event.status), SCHEMA_STATUS[EventStatus.scheduled]),
+        "eventStatus": SCHEMA_STATUS.get(
+            EventStatus(event.status), SCHEMA_STATUS[EventStatus.scheduled]
+        ),
     }
     if event.all_day and event.start_date:
         data["startDate"] = event.start_date.isoformat()

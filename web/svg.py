@@ -18,7 +18,7 @@ BAD = "#b91c1c"
 
 def weekly_bars(weeks: Sequence[tuple[str, int]], title: str) -> Markup:
     """A bar per week (label, count), counts written above the bars."""
-    width, height, pad_top, pad_bottom = 640, 170, 22, 30
+    width, height, pad_top, pad_bottom = 640, 150, 20, 28
     n = max(len(weeks), 1)
     slot = width / n
     bar = slot * 0.62
@@ -55,7 +55,7 @@ def weekly_bars(weeks: Sequence[tuple[str, int]], title: str) -> Markup:
 def health_strip(results: Sequence[bool | None], title: str) -> Markup:
     """One cell per crawl, oldest first: ok (green), failed (red), not run (grey)."""
     cells = list(results)[-20:]
-    size, gap = 10, 2
+    size, gap = 8, 2
     width = 20 * (size + gap)
     parts = [
         f'<svg class="strip" viewBox="0 0 {width} {size}" width="{width}" height="{size}" '
