@@ -11,7 +11,6 @@ from collections import defaultdict
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from aggregator.sources import set_source_state
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func
@@ -21,6 +20,7 @@ from aggregator.admins import verify_admin
 from aggregator.errors import InvalidInputError, NotFoundError
 from aggregator.models import CrawlRun, EventLink, RunStatus, Source, SourceFetch, SourceState
 from aggregator.settings import parse_interval
+from aggregator.sources import set_source_state
 from web import admin_content
 from web.deps import AdminDep, NowDep, SessionDep, SettingsDep, require_admin
 from web.rendering import render

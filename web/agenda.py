@@ -13,12 +13,12 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from aggregator.queries import agenda_events
 from babel.dates import format_date
 from fastapi import Query
 from sqlmodel import Session
 
 from aggregator.models import Event
+from aggregator.queries import agenda_events
 
 DEFAULT_DAYS = 60
 CHART_WEEKS = 9

@@ -8,12 +8,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from aggregator.queries import event_sources
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
 from aggregator.models import Event
+from aggregator.queries import event_sources
 from web.agenda import AgendaFilter, agenda_filter, list_events
 from web.deps import NowDep, SessionDep
 from web.feeds import (

@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from aggregator.sources import add_source
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse
 from sqlmodel import select
@@ -19,6 +18,7 @@ from sqlmodel import select
 from aggregator.errors import FetchError, InvalidInputError, ParseError
 from aggregator.models import Source
 from aggregator.raw import SourceDefaults
+from aggregator.sources import add_source
 from crawlers.extract import extract_events
 from crawlers.fetch import fetch
 from newsletter.subscribers import normalize_email

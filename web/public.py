@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from aggregator.queries import event_sources
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from sqlmodel import col, select
 
 from aggregator.errors import NotFoundError
 from aggregator.models import Digest, Event
+from aggregator.queries import event_sources
 from web.agenda import AgendaFilter, agenda_filter, event_day, list_events, weekly_counts
 from web.deps import NowDep, SessionDep
 from web.i18n import request_language, translator
