@@ -10,7 +10,8 @@ from sqlmodel import col, select
 
 from aggregator.errors import NotFoundError
 from aggregator.models import Digest, Event
-from aggregator.queries import event_sources
+from aggregator.queries import agenda_events, event_sources
+from aggregator.weeks import week_bounds
 from web.agenda import AgendaFilter, agenda_filter, event_day, list_events, weekly_counts
 from web.deps import NowDep, SessionDep
 from web.i18n import request_language, translator
@@ -117,3 +118,33 @@ def archive(request: Request, session: SessionDep) -> HTMLResponse:
         .order_by(col(Digest.week).desc())
     ).all()
     return render(request, "archive.html", {"digests": digests})
+
+
+@router.get("/archive/{week}", response_class=HTMLResponse)
+def archive_week(request: Request, session: SessionDep, week: str) -> HTMLResponse:
+    """The events of one past digest's week, as the agenda lists them."""
+    state = request.app.state
+    digest = session.exec(
+        select(Digest).where(Digest.region == state.region.name, Digest.week == week)
+    ).first()
+    if digest is None or digest.status != "sent":
+        raise NotFoundError(f"no digest for {week}")
+    start, end = week_bounds(week, state.region.timezone)
+    events = agenda_events(session, region=state.region, start=start, end=end)
+    days: list[tuple[object, list[Event]]] = []
+    for event in events:
+        day = event_day(event, state.tz)
+        if days and days[-1][0] == day:
+            days[-1][1].append(event)
+        else:
+            days.append((day, [event]))
+    return render(
+        request,
+        "archive_week.html",
+        {
+            "digest": digest,
+            "days": days,
+            "topic_labels": dict(topic_choices(request)),
+            "place_text": place_text,
+        },
+    )

@@ -120,3 +120,15 @@ def test_pages_switch_to_english_by_query_cookie_or_accept_language(client: Test
     assert "Upcoming tech events" in client.get("/?lang=en").text
     assert "Upcoming tech events" in client.get("/").text  # the cookie remembers
     assert "Les prochains événements tech" in client.get("/?lang=fr").text
+
+
+def test_an_archived_week_lists_that_weeks_events(
+    client: TestClient, sqlite_engine: Engine, events: dict[str, int]
+) -> None:
+    with session_scope(sqlite_engine) as session:
+        session.add(
+            Digest(region="aix-marseille", week="2026-W49", status="sent", subject="Semaine 49")
+        )
+    html = client.get("/archive/2026-W49").text
+    assert titles(html) == ["Soirée IA générative &amp; data", "Webinaire Kubernetes en production"]
+    assert client.get("/archive/2026-W50").status_code == 404
