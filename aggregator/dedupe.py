@@ -13,7 +13,7 @@ A fuzzy match needs all of:
 * compatible times: starts within 20 minutes, or whole hours apart with a near-identical
   title (a timezone slip), or one side all-day on the other's local day;
 * compatible places: the same commune or venue, both online, or one side unknown; two
-  different communes never match.
+  different communes never match, nor an online-only event and one in a known town.
 """
 
 from __future__ import annotations
@@ -82,10 +82,25 @@ def _numbers(key: str) -> set[str]:
 
 
 def title_similarity(a: str, b: str) -> float:
-    """0–100: mostly token-set similarity, tempered by token-sort so a subset is not equality."""
+    """0–100 similarity of two title keys.
+
+    Word order does not count. When one title's words are all in the other ("KCD Provence"
+    inside "Kubernetes Community Days Provence (KCD Provence)") it is the token-set ratio;
+    when *each* title has words of its own and those differ ("… : transformers" vs
+    "… : séries temporelles"), the titles name different sessions of one series: 0.
+    """
     if not a or not b:
         return 0.0
-    return 0.6 * fuzz.token_set_ratio(a, b) + 0.4 * fuzz.token_sort_ratio(a, b)
+    words_a, words_b = set(a.split()), set(b.split())
+    only_a, only_b = words_a - words_b, words_b - words_a
+    if only_a and only_b:
+        own = fuzz.ratio(" ".join(sorted(only_a)), " ".join(sorted(only_b)))
+        if own < 50:
+            return 0.0
+        return 0.5 * fuzz.token_set_ratio(a, b) + 0.5 * fuzz.token_sort_ratio(a, b)
+    if min(len(words_a), len(words_b)) < 2:
+        return float(fuzz.token_sort_ratio(a, b))  # one word inside a long title proves little
+    return float(fuzz.token_set_ratio(a, b))
 
 
 def compare(a: Candidate, b: Candidate) -> Match | None:
@@ -118,7 +133,7 @@ def compare(a: Candidate, b: Candidate) -> Match | None:
     elif a.venue and b.venue and fuzz.token_set_ratio(fold(a.venue), fold(b.venue)) >= 80:
         place, reasons_place = 1.0, "same venue"
     elif a.online != b.online and (a.insee or b.insee):
-        place, reasons_place = 0.0, "online vs in person"
+        return None  # a webinar and an in-person session are two events
     else:
         place, reasons_place = 0.5, "place unknown"
     reasons.append(reasons_place)
@@ -137,9 +152,7 @@ def compare(a: Candidate, b: Candidate) -> Match | None:
         else:
             return None
     reasons.append(time_ok)
-    if place == 0.0:
-        need = max(need, 95.0)
-    elif place == 0.5:
+    if place == 0.5:
         need = max(need, 85.0)
     if sim < need:
         return None

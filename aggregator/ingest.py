@@ -283,7 +283,7 @@ def _match_fresh(
             start_date=n.start_date,
             source_id=source.id,
             canonical_url=n.canonical_url,
-            uid=n.external_id,
+            uid=n.uid,
             venue=n.venue,
             insee=n.insee,
             online=n.online,

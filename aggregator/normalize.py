@@ -108,6 +108,13 @@ class NormalizedEvent:
         data["topics"] = list(self.topics)
         return data
 
+    @property
+    def uid(self) -> str | None:
+        """The identifier the source declared (None when external_id is a URL or our hash)."""
+        if self.external_id.startswith("h:") or self.external_id == self.canonical_url:
+            return None
+        return self.external_id
+
     def completeness(self) -> int:
         """How many publishable fields carry a value (ranks sources in a merge)."""
         return sum(1 for f in _FIELD_NAMES if getattr(self, f) not in (None, "", ()))
@@ -284,7 +291,7 @@ def normalize(raw: RawEvent, *, defaults: SourceDefaults, region: Region) -> Nor
     key = make_title_key(title)
     canon = canonical_url(url)
     uid = clean_text(raw.uid, 500)
-    external_id = uid or canon or _hash(key, timing.start_date, timing.start)[:24]
+    external_id = uid or canon or "h:" + _hash(key, timing.start_date, timing.start)[:24]
     event = NormalizedEvent(
         title=title,
         description_html=description_html,

@@ -97,6 +97,11 @@ class Region:
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    @property
+    def starter_sources(self) -> Path | None:
+        """The pack's starter list of sources (CSV), when it has one."""
+        return self.starter_sources_csv
+
     def commune(self, insee: str) -> Commune | None:
         """The member commune with this INSEE code."""
         return self._by_insee.get(insee)
