@@ -8,16 +8,18 @@ admin approves.
 
 from __future__ import annotations
 
-from datetime import timedelta
+import uuid
+from datetime import date, datetime, time, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse
-from sqlmodel import select
+from sqlmodel import col, select
 
 from aggregator.errors import FetchError, InvalidInputError, ParseError
-from aggregator.models import Source
-from aggregator.raw import SourceDefaults
+from aggregator.ingest import ingest_events
+from aggregator.models import Event, EventLink, Source, SourceState
+from aggregator.raw import RawEvent, SourceDefaults
 from aggregator.sources import add_source
 from crawlers.extract import extract_events
 from crawlers.fetch import fetch
@@ -108,3 +110,93 @@ def submit_confirm(
             session, url.strip(), name=name.strip(), state="pending", contact_email=email, now=now
         )
     return render(request, "message.html", {"kind": "submitted"})
+
+
+@router.get("/submit/event", response_class=HTMLResponse)
+def event_form(request: Request) -> HTMLResponse:
+    return render(request, "submit_event.html", {"values": {}})
+
+
+@router.post("/submit/event", response_class=HTMLResponse, dependencies=CSRF)
+def event_submit(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    title: Annotated[str, Form(min_length=3, max_length=200)],
+    day: Annotated[date, Form()],
+    start_time: Annotated[str, Form(max_length=5)] = "",
+    end_time: Annotated[str, Form(max_length=5)] = "",
+    venue: Annotated[str, Form(max_length=200)] = "",
+    address: Annotated[str, Form(max_length=300)] = "",
+    city: Annotated[str, Form(max_length=100)] = "",
+    online: Annotated[str | None, Form()] = None,
+    url: Annotated[str, Form(max_length=2000)] = "",
+    description: Annotated[str, Form(max_length=5000)] = "",
+    organizer: Annotated[str, Form(min_length=1, max_length=200)] = "",
+    contact_email: Annotated[str, Form(max_length=254)] = "",
+) -> HTMLResponse:
+    """One event typed in by its organizer: stored hidden, published when an admin unhides it.
+
+    It goes through the one write path (``ingest_events``) under a paused Source of kind
+    ``form`` (never crawled) that carries the organizer's contact.
+    """
+    limit(request, "submit")
+    values = dict(await_form_values(request))
+    try:
+        email = normalize_email(contact_email)
+        start = _local(day, start_time)
+        end = _local(day, end_time) if end_time else None
+    except (InvalidInputError, ValueError) as exc:
+        return render(request, "submit_event.html", {"values": values, "error": str(exc)}, 422)
+    if url and not url.lower().startswith(("http://", "https://")):
+        url = ""
+    region = request.app.state.region
+    raw = RawEvent(
+        title=title.strip(),
+        start=start,
+        end=end,
+        timezone=region.timezone if isinstance(start, datetime) else None,
+        url=url or None,
+        description=description.strip() or None,
+        venue=venue.strip() or None,
+        address=address.strip() or None,
+        city=city.strip() or None,
+        online=online is not None,
+        organizer=organizer.strip() or None,
+        uid=f"form-{uuid.uuid4()}",
+        source_format="form",
+    )
+    source = Source(
+        name=f"Formulaire : {organizer.strip() or email}",
+        url=f"{settings.base_url.rstrip('/')}/submit/event#{raw.uid}",
+        kind="form",
+        state=SourceState.paused,
+        contact_email=email,
+        created_at=now,
+    )
+    session.add(source)
+    session.flush()
+    ingest_events(session, source, [raw], now=now, complete=False, settings=settings)
+    for event in session.exec(
+        select(Event)
+        .join(EventLink, col(EventLink.event_id) == col(Event.id))
+        .where(EventLink.source_id == source.id)
+    ).all():
+        event.hidden = True
+        session.add(event)
+    return render(request, "message.html", {"kind": "submitted"})
+
+
+def await_form_values(request: Request) -> dict[str, str]:
+    """The submitted form's plain values (to refill it after an error)."""
+    form = getattr(request, "_form", None)
+    return {k: v for k, v in (form or {}).items() if isinstance(v, str) and k != "csrf_token"}
+
+
+def _local(day: date, clock: str) -> date | datetime:
+    """A floating local time on ``day`` (HH:MM), or the day itself when no time is given."""
+    if not clock.strip():
+        return day
+    hours, _, minutes = clock.strip().partition(":")
+    return datetime.combine(day, time(int(hours), int(minutes or 0)))

@@ -208,6 +208,15 @@ EN: dict[str, str] = {
     "événement(s) sans lieu ni ville : indiquez l'adresse ou « en ligne ».": "event(s) without "
     "a venue or town: give the address or say it is online.",
     "événement(s) à venir détecté(s).": "upcoming event(s) detected.",
+    "Proposer un événement": "Submit an event",
+    "Pas de flux ? Décrivez un événement : il sera publié après relecture.": "No feed? Describe "
+    "one event: it is published after review.",
+    "Heure de début": "Start time",
+    "Heure de fin": "End time",
+    "Adresse": "Address",
+    "Page de l'événement": "Event page",
+    "Pas de flux ?": "No feed?",
+    "Proposer un seul événement": "Submit a single event",
     # dynamic values: states and actions
     "Approuver": "Approve",
     "Refuser": "Reject",

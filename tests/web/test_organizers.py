@@ -91,3 +91,43 @@ def test_submit_is_rate_limited(client: TestClient) -> None:
         post_form(client, "/submit/preview", {"url": "ftp://x"}).status_code for _ in range(11)
     ]
     assert statuses[-1] == 429 and 429 not in statuses[:10]
+
+
+def test_a_single_event_form_stores_a_hidden_event_awaiting_review(
+    client: TestClient, sqlite_engine: Engine
+) -> None:
+    from aggregator.models import Event
+
+    response = post_form(
+        client,
+        "/submit/event",
+        {
+            "title": "Atelier Raspberry Pi pour les ados",
+            "day": "2026-12-09",
+            "start_time": "14:00",
+            "end_time": "17:00",
+            "venue": "Médiathèque de l'Alcazar",
+            "address": "58 cours Belsunce",
+            "city": "Marseille",
+            "organizer": "Club Robotique 13",
+            "contact_email": "club@robot13.example",
+        },
+    )
+    assert response.status_code == 200 and "Merci" in response.text
+    with session_scope(sqlite_engine) as session:
+        (event,) = session.exec(select(Event)).all()
+        (source,) = session.exec(select(Source)).all()
+    assert event.hidden and event.title == "Atelier Raspberry Pi pour les ados"
+    assert event.start and event.start.hour == 13  # 14:00 in Paris, UTC+1 in December
+    assert (source.kind, source.state, source.contact_email) == (
+        "form",
+        "paused",
+        "club@robot13.example",
+    )
+    assert "Raspberry" not in client.get("/?from=2026-12-09&to=2026-12-09").text
+    bad = post_form(
+        client,
+        "/submit/event",
+        {"title": "Sans contact", "day": "2026-12-09", "organizer": "X", "contact_email": "nope"},
+    )
+    assert bad.status_code == 422 and 'value="Sans contact"' in bad.text
