@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from aggregator.db import make_engine
-from aggregator.errors import NotFoundError
+from aggregator.errors import ConfigError, NotFoundError, StoreError
 from aggregator.models import CrawlRun, RunStatus, Source, SourceFetch, SourceState, utcnow
 from aggregator.settings import Settings, load_settings
 
@@ -176,6 +176,68 @@ def _finish_run(engine: sa.engine.Engine, run_id: int, error: str | None) -> Cra
         return run
 
 
+# -- the shared queue (several crawler machines) ----------------------------------------
+
+QUEUE_KEY = "techagenda:crawl:sources"
+
+
+def _redis(settings: Settings) -> Any:
+    if not settings.redis_url:
+        raise ConfigError("the shared crawl queue needs REDIS_URL (e.g. redis://127.0.0.1:6379/0)")
+    import redis
+
+    return redis.Redis.from_url(settings.redis_url)
+
+
+def enqueue_sources(settings: Settings, source_ids: list[int], *, queue: str = QUEUE_KEY) -> int:
+    """Put sources on the shared Redis queue (once each); returns the queue's length."""
+    import redis
+
+    client = _redis(settings)
+    try:
+        waiting = {int(v) for v in client.lrange(queue, 0, -1)}
+        fresh = [sid for sid in dict.fromkeys(source_ids) if sid not in waiting]
+        if fresh:
+            client.rpush(queue, *fresh)
+        return int(client.llen(queue))
+    except redis.RedisError as exc:
+        raise StoreError(f"cannot reach the crawl queue at REDIS_URL: {exc}") from exc
+
+
+def run_worker(
+    settings: Settings,
+    *,
+    idle_timeout: float | None = None,
+    max_crawls: int | None = None,
+    queue: str = QUEUE_KEY,
+) -> int:
+    """Take source ids from the shared Redis queue and crawl each (one CrawlRun per source).
+
+    Several workers on several machines share the queue; each source is taken by exactly
+    one of them (BLPOP). Runs until ``idle_timeout`` seconds pass with nothing queued
+    (forever when ``None``) or ``max_crawls`` crawls are done; returns the number of crawls.
+    """
+    import redis
+
+    client = _redis(settings)
+    crawls = 0
+    while max_crawls is None or crawls < max_crawls:
+        try:
+            item = client.blpop([queue], timeout=max(1, round(idle_timeout)) if idle_timeout else 0)
+        except redis.RedisError as exc:
+            raise StoreError(f"cannot reach the crawl queue at REDIS_URL: {exc}") from exc
+        if item is None:
+            break
+        source_id = int(item[1])
+        try:
+            run = run_crawl(settings, source_id=source_id, requested_by="worker")
+            log.info("worker: crawl %s of source %s: %s", run.id, source_id, run.status)
+        except NotFoundError:
+            log.warning("worker: source %s no longer exists", source_id)
+        crawls += 1
+    return crawls
+
+
 # -- the child process --------------------------------------------------------------------
 
 
@@ -196,7 +258,6 @@ def crawl_in_this_process(
     """Run Scrapy here (once per process) over the selected sources."""
     from scrapy.crawler import CrawlerProcess
 
-    from aggregator.errors import ConfigError
     from crawlers.items import SourceReport
     from crawlers.pipelines import record_source
     from crawlers.settings import scrapy_settings

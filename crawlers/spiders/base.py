@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urldefrag, urlsplit
 
+import feedparser
 import scrapy
 from scrapy.http import Request, Response
 from twisted.python.failure import Failure
@@ -71,6 +72,12 @@ class _Progress:
     seen: set[str] = field(default_factory=set)
     fallbacks: dict[str, RawEvent] = field(default_factory=dict)  # followed feed items
     done: bool = False
+
+
+def feed_item_links(body: bytes) -> list[str]:
+    """The links of a feed's items (called only on a body the parsers already accepted)."""
+    parsed = feedparser.parse(body)
+    return [str(entry["link"]) for entry in parsed.entries if entry.get("link")]
 
 
 def same_site(url: str, root: str) -> bool:
@@ -165,7 +172,7 @@ class SourceSpider(scrapy.Spider):
         if not events and fallback is not None:
             events = [fallback]  # the event page had no structured data: keep the feed item
         if job.follow_links and result.format in FEED_FORMATS:
-            events, item_requests = self._follow_items(job, events, depth)
+            events, item_requests = self._follow_items(job, response, events, depth)
             out.extend(item_requests)
         out.extend(self._emit(job, events))
         out.extend(self._follow(job, response, result.links, depth))
@@ -187,25 +194,30 @@ class SourceSpider(scrapy.Spider):
         return items
 
     def _follow_items(
-        self, job: SourceJob, events: list[RawEvent], depth: int
+        self, job: SourceJob, response: Response, events: list[RawEvent], depth: int
     ) -> tuple[list[RawEvent], list[Request]]:
-        """News-style feed items: read each item's page instead, keeping the item as the
-        fallback when the page has no event data or cannot be fetched."""
+        """News-style feed items (``Source.follow_links``): read each item's page, keeping
+        the item's own event, when it had one, as the fallback for a page without event
+        data or that cannot be fetched."""
         max_pages = self.settings.getint("TECHAGENDA_FOLLOW_MAX_PAGES", 50)
         progress = self.progress[job.id]
-        kept: list[RawEvent] = []
+        by_url = {urldefrag(e.url)[0]: e for e in events if e.url}
+        kept = [e for e in events if not e.url]
+        links = [urldefrag(response.urljoin(link))[0] for link in feed_item_links(response.body)]
         requests: list[Request] = []
-        for event in events:
-            url = urldefrag(event.url)[0] if event.url else ""
+        for url in dict.fromkeys([*links, *by_url]):
+            fallback = by_url.pop(url, None)
             if (
                 depth > 0
                 or urlsplit(url).scheme not in ("http", "https")
                 or url in progress.seen
                 or len(progress.seen) > max_pages
             ):
-                kept.append(event)
+                if fallback is not None:
+                    kept.append(fallback)
                 continue
-            progress.fallbacks[url] = event
+            if fallback is not None:
+                progress.fallbacks[url] = fallback
             request = self._request(job, url, depth=depth + 1)
             request.meta["first_url"] = url
             requests.append(request)

@@ -111,16 +111,32 @@ def test_one_crawl_lands_healthy_sources_records_every_failure_and_recrawls_with
             "dead": f"http://127.0.0.1:{dead_port()}/agenda.ics",
         },
     )
+    news = (DATA / "crawl" / "news-fr.rss").read_text(encoding="utf-8")
+    server.add(
+        "/actus.rss",
+        news.replace("https://www.frenchtech-aixmarseille.example", server.url("")),
+        content_type="application/rss+xml",
+    )
+    server.serve_dir(DATA / "bad", prefix="/bad/")
     with Session(sqlite_engine) as session:
         session.add(Source(name="not approved", url=server.url("/ical/dst-weekends.ics")))
+        extra = [
+            Source(name="news", url=server.url("/actus.rss"), follow_links=True),
+            Source(name="own spider", url=server.url("/ical/dst-weekends.ics?own"), spider="nope"),
+            Source(name="bomb", url=server.url("/bad/billion-laughs.rss")),
+        ]
+        for source in extra:
+            source.state = SourceState.approved
+            session.add(source)
         session.commit()
+        ids.update({s.name: s.id for s in extra if s.id is not None})
 
     run = run_crawl(crawl_settings, timeout=120, now=NOW)
 
     assert run.status == RunStatus.done, run.error
     fetches = fetches_by_source(sqlite_engine, run.id or 0)
     assert set(fetches) == set(ids.values())  # the pending source was not crawled
-    healthy = ["meetup", "agenda-du-libre", "redirected", "listing", "busy"]
+    healthy = ["meetup", "agenda-du-libre", "redirected", "listing", "busy", "news"]
     for name in healthy:
         fetch = fetches[ids[name]]
         assert fetch.error is None, (name, fetch.error)
@@ -130,9 +146,17 @@ def test_one_crawl_lands_healthy_sources_records_every_failure_and_recrawls_with
     assert fetches[ids["agenda-du-libre"]].detected_format == "rss"
     assert fetches[ids["redirected"]].url.endswith("/html/eventbrite-event.html")
     assert fetches[ids["listing"]].events_found >= 2  # read from the followed event pages
-    assert server.hits("/html/listing-event-afterwork.html") == 1
+    assert server.hits("/html/listing-event-afterwork.html") == 2  # by the listing and the news
     assert fetches[ids["listing"]].error is None
     assert server.hits("/busy.ics") == 2  # 429, then after Retry-After the calendar
+
+    news_fetch = fetches[ids["news"]]
+    assert news_fetch.detected_format == "rss"
+    assert news_fetch.events_found >= 3  # hackathon and afterwork pages, plus the apéro item
+    assert server.hits("/html/jsonld-graph-hackathon.html") == 1
+    assert server.hits("/actus/apero-decembre") == 1  # 404: the item's own date is kept
+    assert "no spider named 'nope'" in (fetches[ids["own spider"]].error or "")
+    assert "entit" in (fetches[ids["bomb"]].error or "")
 
     boom = fetches[ids["boom"]]
     assert boom.http_status == 500 and "500" in (boom.error or "")
@@ -150,8 +174,8 @@ def test_one_crawl_lands_healthy_sources_records_every_failure_and_recrawls_with
     assert rows[ids["meetup"]].last_success_at is not None and rows[ids["meetup"]].etag
     assert rows[ids["meetup"]].next_crawl_at is not None
     assert rows[ids["meetup"]].detected_format == "ical"
-    assert run.stats["sources"] == 11 and run.stats["failed"] == 6
-    assert run.stats["new"] == event_count(sqlite_engine) - 0 or run.stats["merged"] > 0
+    assert run.stats["sources"] == 14 and run.stats["failed"] == 8
+    assert run.stats["new"] == event_count(sqlite_engine)
     user_agents = {h.get("User-Agent") for _m, _p, h in server.requests}
     assert user_agents == {f"techagenda/0.1 (+{crawl_settings.user_agent_contact})"}
 
@@ -169,21 +193,33 @@ def test_one_crawl_lands_healthy_sources_records_every_failure_and_recrawls_with
     assert sources(sqlite_engine)[ids["meetup"]].consecutive_failures == 0
 
 
-def test_a_crawl_past_its_time_limit_is_killed_and_recorded_failed(
+def test_a_crawl_past_its_time_limit_is_killed_keeping_the_sources_already_recorded(
     crawl_settings: Settings, sqlite_engine: Engine, http_server: LoopbackHTTPServer
 ) -> None:
+    serve_corpus(http_server)
     http_server.add("/stalled.ics", b"", content_type="text/calendar", delay=30)
-    slow = crawl_settings.model_copy(update={"download_timeout": 60})
-    ids = add_sources(sqlite_engine, {"stalled": http_server.url("/stalled.ics")})
+    slow = crawl_settings.model_copy(update={"download_timeout": 60, "max_events_per_source": 2})
+    ids = add_sources(
+        sqlite_engine,
+        {
+            "stalled": http_server.url("/stalled.ics"),
+            "capped": http_server.url("/ical/google-calendar-frenchtech.ics"),
+        },
+    )
     with Session(sqlite_engine) as session:
-        queued = CrawlRun(source_id=ids["stalled"], requested_by="admin")
+        queued = CrawlRun(requested_by="admin")
         session.add(queued)
         session.commit()
         run_id = queued.id
-    run = run_crawl(slow, run_id=run_id, timeout=4, now=NOW)
+    run = run_crawl(slow, run_id=run_id, timeout=6, now=NOW)
     assert run.id == run_id and run.status == RunStatus.failed
-    assert "longer than 4 seconds" in (run.error or "")
+    assert "longer than 6 seconds" in (run.error or "")
     assert run.finished_at is not None and run.pid
+    fetches = fetches_by_source(sqlite_engine, run_id or 0)
+    assert ids["stalled"] not in fetches  # killed mid-download: nothing half-written
+    capped = fetches[ids["capped"]]  # finished before the kill: kept
+    assert capped.error is None and capped.events_found == 2
+    assert run.stats["sources"] == 1
 
 
 @pytest.mark.postgres
