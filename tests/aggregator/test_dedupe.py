@@ -81,7 +81,7 @@ def test_title_keys_ignore_accents_case_and_stop_words() -> None:
 
 def _synthetic(n: int, seed: int) -> list[Candidate]:
     rng = random.Random(seed)
-    words = "python rust kotlin data cloud ia docker design jeu robot web cyber".split()
+    words = ["python", "rust", "kotlin", "data", "cloud", "ia", "docker", "design", "jeu", "robot", "web", "cyber"]
     base = datetime(2027, 1, 1, 18, tzinfo=UTC)
     out = []
     for i in range(n):
