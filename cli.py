@@ -345,8 +345,16 @@ def events_list(
 
 
 def _event_json(event: Any, sources: list[str], reason: str | None) -> dict[str, Any]:
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(event.timezone or "UTC")
+
     def iso(value: Any) -> str | None:
-        return value.isoformat() if value is not None else None
+        if value is None:
+            return None
+        if isinstance(value, datetime):
+            value = value.astimezone(zone)
+        return str(value.isoformat())
 
     start = iso(event.start_date) if event.all_day else iso(event.start)
     end = iso(event.end_date) if event.all_day else iso(event.end)
