@@ -175,7 +175,7 @@ def _apply(
     new_ids: dict[str, int] = {}
     for part in _chunks(creating):
         table = _table(Event)
-        rows = session.execute(
+        rows = session.connection().execute(
             sa.insert(table).returning(table.c.id, sort_by_parameter_order=True),
             [_new_event_row(n, source, settings, now) for n in part],
         ).all()
@@ -206,7 +206,7 @@ def _apply(
             }
         )
     for rows_part in _chunks(link_rows):
-        session.execute(sa.insert(_table(EventLink)), list(rows_part))
+        session.connection().execute(sa.insert(_table(EventLink)), list(rows_part))
     session.flush()
     if complete:
         vanished = [link for ext, link in links.items() if ext not in batch and not link.gone_since]

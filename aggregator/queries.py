@@ -181,9 +181,9 @@ def source_stats(session: Session) -> list[dict[str, Any]]:
         .having(sa.func.count(col(EventLink.id)) > 1)
     )
     as_int = sa.Integer
-    rows = session.exec(
-        select(
-            EventLink.source_id,
+    rows = session.connection().execute(
+        sa.select(
+            col(EventLink.source_id),
             sa.func.count(col(EventLink.id)),
             sa.func.sum(sa.cast(col(Event.in_region), as_int)),
             sa.func.sum(sa.cast(col(Event.online), as_int)),
@@ -196,7 +196,7 @@ def source_stats(session: Session) -> list[dict[str, Any]]:
     counts = {r[0]: r[1:] for r in rows}
     result = []
     for source in session.exec(select(Source).order_by(col(Source.id))):
-        total, in_region, online, merged, relevant = counts.get(source.id, (0, 0, 0, 0, 0))
+        total, in_region, online, merged, relevant = counts.get(source.id or 0, (0, 0, 0, 0, 0))
         warnings = []
         if source.last_error:
             warnings.append(source.last_error)

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from aggregator.errors import InvalidInputError, NotFoundError
@@ -62,7 +63,7 @@ def clean_source_url(url: str) -> str:
 def find_source(session: Session, url: str) -> Source | None:
     """The source stored under this URL (or with this page URL), if any."""
     return session.exec(
-        select(Source).where((Source.url == url) | (col(Source.page_url) == url))
+        select(Source).where(sa.or_(col(Source.url) == url, col(Source.page_url) == url))
     ).first()
 
 
