@@ -63,6 +63,12 @@ class SSRFGuardMiddleware:
             raise BlockedRequest(str(exc)) from exc
 
 
+# Names the resolver refused, with the reason: Twisted turns a resolver error into a bare
+# "no results for hostname lookup", so ResolverRefusalMiddleware reads the reason here.
+# Per process, which is one crawl (crawlers.run starts a child process per crawl).
+REFUSED_NAMES: dict[str, str] = {}
+
+
 class GuardedResolver(CachingThreadedResolver):
     """Scrapy's caching resolver, refusing names that resolve to non-public addresses."""
 
@@ -88,8 +94,22 @@ class GuardedResolver(CachingThreadedResolver):
         try:
             check_address(parsed, self.allowlist, host=name)
         except BlockedURLError as exc:
+            REFUSED_NAMES[name.lower()] = str(exc)
             raise DNSLookupError(str(exc)) from exc
         return address
+
+
+class ResolverRefusalMiddleware:
+    """Turn a lookup the resolver refused into a BlockedRequest with its reason (no retry).
+
+    Placed after the retry middleware, so it sees the exception first."""
+
+    def process_exception(
+        self, request: Request, exception: Exception, spider: Spider | None = None
+    ) -> None:
+        host = (urlparse_cached(request).hostname or "").lower()
+        if host in REFUSED_NAMES:
+            raise BlockedRequest(REFUSED_NAMES[host]) from exception
 
 
 class ConditionalGetMiddleware:

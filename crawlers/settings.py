@@ -67,6 +67,8 @@ def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             "crawlers.middlewares.BackoffRetryMiddleware": 550,
             "crawlers.middlewares.ConditionalGetMiddleware": 560,
+            # after retry: a lookup the resolver refused is not retried, and keeps its reason
+            "crawlers.middlewares.ResolverRefusalMiddleware": 620,
         },
         "SPIDER_MIDDLEWARES": {},
         "ITEM_PIPELINES": {"crawlers.pipelines.IngestPipeline": 300},

@@ -55,7 +55,7 @@ def test_a_redirect_to_a_hostile_address_is_refused_at_that_hop(
     assert shared_server.hits(path) == 1
 
 
-def test_a_redirect_chain_ending_on_loopback_is_refused_without_the_allowlist(
+def test_a_host_name_resolving_to_loopback_is_refused_where_we_connect(
     closed: Settings, settings: Settings, http_server: LoopbackHTTPServer
 ) -> None:
     name = socket.gethostname()

@@ -245,3 +245,44 @@ def test_a_crawl_lands_events_in_postgresql(
     assert fetches[ids["dead"]].error
     assert event_count(engine) > 0
     engine.dispose()
+
+
+def test_the_crawler_refuses_inward_urls_redirect_hops_and_dns_answers(
+    settings: Settings, sqlite_engine: Engine, http_server: LoopbackHTTPServer
+) -> None:
+    """Only the host name ``localhost`` is allow-listed here, so the same loopback server is
+    refused when reached by its address, by a redirect to a metadata address, or by another
+    name that resolves to it (the check made by the crawler's DNS resolver)."""
+    serve_corpus(http_server)
+    port = http_server.port
+    http_server.add(
+        "/to-metadata",
+        b"",
+        status=302,
+        headers={"Location": "http://169.254.169.254/latest/meta-data/"},
+    )
+    http_server.add("/to-private", b"", status=301, headers={"Location": "http://0x0a000001/"})
+    guarded = settings.model_copy(update={"fetch_allowlist": "localhost"})
+    name = socket.gethostname()
+    ids = add_sources(
+        sqlite_engine,
+        {
+            "allowed": f"http://localhost:{port}/ical/meetup-marseille-python.ics",
+            "metadata hop": f"http://localhost:{port}/to-metadata",
+            "private hop": f"http://localhost:{port}/to-private",
+            "by address": f"http://127.0.0.1:{port}/ical/mobilizon-group.ics",
+            "by other name": f"http://{name}:{port}/ical/dst-weekends.ics",
+        },
+    )
+    run = run_crawl(guarded, timeout=60, now=NOW)
+    assert run.status == RunStatus.done, run.error
+    fetches = fetches_by_source(sqlite_engine, run.id or 0)
+    assert fetches[ids["allowed"]].error is None and fetches[ids["allowed"]].events_new > 0
+    assert "metadata" in (fetches[ids["metadata hop"]].error or "")
+    assert "private" in (fetches[ids["private hop"]].error or "")
+    assert "loopback" in (fetches[ids["by address"]].error or "")
+    other = fetches[ids["by other name"]].error or ""
+    if name != "localhost":
+        assert "refused" in other and "loopback" in other, other
+    assert http_server.hits("/ical/mobilizon-group.ics") == 0
+    assert http_server.hits("/ical/dst-weekends.ics") == 0
