@@ -10,7 +10,9 @@ source (download, parse, or ingest) is written on that source and never stops th
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -114,6 +116,21 @@ def update_health(
         source.next_crawl_at = next_crawl_after(source, settings, at=at, ok=False)
 
 
+_WRITER: ThreadPoolExecutor | None = None
+
+
+def _writer() -> ThreadPoolExecutor:
+    """The one thread of this process that writes to the store.
+
+    Ingests run off the reactor thread, so a large source never stalls downloads (and their
+    timeouts), and one at a time, so two sources listing the same event cannot both create
+    it in concurrent transactions."""
+    global _WRITER
+    if _WRITER is None:
+        _WRITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest")
+    return _WRITER
+
+
 class IngestPipeline:
     """Buffers events per source; on the source's report, ingests and records them."""
 
@@ -135,23 +152,24 @@ class IngestPipeline:
     def open_spider(self) -> None:
         self.engine = make_engine(self.settings.db_url)
 
-    def process_item(self, item: Any) -> Any:
+    async def process_item(self, item: Any) -> Any:
         if isinstance(item, EventItem):
             self.buffers.setdefault(item.source_id, []).append(item.event)
         elif isinstance(item, SourceReport):
-            self._record(item)
+            events = self.buffers.pop(item.source_id, [])
+            await asyncio.wrap_future(_writer().submit(self._record, item, events))
         return item
 
-    def close_spider(self) -> None:
+    async def close_spider(self) -> None:
         spider = self.crawler.spider
         for report in getattr(spider, "unfinished_reports", list)():
-            self._record(report)
+            events = self.buffers.pop(report.source_id, [])
+            await asyncio.wrap_future(_writer().submit(self._record, report, events))
         if self.engine is not None:
             self.engine.dispose()
 
-    def _record(self, report: SourceReport) -> None:
+    def _record(self, report: SourceReport, events: list[RawEvent]) -> None:
         assert self.engine is not None
-        events = self.buffers.pop(report.source_id, [])
         try:
             fetch = record_source(
                 self.engine,

@@ -57,6 +57,7 @@ def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
             "application/ld+json, text/html;q=0.9, application/xml;q=0.8, */*;q=0.5",
             "Accept-Language": "fr, en;q=0.8",
         },
+        "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
         "TWISTED_DNS_RESOLVER": "crawlers.middlewares.GuardedResolver",
         "TECHAGENDA_FETCH_ALLOWLIST": settings.fetch_allowlist,
         "DOWNLOADER_MIDDLEWARES": {

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
-from aggregator.errors import BlockedURLError, FetchError
+from aggregator.errors import BlockedURLError, ConfigError, FetchError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -57,8 +57,8 @@ class Allowlist:
 
     @classmethod
     def parse(cls, text: str | None) -> Allowlist:
-        """Read ``"127.0.0.0/8, ::1, intranet.example"``; a bad CIDR is a ConfigError-worthy
-        typo, so it is refused loudly rather than silently ignored."""
+        """Read ``"127.0.0.0/8, ::1, intranet.example"``; a malformed CIDR range is a
+        ConfigError (refused loudly, never silently ignored)."""
         hosts: set[str] = set()
         networks: list[Network] = []
         for raw in (text or "").split(","):
@@ -69,7 +69,7 @@ class Allowlist:
                 networks.append(ipaddress.ip_network(item.strip("[]"), strict=False))
             except ValueError:
                 if "/" in item:
-                    raise ValueError(f"FETCH_ALLOWLIST: {item!r} is not a CIDR range") from None
+                    raise ConfigError(f"FETCH_ALLOWLIST: {item!r} is not a CIDR range") from None
                 hosts.add(item.rstrip("."))
         return cls(frozenset(hosts), tuple(networks))
 

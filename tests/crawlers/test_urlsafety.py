@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.errors import BlockedURLError
+from aggregator.errors import BlockedURLError, ConfigError
 from crawlers.middlewares import GuardedResolver
 from crawlers.urlsafety import (
     Allowlist,
@@ -107,7 +107,7 @@ def test_an_allow_listed_intranet_host_name_passes() -> None:
 
 
 def test_a_malformed_cidr_in_the_allowlist_is_refused_loudly() -> None:
-    with pytest.raises(ValueError, match="CIDR"):
+    with pytest.raises(ConfigError, match="CIDR"):
         Allowlist.parse("10.0.0.0/33")
 
 
