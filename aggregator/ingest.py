@@ -14,8 +14,9 @@
   still carries it; past events (an occurrence that fell out of the window) are not.
 
 Reads are batched (the source's links, the candidate events of the affected days), writes
-are flushed together; the caller commits. A concurrent writer that inserted the same link
-first makes the flush fail with IntegrityError: the work is retried once.
+are flushed together; the caller commits. Two ingests of one source queue on the source's
+row lock; should a concurrent writer still insert the same link first, the flush fails with
+IntegrityError and the work is retried once from fresh reads.
 """
 
 from __future__ import annotations
@@ -131,6 +132,7 @@ def ingest_events(
         if item.external_id in batch:
             stats.warnings.append(f"listed twice, kept the last: {item.external_id}")
         batch[item.external_id] = item
+    _lock_source(session, source)
     for attempt in (1, 2):
         try:
             with session.begin_nested():
@@ -142,6 +144,16 @@ def ingest_events(
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
+
+
+def _lock_source(session: Session, source: Source) -> None:
+    """Take the write lock first: the source's row on PostgreSQL (same-source ingests queue up,
+    other sources run on), the database write lock on SQLite, before anything is read, so a
+    writer never works from a snapshot another writer has made stale."""
+    table = _table(Source)
+    session.connection().execute(
+        sa.update(table).where(table.c.id == source.id).values(flagged=table.c.flagged)
+    )
 
 
 def _apply(

@@ -236,3 +236,37 @@ def test_ten_thousand_events_ingest_in_a_few_seconds(session: Session, settings:
     elapsed = time.perf_counter() - started
     assert stats.new == 10_000
     assert elapsed < 30  # a few seconds on an idle machine; generous for shared CI cores
+
+
+def test_two_writers_ingesting_the_same_source_at_once_store_each_link_once(
+    engine: Engine, settings: Settings
+) -> None:
+    import threading
+
+    with Session(engine, expire_on_commit=False) as s:
+        src = add(s, "jug", "meetup group", 70)
+    batch = [meetup(uid=f"e{i}", url=None, start=datetime(2026, 12, 3, 19) + timedelta(days=i))
+             for i in range(150)]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def writer() -> None:
+        try:
+            with Session(engine, expire_on_commit=False) as s:
+                source = s.get(Source, src.id)
+                assert source is not None
+                barrier.wait()
+                ingest_events(s, source, batch, now=NOW, complete=True, settings=settings)
+                s.commit()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors
+    with Session(engine) as s:
+        assert s.exec(select(func.count()).select_from(EventLink)).one() == 150
+        assert s.exec(select(func.count()).select_from(Event)).one() == 150
