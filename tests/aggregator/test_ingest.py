@@ -258,7 +258,7 @@ def test_two_writers_ingesting_the_same_source_at_once_store_each_link_once(
                 barrier.wait()
                 ingest_events(s, source, batch, now=NOW, complete=True, settings=settings)
                 s.commit()
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=writer) for _ in range(2)]
