@@ -13,7 +13,8 @@ A fuzzy match needs all of:
 * compatible times: starts within 20 minutes, or whole hours apart with a near-identical
   title (a timezone slip), or one side all-day on the other's local day;
 * compatible places: the same commune or venue, both online, or one side unknown; two
-  different communes never match, nor an online-only event and one in a known town.
+  different communes never match (nor a town outside the region and another town), nor an
+  online-only event and one in a known town.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz
 
-from aggregator.regions import fold
+from aggregator.regions import Region, fold
 
 if TYPE_CHECKING:
     from aggregator.normalize import NormalizedEvent
@@ -44,10 +45,18 @@ STOP_WORDS = frozenset(
 _SITE_WORDS = frozenset({"meetup", "eventbrite", "openagenda", "mobilizon", "facebook"})
 
 
-def title_key(title: str | None) -> str:
-    """Accent-, case-, punctuation- and stop-word-free words of a title, in order."""
-    words = [w for w in fold(title).split() if w not in STOP_WORDS]
-    return " ".join(words) if words else fold(title)
+def title_key(title: str | None, region: Region | None = None) -> str:
+    """Accent-, case-, punctuation- and stop-word-free words of a title, in order.
+
+    With a ``region``, its town names are left out too: they say where, not what
+    ("Marseille : Kubernetes en production" is the talk "Kubernetes en production"); the
+    place check of :func:`compare` keeps a Marseille and an Aix edition apart.
+    """
+    folded = fold(title)
+    if region is not None:
+        folded = region.strip_place_words(folded)
+    words = [w for w in folded.split() if w not in STOP_WORDS]
+    return " ".join(words) if words else folded
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +74,7 @@ class Candidate:
     venue: str | None = None
     insee: str | None = None
     online: bool = False
+    city: str | None = None  # the town as given; matters when it lies outside the region
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,13 +91,19 @@ def _numbers(key: str) -> set[str]:
     return set(re.findall(r"\d+", key))
 
 
+SESSION_SHARE = 0.2  # own words this large a share of both titles: two sessions of a series
+
+
 def title_similarity(a: str, b: str) -> float:
     """0–100 similarity of two title keys.
 
     Word order does not count. When one title's words are all in the other ("KCD Provence"
-    inside "Kubernetes Community Days Provence (KCD Provence)") it is the token-set ratio;
-    when *each* title has words of its own and those differ ("… : transformers" vs
-    "… : séries temporelles"), the titles name different sessions of one series: 0.
+    inside "Kubernetes Community Days Provence (KCD Provence)") it is the token-set ratio.
+    When *each* title has words of its own, unlike each other, and those words make up a
+    large share (``SESSION_SHARE``) of *both* titles ("… : transformers" vs "… : séries
+    temporelles"), the titles name different sessions of one series: 0. A detail added on
+    each side ("… avec Argo CD" vs "Marseille : …") is a small share of one of them and
+    only lowers the score.
     """
     if not a or not b:
         return 0.0
@@ -95,7 +111,8 @@ def title_similarity(a: str, b: str) -> float:
     only_a, only_b = words_a - words_b, words_b - words_a
     if only_a and only_b:
         own = fuzz.ratio(" ".join(sorted(only_a)), " ".join(sorted(only_b)))
-        if own < 50:
+        share = min(len(only_a) / len(words_a), len(only_b) / len(words_b))
+        if own < 50 and share >= SESSION_SHARE:
             return 0.0
         return 0.5 * fuzz.token_set_ratio(a, b) + 0.5 * fuzz.token_sort_ratio(a, b)
     if min(len(words_a), len(words_b)) < 2:
@@ -125,6 +142,8 @@ def compare(a: Candidate, b: Candidate) -> Match | None:
     reasons = [f"title {sim:.0f}"]
     # place
     if a.insee and b.insee and a.insee != b.insee:
+        return None
+    if _towns_differ(a, b):
         return None
     if a.insee and a.insee == b.insee:
         place, reasons_place = 1.0, "same town"
@@ -159,6 +178,17 @@ def compare(a: Candidate, b: Candidate) -> Match | None:
     return Match(a.key, b.key, round(sim, 1), tuple(reasons))
 
 
+def _towns_differ(a: Candidate, b: Candidate) -> bool:
+    """A town outside the region named on one side, another town on the other."""
+    if (a.insee and b.insee) or a.online or b.online:
+        return False
+    out_a = fold(a.city) if a.city and not a.insee else None
+    out_b = fold(b.city) if b.city and not b.insee else None
+    if out_a and out_b:
+        return out_a != out_b
+    return bool((out_a and b.insee) or (out_b and a.insee))
+
+
 def _block_keys(c: Candidate) -> list[tuple[date, str]]:
     if c.start_date is None:
         return []
@@ -167,6 +197,8 @@ def _block_keys(c: Candidate) -> list[tuple[date, str]]:
     keys = [(c.start_date, w) for w in set(words)]
     if c.canonical_url:
         keys.append((c.start_date, "url:" + c.canonical_url))
+    if c.uid:
+        keys.append((c.start_date, "uid:" + c.uid))
     return keys
 
 
@@ -192,7 +224,7 @@ def find_matches(
         for day, word in _block_keys(c):
             for delta in (0, -1, 1):
                 bucket = index.get((day + timedelta(days=delta), word), ())
-                if len(bucket) > max_block and not word.startswith("url:"):
+                if len(bucket) > max_block and not word.startswith(("url:", "uid:")):
                     continue
                 for other in bucket:
                     pair = (c.key, other.key)

@@ -299,6 +299,7 @@ def _match_fresh(
             venue=n.venue,
             insee=n.insee,
             online=n.online,
+            city=n.city,
         )
         for n in fresh
     ]
@@ -361,6 +362,7 @@ def _event_candidate(event: Event, source_id: int | None, canon: str | None) -> 
         venue=event.venue,
         insee=event.insee,
         online=event.online,
+        city=event.city,
     )
 
 

@@ -284,14 +284,16 @@ def normalize(raw: RawEvent, *, defaults: SourceDefaults, region: Region) -> Nor
         online=online,
         default_city=defaults.city,
         region=region,
+        text=f"{title}\n{description_text or ''}",
     )
     categories = tuple(c for c in (raw.categories or ()) if isinstance(c, str))
     topics, relevance = classify(title, description_text, categories, load_taxonomy(region))
     language = raw.language or defaults.language or region.language
-    key = make_title_key(title)
+    key = make_title_key(title, region)
     canon = canonical_url(url)
     uid = clean_text(raw.uid, 500)
-    external_id = uid or canon or "h:" + _hash(key, timing.start_date, timing.start)[:24]
+    identity = make_title_key(title)  # the whole title: place words tell two listings apart
+    external_id = uid or canon or "h:" + _hash(identity, timing.start_date, timing.start)[:24]
     event = NormalizedEvent(
         title=title,
         description_html=description_html,

@@ -136,8 +136,14 @@ def resolve_place(
     online: bool,
     default_city: str | None,
     region: Region,
+    text: str | None = None,
 ) -> Place:
-    """Clean the place fields and locate them in the region gazetteer."""
+    """Clean the place fields and locate them in the region gazetteer.
+
+    With no structured place at all (no venue, address, town, postcode or coordinates) and
+    not online, the event's own ``text`` (title and description) may name its town, venue
+    or postcode (:meth:`Region.find_in_text`); failing that, the source's default town.
+    """
     venue, address = clean_text(venue), clean_text(address)
     city, postcode = clean_text(city, 120), clean_text(postcode, 20)
     lat, lon = _coordinate(latitude, 90), _coordinate(longitude, 180)
@@ -145,8 +151,14 @@ def resolve_place(
         lat = lon = None
     commune = region.locate(city, postcode, lat, lon, address=address, venue=venue)
     has_place = any((venue, address, city, postcode, lat is not None))
-    if commune is None and not has_place and not online and default_city:
-        commune = region.match_town(default_city)
+    if commune is None and not has_place and not online:
+        found = region.place_in_text(text[:5000] if text else None)
+        if isinstance(found, str):
+            city = found  # a town outside the region: no default town either
+        elif found is not None:
+            commune = found
+        elif default_city:
+            commune = region.match_town(default_city)
     if commune is not None:
         city = commune.name
     return Place(

@@ -75,9 +75,14 @@ class Region:
     coordinate_margin_km: float = 8.0
     taxonomy_additions: dict[str, tuple[str, ...]] = field(default_factory=dict)
     starter_sources_csv: Path | None = None
+    # Town aliases that are also common words ("Salon"): never read as a place in free text.
+    ambiguous_town_aliases: frozenset[str] = frozenset()
+    # Phrases that name the whole region or an organisation, not a town ("Aix-Marseille").
+    region_phrases: tuple[str, ...] = ()
     _by_insee: dict[str, Commune] = field(default_factory=dict, repr=False)
     _by_postcode: dict[str, tuple[Commune, ...]] = field(default_factory=dict, repr=False)
     _names: tuple[tuple[str, Any], ...] = field(default=(), repr=False)
+    _text_names: tuple[tuple[str, Any], ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
         by_insee = {c.insee: c for c in self.communes}
@@ -92,6 +97,8 @@ class Region:
         object.__setattr__(self, "_by_insee", by_insee)
         object.__setattr__(self, "_by_postcode", {k: tuple(v) for k, v in by_pc.items()})
         object.__setattr__(self, "_names", tuple(names))
+        text_names = [(n, f) for n, f in names if n and n not in self.ambiguous_town_aliases]
+        object.__setattr__(self, "_text_names", tuple(text_names))
 
     @property
     def tz(self) -> ZoneInfo:
@@ -158,6 +165,53 @@ class Region:
                 return self._by_insee.get(insee)
         return None
 
+    def _without_region_phrases(self, folded: str) -> str:
+        for phrase in sorted(self.region_phrases, key=len, reverse=True):
+            folded = folded.replace(f" {phrase} ", " ")
+        return folded
+
+    def find_in_text(self, text: str | None) -> Commune | None:
+        """The member commune a free text names (see :meth:`place_in_text`), else None."""
+        found = self.place_in_text(text)
+        return found if isinstance(found, Commune) else None
+
+    def place_in_text(self, text: str | None) -> Commune | str | None:
+        """The member commune a free text (a title, a description) says an event is in.
+
+        For news-style items with no structured place. In order: a known venue alias, then a
+        town name (accents and case ignored, whole words; the longest name found wins, so
+        "Aix-les-Bains" is not "Aix" and "Aix-en-Provence" beats the "Aix" of a venue name;
+        a town known to lie outside the region means None), then a postcode of the region.
+        Phrases naming the whole region ("French Tech Aix-Marseille") are not towns.
+        Returns the member commune, or the name of a town known to lie outside, or None.
+        """
+        if not text:
+            return None
+        folded = self._without_region_phrases(f" {fold(text)} ")
+        if not folded.strip():
+            return None
+        commune = self.match_venue(folded)
+        if commune is not None:
+            return commune
+        for name, found in self._text_names:  # longest first
+            if len(name) >= 3 and f" {name} " in folded:
+                return found if isinstance(found, Commune) else _title_case(name)
+        return self._match_postcode(text)
+
+    def strip_place_words(self, folded: str) -> str:
+        """A folded text without the region's town names and region phrases (for title keys).
+
+        Town names say where, not what: "Marseille : Kubernetes en production" and
+        "Kubernetes en production" name one talk. Returns the text unchanged when nothing
+        else would be left.
+        """
+        padded = self._without_region_phrases(f" {folded} ")
+        for name, _found in self._text_names:
+            if len(name) >= 3 and f" {name} " in padded:
+                padded = padded.replace(f" {name} ", " ")
+        stripped = " ".join(padded.split())
+        return stripped or folded
+
     def nearest(self, lat: float, lon: float) -> tuple[Commune, float] | None:
         """The commune whose centroid is nearest, and its distance in km."""
         best: tuple[Commune, float] | None = None
@@ -212,6 +266,12 @@ class Region:
     ) -> bool:
         """True when the town, postcode or coordinates place an event in the region."""
         return self.locate(city, postcode, lat, lon) is not None
+
+
+def _title_case(folded: str) -> str:
+    small = {"de", "du", "des", "la", "le", "les", "en", "sur", "sous", "d", "l"}
+    words = folded.split()
+    return "-".join(w if i and w in small else w.capitalize() for i, w in enumerate(words))
 
 
 def _is_number(value: float | None) -> bool:
@@ -274,6 +334,8 @@ def load_region(name: str) -> Region:
             for topic, spec in meta.get("taxonomy", {}).items()
         },
         starter_sources_csv=starter if starter.is_file() else None,
+        ambiguous_town_aliases=frozenset(fold(t) for t in meta.get("ambiguous_town_aliases", [])),
+        region_phrases=tuple(fold(p) for p in meta.get("region_phrases", []) if fold(p)),
     )
 
 

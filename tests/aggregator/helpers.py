@@ -25,6 +25,7 @@ def raw_from_dict(data: dict[str, Any]) -> RawEvent:
         timezone=data.get("tz"),
         uid=data.get("uid"),
         url=data.get("url"),
+        description=data.get("description"),
         venue=data.get("venue"),
         address=data.get("address"),
         city=data.get("city"),
@@ -46,5 +47,6 @@ def candidate(event: NormalizedEvent, key: Any, source_id: int | None) -> Candid
         uid=event.uid,
         venue=event.venue,
         insee=event.insee,
+        city=event.city,
         online=event.online,
     )
