@@ -23,6 +23,10 @@ from crawlers.parsers.common import clean_text
 from crawlers.parsers.schemaorg import compact_rdfa, event_from_schema, find_events
 
 MAX_LINKS = 50
+_EXSLT = {"re": "http://exslt.org/regular-expressions"}
+_EVENT_CONTAINER = (
+    "ancestor::article | ancestor::*[re:test(@class, 'event|agenda|evenement|card|teaser', 'i')]"
+)
 _EVENTISH = re.compile(
     r"(?i)/(events?|evenements?|évènements?|agenda|meetups?|e|conferences?|ateliers?"
     r"|workshops?|manifestations?|rencontres?|programme)(/|-|$)|\d{4}-\d{2}-\d{2}|/\d{4}/\d{2}/"
@@ -160,6 +164,7 @@ def listing_links(tree: Any, url: str) -> list[str]:
     """Same-site links that look like event pages, best first, at most ``MAX_LINKS``."""
     site = _site(url)
     page = urldefrag(url)[0]
+    directory = urlsplit(page).path.rsplit("/", 1)[0] + "/"
     scored: dict[str, int] = {}
     for anchor in tree.xpath("//a[@href]"):
         href = urldefrag(urljoin(url, anchor.get("href", "").strip()))[0]
@@ -167,14 +172,16 @@ def listing_links(tree: Any, url: str) -> list[str]:
         local = parts.scheme == "file" and url.startswith("file:")
         if (parts.scheme not in ("http", "https") and not local) or _site(href) != site:
             continue
-        if href == page:
+        if href == page or _SKIP.search(parts.path) or parts.path in ("", "/"):
             continue
-        if _SKIP.search(parts.path) or parts.path in ("", "/"):
-            continue
-        score = 2 if _EVENTISH.search(parts.path) else 0
-        if anchor.xpath("ancestor::article|ancestor::*[contains(@class,'event')]"):
+        below = parts.path.startswith(directory)
+        remainder = "/" + parts.path[len(directory) :] if below else parts.path
+        score = 2 if _EVENTISH.search(remainder) else 0
+        if anchor.xpath(_EVENT_CONTAINER, namespaces=_EXSLT):
+            score += 2
+        if below:
             score += 1
-        if clean_text(anchor.text_content()) and score:
+        if score >= 2 and clean_text(anchor.text_content()):
             scored[href] = max(scored.get(href, 0), score)
     ranked = sorted(scored, key=lambda h: -scored[h])
     return ranked[:MAX_LINKS]

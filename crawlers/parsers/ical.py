@@ -33,6 +33,7 @@ from crawlers.parsers.common import (
 )
 
 MAX_OCCURRENCES = 5000
+_TOO_FREQUENT = {"SECONDLY", "MINUTELY"}
 _STATUS = {"CANCELLED": "cancelled", "TENTATIVE": "tentative", "CONFIRMED": "confirmed"}
 
 
@@ -44,18 +45,39 @@ def parse_ical(
         calendars = icalendar.Calendar.from_ical(text, multiple=True)
     except Exception as exc:  # icalendar raises ValueError, KeyError, IndexError...
         raise ParseError(f"not a readable iCalendar file ({_short(exc)})") from exc
+    if not calendars:
+        raise ParseError("not a readable iCalendar file (no complete VCALENDAR)")
     events: list[RawEvent] = []
-    unreadable = 0
+    unreadable = too_frequent = 0
     for calendar in calendars:
+        kept = [c for c in calendar.subcomponents if c.name != "VEVENT" or _readable_start(c)]
+        unreadable += len(calendar.subcomponents) - len(kept)
+        calendar.subcomponents[:] = kept
         for component in calendar.walk("VEVENT"):
-            if not _readable_start(component):
-                component.pop("DTSTART", None)
-                unreadable += 1
+            if _too_frequent(component):
+                component.pop("RRULE", None)
+                too_frequent += 1
         events.extend(_calendar_events(calendar, url=url, defaults=defaults))
     warnings = []
     if unreadable:
         warnings.append(f"{unreadable} calendar event(s) have no readable start and were skipped")
+    if too_frequent:
+        warnings.append(
+            f"{too_frequent} event(s) repeat every second or minute; only their first date is kept"
+        )
     return events, warnings
+
+
+def _too_frequent(component: Any) -> bool:
+    rules = component.get("RRULE")
+    for rule in rules if isinstance(rules, list) else [rules]:
+        if rule is not None and str(_first(rule.get("FREQ"))).upper() in _TOO_FREQUENT:
+            return True
+    return False
+
+
+def _first(value: Any) -> Any:
+    return value[0] if isinstance(value, list) and value else value
 
 
 def _readable_start(component: Any) -> bool:
