@@ -107,11 +107,15 @@ def _calendar_events(
         raise
     except Exception as exc:
         raise ParseError(f"iCalendar file has an unreadable event ({_short(exc)})") from exc
-    return [
-        event
-        for component in occurrences
-        if (event := _to_raw(component, recurring, wr_zone, url)) is not None
-    ]
+    events = []
+    for component in occurrences:
+        try:
+            event = _to_raw(component, recurring, wr_zone, url)
+        except Exception:  # a broken property icalendar only reports on access
+            event = None
+        if event is not None:
+            events.append(event)
+    return events
 
 
 def _recurring_uids(masters: list[Any]) -> set[str]:
@@ -170,8 +174,11 @@ def _to_raw(component: Any, recurring: set[str], wr_zone: str | None, url: str) 
     if venue and venue.lower() in ONLINE_WORDS and not address:
         venue, online = None, True  # Meetup writes "Online event"
     latitude = longitude = None
-    if (geo := component.get("GEO")) is not None:
-        latitude, longitude = float(geo.latitude), float(geo.longitude)
+    try:
+        if (geo := component.get("GEO")) is not None:
+            latitude, longitude = float(geo.latitude), float(geo.longitude)
+    except Exception:  # icalendar's BrokenCalendarProperty for "GEO:garbage"
+        latitude = longitude = None
     event_url = str(component.get("URL", "")).strip() or None
     return RawEvent(
         title=title,
