@@ -9,6 +9,11 @@
 * every event's published fields are composed from all its links: each field from the
   most authoritative source (``Source.authority``) that has it, then the most complete;
   provenance goes to ``Event.field_sources``, merge evidence to ``Event.merge_notes``;
+* when a source changes the start, end, venue, town, title or status of an event already
+  published, an ``EventChange`` row keeps the old and new values (``aggregator.history``);
+* links are never moved between events once stored, so an admin's merge or split
+  (``aggregator.moderation``, which pins the links) survives every later crawl; an event an
+  admin merged into another is no match target any more;
 * with ``complete=True`` (the source answered and this is everything it lists now), an
   upcoming event of this source that vanished is cancelled, unless another live source
   still carries it; past events (an occurrence that fell out of the window) are not.
@@ -43,7 +48,8 @@ from aggregator.dedupe import (
     find_matches,
     title_key,
 )
-from aggregator.models import Event, EventLink, EventStatus, Source
+from aggregator.history import diff_fields
+from aggregator.models import Event, EventChange, EventLink, EventStatus, Source
 from aggregator.normalize import NormalizedEvent, normalize
 from aggregator.raw import RawEvent, SourceDefaults
 from aggregator.regions import Region, load_region
@@ -182,7 +188,7 @@ def _apply(
             link.url, link.canonical_url = item.url, item.canonical_url
             link.gone_since = None
             touched.add(link.event_id)
-    targets = _match_fresh(session, source, fresh)
+    targets = _match_fresh(session, source, fresh, now)
     creating = [n for n in fresh if n.external_id not in targets]
     new_ids: dict[str, int] = {}
     for part in _chunks(creating):
@@ -227,6 +233,7 @@ def _apply(
             touched.add(link.event_id)
     fresh_ids = set(new_ids.values())
     horizon = now + timedelta(days=settings.crawl_window_future_days)
+    change_rows: list[dict[str, Any]] = []
     for event, event_links, sources in _load_events(session, touched):
         before = _published(event)
         changed = _compose(event, event_links, sources, settings, now, horizon)
@@ -234,7 +241,14 @@ def _apply(
             notes = list(event.merge_notes)
             notes.extend(merged_events[event.id])
             event.merge_notes = notes
-        if event.id in fresh_ids or event.id in merged_events:
+        if event.id in fresh_ids:
+            continue
+        change_rows.extend(
+            {"event_id": event.id, "field": name, "old": old, "new": new, "at": now,
+             "source_id": source.id}
+            for name, old, new in diff_fields(before, _published(event))
+        )
+        if event.id in merged_events:
             continue
         if changed:
             event.updated_at = now
@@ -243,11 +257,13 @@ def _apply(
             else:
                 stats.updated += 1
     session.flush()
+    for change_part in _chunks(change_rows):
+        session.connection().execute(sa.insert(_table(EventChange)), list(change_part))
     return stats
 
 
 def _match_fresh(
-    session: Session, source: Source, fresh: list[NormalizedEvent]
+    session: Session, source: Source, fresh: list[NormalizedEvent], now: datetime
 ) -> dict[str, tuple[int, dict[str, Any]]]:
     """external id -> (event id, merge note) for the new links that join an existing event."""
     if not fresh:
@@ -270,6 +286,8 @@ def _match_fresh(
     for id_part in _chunks(missing):
         for event in session.exec(select(Event).where(col(Event.id).in_(id_part))):
             events[_id(event)] = event
+    for eid in [eid for eid, e in events.items() if _merged_away(e)]:
+        del events[eid]  # an admin merged it into another event: that one is the target
     own: set[int] = set()
     ids = sorted(events)
     for id_part in _chunks(ids):
@@ -315,9 +333,14 @@ def _match_fresh(
             "external_id": left[1],  # type: ignore[index]
             "score": match.score,
             "reasons": list(match.reasons),
+            "at": now.isoformat(),
         }
         result[left[1]] = (right[1], note)  # type: ignore[index]
     return result
+
+
+def _merged_away(event: Event) -> bool:
+    return any(isinstance(n, dict) and "merged_into" in n for n in event.merge_notes or ())
 
 
 def _new_event_row(
@@ -339,7 +362,7 @@ def _new_event_row(
     return {
         **values,
         "hidden": False,
-        "content_hash": _event_hash(values),
+        "content_hash": event_hash(values),
         "merge_notes": [],
         "created_at": now,
         "updated_at": now,
@@ -437,11 +460,12 @@ def _compose(
         if getattr(event, name) != value:
             setattr(event, name, value)
             changed = changed or name not in ("field_sources", "title_key")
-    event.content_hash = _event_hash(values)
+    event.content_hash = event_hash(values)
     return changed
 
 
-def _event_hash(values: dict[str, Any]) -> str:
+def event_hash(values: dict[str, Any]) -> str:
+    """The content hash of an event's published fields."""
     names = (*TIME_FIELDS, *PLACE_FIELDS, *SINGLE_FIELDS, "status", "topics", "relevance")
     published = {name: values.get(name) for name in names}
     return hashlib.sha256(json.dumps(published, default=str, sort_keys=True).encode()).hexdigest()[:32]

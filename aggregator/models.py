@@ -177,6 +177,19 @@ class EventLink(SQLModel, table=True):
     pinned: bool = False  # an admin split/merge: dedupe never moves this link
 
 
+class EventChange(SQLModel, table=True):
+    """One change of a field subscribers care about (start, end, venue, city, title, status),
+    recorded by ingest when a source changes it (never on first insert)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="event.id", index=True)
+    field: str  # start, end, venue, city, title, status
+    old: str | None = None  # instants as ISO 8601 UTC
+    new: str | None = None
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    source_id: int | None = Field(default=None, foreign_key="source.id")
+
+
 class Subscriber(SQLModel, table=True):
     """A person who gets the digest (after double opt-in)."""
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 15:57:24.515574
+Create Date: 2026-11-26 16:18:45.619713
 """
 from alembic import op
 import sqlalchemy as sa
@@ -183,6 +183,22 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_delivery_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_delivery_subscriber_id'), ['subscriber_id'], unique=False)
 
+    op.create_table('eventchange',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('field', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('old', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('new', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('at', aggregator.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('source_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['event_id'], ['event.id'], ),
+    sa.ForeignKeyConstraint(['source_id'], ['source.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('eventchange', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_eventchange_at'), ['at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_eventchange_event_id'), ['event_id'], unique=False)
+
     op.create_table('eventlink',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('event_id', sa.Integer(), nullable=False),
@@ -246,6 +262,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_eventlink_canonical_url'))
 
     op.drop_table('eventlink')
+    with op.batch_alter_table('eventchange', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_eventchange_event_id'))
+        batch_op.drop_index(batch_op.f('ix_eventchange_at'))
+
+    op.drop_table('eventchange')
     with op.batch_alter_table('delivery', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_delivery_subscriber_id'))
         batch_op.drop_index(batch_op.f('ix_delivery_status'))
