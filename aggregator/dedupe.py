@@ -299,22 +299,27 @@ def compose_fields(
     each single field comes from the link that has it, from the most authoritative source,
     then the most complete, then the longest text, then the oldest link. Topics are the
     union; relevance the maximum. With no live link an upcoming event (before ``horizon``)
-    is cancelled; a past one keeps its status. ``field_sources`` records the provenance.
+    is cancelled; a past one keeps its status. For the place, a link naming a venue comes
+    before authority (a bare town is often all a news item's text gave). ``field_sources``
+    records the provenance.
     """
     live = [v for v in views if v.live]
     pool = live or list(views)
     completeness = {v.link_id: v.event.completeness() for v in pool}
 
-    def rank(view: LinkView, value: Any) -> tuple[Any, ...]:
+    def rank(view: LinkView, value: Any, label: str) -> tuple[Any, ...]:
         size = len(value) if isinstance(value, str) else 0
-        return (_filled(value), view.authority, completeness[view.link_id], size, -view.link_id)
+        # A place with a venue beats a bare town (often read from a news item's text).
+        detail = bool(view.event.venue) if label == "place" else False
+        return (_filled(value), detail, view.authority, completeness[view.link_id], size,
+                -view.link_id)
 
     values: dict[str, Any] = {}
     provenance: dict[str, int] = {}
     groups = [("time", TIME_FIELDS), ("place", PLACE_FIELDS)]
     groups += [(name, (name,)) for name in SINGLE_FIELDS]
     for label, names in groups:
-        best = max(pool, key=lambda v: rank(v, _group_value(v.event, label)))
+        best = max(pool, key=lambda v: rank(v, _group_value(v.event, label), label))
         for name in names:
             values[name] = getattr(best.event, name)
         if label == "time" or _filled(_group_value(best.event, label)):

@@ -270,3 +270,36 @@ def test_two_writers_ingesting_the_same_source_at_once_store_each_link_once(
     with Session(engine) as s:
         assert s.exec(select(func.count()).select_from(EventLink)).one() == 150
         assert s.exec(select(func.count()).select_from(Event)).one() == 150
+
+
+def test_a_news_item_placed_by_its_summary_merges_with_the_listing_and_counts_as_merged(
+    session: Session, settings: Settings
+) -> None:
+    blog = add(session, "aixtech", "meetup group", 70)
+    ticketing = add(session, "eventbrite", "aggregator", 40)
+    news = RawEvent(
+        title="Apéro Tech : l'IA générative dans les produits, retours de terrain",
+        start=datetime(2026, 11, 30, 18, 30),
+        uid="tag:aixtech.example,2026:apero-ia",
+        url="https://aixtech.example/events/apero-ia-generative",
+        description="<p>Rendez-vous lundi 30 novembre 2026 à 18h30 au Ground Control Aix, "
+        "45 avenue de la Grande Thumine, Aix-en-Provence.</p>",
+        categories=("IA",),
+    )
+    listing = RawEvent(
+        title="Apéro Tech Aix – IA générative : retours de terrain",
+        start=datetime(2026, 11, 30, 18, 30, tzinfo=UTC) - timedelta(hours=1),
+        url="https://www.eventbrite.fr/e/apero-tech-aix-ia-generative-tickets-880001",
+        venue="Ground Control Aix",
+        address="45 avenue de la Grande Thumine",
+        city="Aix-en-Provence",
+        postcode="13090",
+    )
+    first = ingest_events(session, blog, [news], now=NOW, complete=True, settings=settings)
+    second = ingest_events(session, ticketing, [listing], now=NOW, complete=True,
+                           settings=settings)
+    (event,) = events(session)
+    assert (first.new, first.merged, second.new, second.merged) == (1, 0, 0, 1)
+    assert event.title.startswith("Apéro Tech : l'IA")  # the organizer's blog wins the title
+    assert (event.venue, event.insee) == ("Ground Control Aix", "13001")  # the venue is kept
+    assert event.field_sources["place"] == ticketing.id
