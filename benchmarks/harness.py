@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import importlib
 import multiprocessing as mp
+import os
 import resource
+import signal
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -78,6 +80,8 @@ def skipped(stage: str, note: str, size: int | str = "") -> Row:
 
 def _child(target: str, params: dict[str, Any], queue: Any) -> None:
     module_name, _, func_name = target.partition(":")
+    if hasattr(os, "setsid"):
+        os.setsid()  # its own process group: a timeout ends the servers it started too
     try:
         module = importlib.import_module(module_name)
         rows = getattr(module, func_name)(**params)
@@ -104,10 +108,9 @@ def measure(stage: str, target: str, *, timeout: float, **params: Any) -> list[R
         except Exception:  # queue.Empty
             if not child.is_alive() and queue.empty():
                 break
-    child.join(timeout=10)
-    if child.is_alive():
-        child.kill()
-        child.join()
+    child.join(timeout=10 if outcome is not None else 0.1)
+    if child.is_alive() or outcome is None:
+        _kill_group(child)
     if outcome is None:
         if child.exitcode not in (0, None):
             return [skipped(stage, f"failed: the stage process died (exit {child.exitcode})")]
@@ -120,6 +123,19 @@ def measure(stage: str, target: str, *, timeout: float, **params: Any) -> list[R
     first = str(value).splitlines()[0]
     print(str(value))
     return [skipped(stage, f"failed: {first}")]
+
+
+def _kill_group(child: Any) -> None:
+    """End the stage process and whatever it started (its own process group)."""
+    pid = child.pid
+    try:
+        if hasattr(os, "killpg") and pid:
+            os.killpg(pid, signal.SIGKILL)
+        else:
+            child.kill()
+    except (ProcessLookupError, PermissionError):
+        pass
+    child.join(timeout=10)
 
 
 def format_table(rows: list[Row]) -> str:

@@ -37,17 +37,20 @@ class Plan:
     ingest: tuple[tuple[int, int], ...]
     crawl: tuple[tuple[int, int], ...]
     digest: tuple[int, ...]  # subscribers
-    web_requests: int  # per endpoint
+    web_requests: int  # per endpoint, at most
+    web_seconds: float  # per endpoint: no request starts after this
+    web_paths: tuple[str, ...] = ("/", "/api/events", "/feed.ics")
     web_events: int = 20_000
     timeout: float = 120.0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-QUICK = Plan(parse=((60, 25),), dedupe=(10_000,), ingest=((40, 25),), crawl=((60, 25),),
-             digest=(500, 1000), web_requests=200, timeout=90.0)
+QUICK = Plan(parse=((60, 25),), dedupe=(10_000,), ingest=((40, 25),), crawl=((40, 25),),
+             digest=(200, 400), web_requests=200, web_seconds=5.0, web_events=2_000,
+             web_paths=("/", "/api/events"), timeout=90.0)
 FULL = Plan(parse=((40, 25), (400, 25), (4000, 25)), dedupe=(1_000, 10_000, 100_000),
             ingest=((40, 25), (400, 25), (4000, 25)), crawl=((40, 25), (400, 25)),
-            digest=(1_000, 10_000), web_requests=1000, timeout=900.0)
+            digest=(1_000, 10_000), web_requests=1000, web_seconds=30.0, timeout=1200.0)
 STAGES = ("parse", "normalize", "dedupe", "ingest", "crawl", "digest", "web")
 
 
@@ -98,7 +101,8 @@ def run_plan(plan: Plan, only: set[str], workdir: Path) -> list[Row]:
                         workdir=str(workdir)))
     if "web" in only:
         add(measure("web", f"{io}:web_stage", timeout=t, events=plan.web_events,
-                    requests=plan.web_requests, clients=20, seed=SEED, workdir=str(workdir)))
+                    requests=plan.web_requests, clients=20, seed=SEED, workdir=str(workdir),
+                    seconds=plan.web_seconds, paths=plan.web_paths))
     return rows
 
 

@@ -1,0 +1,233 @@
+"""The stages with I/O: a crawl over loopback, the digest to an SMTP sink, the web under load.
+
+Each builds a fresh SQLite store in the work folder, fills it (not timed), then times the
+stage. Every server listens on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from benchmarks.generate import NOW, TOWNS, build_corpus, serve_corpus, write_corpus
+from benchmarks.harness import Clock, Row
+
+TOPICS = ("ia-data", "web-mobile", "startups-business", "fablab-hardware", "cybersecurite",
+          "cloud-devops", "design-ux", "jeu-video", "recherche-formation", "emploi-recrutement")
+
+
+def _store(workdir: str, name: str) -> tuple[Any, Any]:
+    """(engine, settings) of a fresh migrated SQLite store under ``workdir``."""
+    from aggregator.db import make_engine, upgrade
+    from aggregator.settings import load_settings
+
+    folder = Path(workdir) / f"{name}-{uuid.uuid4().hex[:8]}"
+    folder.mkdir(parents=True)
+    db_url = f"sqlite:///{folder / 'techagenda.db'}"
+    engine = make_engine(db_url)
+    upgrade(engine)
+    settings = load_settings(data_dir=folder / "var", database_url=db_url, secret_key="bench",
+                             fetch_allowlist="127.0.0.1/32", crawl_timeout=600)
+    return engine, settings
+
+
+def crawl_stage(sources: int, per_source: int, seed: int, workdir: str) -> list[Row]:
+    """``run_crawl`` over the corpus served on loopback, then again with nothing changed."""
+    from sqlmodel import Session
+
+    from aggregator.models import Source, SourceState
+    from crawlers.run import run_crawl
+
+    corpus = build_corpus(sources, per_source, seed=seed)
+    folder = Path(workdir) / f"corpus-{uuid.uuid4().hex[:8]}"
+    write_corpus(corpus, folder)
+    server = serve_corpus(folder)
+    try:
+        engine, settings = _store(workdir, "crawl")
+        with Session(engine) as session:
+            for spec in corpus.sources:
+                session.add(Source(name=spec.name, url=server.url(spec.path), language=spec.language,
+                                   state=SourceState.approved))
+            session.commit()
+        size = f"{sources}x{per_source}"
+        with Clock() as first:
+            run1 = run_crawl(settings, timeout=600, now=NOW)
+        with Clock() as again:
+            run2 = run_crawl(settings, timeout=600, now=NOW)
+        found = int(run1.stats.get("found", 0))
+        rows = [first.row("crawl: first", found, "events", size=size,
+                          note=f"{run1.status}; {run1.stats.get('fetched', 0)} fetched, "
+                               f"{run1.stats.get('failed', 0)} failed, {run1.stats.get('new', 0)} new, "
+                               f"{run1.stats.get('merged', 0)} merged, {run1.stats.get('bytes', 0):,} bytes"),
+                again.row("crawl: re-crawl unchanged", sources, "sources", size=size,
+                          note=f"{run2.status}; {run2.stats.get('not_modified', 0)} answered 304, "
+                               f"{run2.stats.get('found', 0)} events re-read")]
+        rows[0]["sources_per_second"] = round(sources / first.seconds, 1)
+        rows[1]["speedup"] = round(first.seconds / max(again.seconds, 1e-9), 1)
+        rows[1]["note"] += f"; {rows[1]['speedup']}x faster than the first crawl"
+        engine.dispose()
+        return rows
+    finally:
+        server.stop()
+
+
+def _event_rows(count: int, first: date, days: int, seed: int) -> list[dict[str, Any]]:
+    """Published events spread over ``days`` from ``first`` (for the digest and the web)."""
+    from zoneinfo import ZoneInfo
+
+    from aggregator.dedupe import title_key
+
+    tz = ZoneInfo("Europe/Paris")
+    corpus = build_corpus(max(1, count // 25), 25, seed=seed, duplicate_rate=0.0)
+    rng = random.Random(seed)
+    rows = []
+    for planned in list(corpus.events.values())[:count]:
+        day = first + timedelta(days=rng.randrange(days))
+        all_day = rng.random() < 0.05
+        start = None if all_day else datetime(day.year, day.month, day.day, rng.choice((9, 14, 18, 19)),
+                                              rng.choice((0, 30)), tzinfo=tz).astimezone(UTC)
+        town = planned.town
+        rows.append({
+            "title": planned.title, "description_text": planned.description,
+            "description_html": f"<p>{planned.description}</p>",
+            "start": start or datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC),
+            "end": (start + timedelta(hours=2)) if start else None, "all_day": all_day,
+            "start_date": day, "end_date": day, "timezone": "Europe/Paris", "status": "scheduled",
+            "venue": planned.venue[0] if planned.venue else None,
+            "address": planned.venue[1] if planned.venue else None,
+            "city": town[0] if town else None, "postcode": town[1] if town else None,
+            "insee": town[2] if town else None, "latitude": town[3] if town else None,
+            "longitude": town[4] if town else None, "online": town is None, "in_region": town is not None,
+            "url": f"https://site.example.org/e/{planned.key}", "organizer": "Bench",
+            "language": planned.language, "topics": rng.sample(TOPICS, rng.choice((1, 1, 2))),
+            "relevance": 2.0, "hidden": False, "title_key": title_key(planned.title),
+            "content_hash": f"h{planned.key}", "field_sources": {}, "merge_notes": [],
+            "created_at": NOW - timedelta(days=3), "updated_at": NOW - timedelta(days=3),
+        })
+    return rows
+
+
+def _insert(engine: Any, model: Any, rows: list[dict[str, Any]]) -> None:
+    import sqlalchemy as sa
+
+    with engine.begin() as conn:
+        for i in range(0, len(rows), 2000):
+            conn.execute(sa.insert(model.__table__), rows[i : i + 2000])
+
+
+def digest_stage(subscribers: int, seed: int, workdir: str, events: int = 120) -> list[Row]:
+    """``send_digest`` for ``subscribers`` readers (selection + rendering + SMTP delivery)."""
+    from aggregator.models import Event, Subscriber
+    from benchmarks.sinks import SMTPSink
+    from newsletter.send import send_digest
+
+    engine, settings = _store(workdir, "digest")
+    _insert(engine, Event, _event_rows(events, date(2026, 11, 30), 14, seed))
+    rng = random.Random(seed)
+    insees = [t[2] for t in TOWNS]
+    _insert(engine, Subscriber, [
+        {"email": f"reader{i}@bench.example.org", "status": "confirmed",
+         "language": "en" if rng.random() < 0.25 else "fr",
+         "topics": rng.sample(TOPICS, rng.choice((0, 1, 2, 3))),
+         "towns": rng.sample(insees, rng.choice((0, 0, 1, 2))), "include_online": rng.random() < 0.8,
+         "consent_at": NOW, "consent_origin": "bench", "confirmed_at": NOW, "hard_bounces": 0,
+         "token_version": 0, "created_at": NOW}
+        for i in range(subscribers)])
+    with SMTPSink() as sink:
+        live = settings.model_copy(update={"mail_url": sink.url})
+        with Clock() as clock:
+            report = send_digest(engine, live, week="2026-W49", now=NOW)
+        received = sink.received
+    engine.dispose()
+    import sqlalchemy as sa
+
+    from aggregator.models import Delivery
+
+    with engine.connect() as conn:
+        lengths = [len(ids or []) for (ids,) in conn.execute(sa.select(Delivery.__table__.c.event_ids))]
+    per = sum(lengths) / max(1, len(lengths))
+    row = clock.row("digest: select+render+SMTP", report.sent, "messages", size=subscribers,
+                    note=f"{received} received by the sink, {per:.0f} events per digest on average "
+                         f"({events} in the two weeks), {report.skipped} with nothing to read, "
+                         f"{report.failed} failed")
+    row["received"] = received
+    engine.dispose()
+    return [row]
+
+
+def _load(url: str, path: str, requests: int, clients: int, seconds: float,
+          timeout: float = 20.0) -> dict[str, Any]:
+    """``requests`` GETs from ``clients`` threads, none started after ``seconds``."""
+    import httpx
+
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+    remaining = [requests]
+
+    def worker() -> None:
+        nonlocal errors
+        with httpx.Client(base_url=url, timeout=30) as client:
+            while time.monotonic() < deadline:
+                with lock:
+                    if remaining[0] <= 0:
+                        return
+                    remaining[0] -= 1
+                t0 = time.perf_counter()
+                try:
+                    ok = client.get(path, timeout=timeout).status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                spent = time.perf_counter() - t0
+                with lock:
+                    latencies.append(spent)
+                    errors += not ok
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        for _ in range(clients):
+            pool.submit(worker)
+    wall = time.perf_counter() - t0
+    ordered = sorted(latencies) or [0.0]
+    return {"count": len(latencies), "errors": errors, "wall": wall,
+            "p50_ms": round(statistics.median(ordered) * 1000, 1),
+            "p95_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))] * 1000, 1)}
+
+
+def web_stage(events: int, requests: int, clients: int, seed: int, workdir: str,
+              seconds: float = 25.0, paths: tuple[str, ...] = ("/", "/api/events", "/feed.ics"),
+              ) -> list[Row]:
+    """Each path alone (one client), then under ``clients`` concurrent clients."""
+    from aggregator.models import Event
+    from benchmarks.sinks import WebServer
+
+    engine, settings = _store(workdir, "web")
+    _insert(engine, Event, _event_rows(events, NOW.date() + timedelta(days=1), 59, seed))
+    engine.dispose()
+    rows = []
+    with WebServer(settings.db_url, str(settings.data_dir), NOW) as web:
+        import httpx
+
+        for path in paths:
+            httpx.get(web.url + path, timeout=60)  # warm up (templates, caches)
+            alone = _load(web.url, path, 3, 1, 60, timeout=60)
+            with Clock() as clock:
+                result = _load(web.url, path, requests, clients, seconds)
+            row = clock.row(f"web GET {path}", result["count"], "requests", size=f"{events} events",
+                            note=f"p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms, "
+                                 f"{clients} clients, {result['errors']} errors; "
+                                 f"alone p50 {alone['p50_ms']} ms")
+            row.update(p50_ms=result["p50_ms"], p95_ms=result["p95_ms"], errors=result["errors"],
+                       alone_p50_ms=alone["p50_ms"])
+            row["peak_mb"] = None  # the server's memory is another process's
+            row["grew_mb"] = None
+            rows.append(row)
+    return rows
