@@ -77,8 +77,12 @@ def net_changes(changes: Iterable[EventChange]) -> dict[str, NetChange]:
 
 
 def is_moved(net: Mapping[str, NetChange]) -> bool:
-    """True when the time or the place changed."""
-    return any(name in net for name in MOVED_FIELDS)
+    """True when the time or the place changed from one known value to another (a venue
+    added by a second source where there was none is a detail, not a move)."""
+    return any(
+        name in net and net[name].old is not None and net[name].new is not None
+        for name in MOVED_FIELDS
+    )
 
 
 def is_cancelled(net: Mapping[str, NetChange]) -> bool:

@@ -82,7 +82,10 @@ class Region:
     _by_insee: dict[str, Commune] = field(default_factory=dict, repr=False)
     _by_postcode: dict[str, tuple[Commune, ...]] = field(default_factory=dict, repr=False)
     _names: tuple[tuple[str, Any], ...] = field(default=(), repr=False)
-    _text_names: tuple[tuple[str, Any], ...] = field(default=(), repr=False)
+    _text_names: dict[str, Any] = field(default_factory=dict, repr=False)
+    _text_pattern: re.Pattern[str] | None = field(default=None, repr=False)
+    _venue_pattern: re.Pattern[str] | None = field(default=None, repr=False)
+    _phrase_pattern: re.Pattern[str] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         by_insee = {c.insee: c for c in self.communes}
@@ -97,8 +100,13 @@ class Region:
         object.__setattr__(self, "_by_insee", by_insee)
         object.__setattr__(self, "_by_postcode", {k: tuple(v) for k, v in by_pc.items()})
         object.__setattr__(self, "_names", tuple(names))
-        text_names = [(n, f) for n, f in names if n and n not in self.ambiguous_town_aliases]
-        object.__setattr__(self, "_text_names", tuple(text_names))
+        text_names = {
+            n: f for n, f in reversed(names) if len(n) >= 3 and n not in self.ambiguous_town_aliases
+        }
+        object.__setattr__(self, "_text_names", text_names)
+        object.__setattr__(self, "_text_pattern", _words_pattern(text_names))
+        object.__setattr__(self, "_venue_pattern", _words_pattern(self.venue_aliases))
+        object.__setattr__(self, "_phrase_pattern", _words_pattern(self.region_phrases))
 
     @property
     def tz(self) -> ZoneInfo:
@@ -166,9 +174,9 @@ class Region:
         return None
 
     def _without_region_phrases(self, folded: str) -> str:
-        for phrase in sorted(self.region_phrases, key=len, reverse=True):
-            folded = folded.replace(f" {phrase} ", " ")
-        return folded
+        if self._phrase_pattern is None:
+            return folded
+        return self._phrase_pattern.sub(" ", folded)
 
     def find_in_text(self, text: str | None) -> Commune | None:
         """The member commune a free text names (see :meth:`place_in_text`), else None."""
@@ -176,25 +184,29 @@ class Region:
         return found if isinstance(found, Commune) else None
 
     def place_in_text(self, text: str | None) -> Commune | str | None:
-        """The member commune a free text (a title, a description) says an event is in.
+        """Where a free text (a title, a description) says an event is.
 
         For news-style items with no structured place. In order: a known venue alias, then a
         town name (accents and case ignored, whole words; the longest name found wins, so
         "Aix-les-Bains" is not "Aix" and "Aix-en-Provence" beats the "Aix" of a venue name;
-        a town known to lie outside the region means None), then a postcode of the region.
-        Phrases naming the whole region ("French Tech Aix-Marseille") are not towns.
+        a town known to lie outside the region gives its name), then a postcode of the
+        region. Phrases naming the whole region ("French Tech Aix-Marseille") are not towns.
         Returns the member commune, or the name of a town known to lie outside, or None.
         """
         if not text:
             return None
-        folded = self._without_region_phrases(f" {fold(text)} ")
+        folded = self._without_region_phrases(fold(text))
         if not folded.strip():
             return None
-        commune = self.match_venue(folded)
-        if commune is not None:
-            return commune
-        for name, found in self._text_names:  # longest first
-            if len(name) >= 3 and f" {name} " in folded:
+        if self._venue_pattern is not None:
+            venues = [m.group(0) for m in self._venue_pattern.finditer(folded)]
+            if venues:
+                return self._by_insee.get(self.venue_aliases[max(venues, key=len)])
+        if self._text_pattern is not None:
+            names = [m.group(0) for m in self._text_pattern.finditer(folded)]
+            if names:
+                name = max(names, key=len)
+                found = self._text_names[name]
                 return found if isinstance(found, Commune) else _title_case(name)
         return self._match_postcode(text)
 
@@ -205,11 +217,10 @@ class Region:
         "Kubernetes en production" name one talk. Returns the text unchanged when nothing
         else would be left.
         """
-        padded = self._without_region_phrases(f" {folded} ")
-        for name, _found in self._text_names:
-            if len(name) >= 3 and f" {name} " in padded:
-                padded = padded.replace(f" {name} ", " ")
-        stripped = " ".join(padded.split())
+        text = self._without_region_phrases(folded)
+        if self._text_pattern is not None:
+            text = self._text_pattern.sub(" ", text)
+        stripped = " ".join(text.split())
         return stripped or folded
 
     def nearest(self, lat: float, lon: float) -> tuple[Commune, float] | None:
@@ -266,6 +277,15 @@ class Region:
     ) -> bool:
         """True when the town, postcode or coordinates place an event in the region."""
         return self.locate(city, postcode, lat, lon) is not None
+
+
+def _words_pattern(names: Any) -> re.Pattern[str] | None:
+    """One regex finding any of these folded names as whole words, longest first."""
+    ordered = sorted({n for n in names if n}, key=len, reverse=True)
+    if not ordered:
+        return None
+    alternatives = "|".join(re.escape(n) for n in ordered)
+    return re.compile(rf"(?<![0-9a-z])(?:{alternatives})(?![0-9a-z])")
 
 
 def _title_case(folded: str) -> str:

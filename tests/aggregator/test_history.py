@@ -146,3 +146,4 @@ def test_net_changes_span_from_what_the_reader_was_told_to_now() -> None:
     assert is_moved(net) and not is_cancelled(net)
     assert is_cancelled(net_changes([change(1, "status", "scheduled", "cancelled", 1)]))
     assert not is_moved(net_changes([change(1, "title", "a", "b", 1)]))
+    assert not is_moved(net_changes([change(1, "venue", None, "La Coque", 1)]))
