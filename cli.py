@@ -625,7 +625,7 @@ def extract(
 ) -> None:
     """Detect the format of one file or URL and print the events found (no database)."""
     from aggregator.raw import SourceDefaults
-    from crawlers.extract import event_to_json, extract_events, read_target
+    from crawlers.extract import event_to_json, extract_target
 
     settings = ctx.settings
     if timezone:
@@ -643,17 +643,15 @@ def extract(
         if end_day
         else now + timedelta(days=settings.crawl_window_future_days)
     )
-    body, url, headers = read_target(target, settings)
+    if "://" not in target and not Path(target).is_file():
+        raise errors.NotFoundError(f"no such file: {target}")
     defaults = SourceDefaults(timezone=timezone, window_start=window_start, window_end=window_end)
-    events = extract_events(
-        body,
-        url=url,
-        headers=headers,
-        defaults=defaults,
-        window_start=window_start,
-        window_end=window_end,
+    extraction = extract_target(
+        target, settings, defaults=defaults, window_start=window_start, window_end=window_end
     )
-    rows = [event_to_json(e) for e in events]
+    for warning in extraction.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    rows = [event_to_json(e) for e in extraction.events]
     if as_json:
         echo_json(rows)
         return
@@ -696,27 +694,26 @@ def _check_timezone(name: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, map our errors to one line and an exit code."""
     try:
-        app(args=argv, standalone_mode=False)
-    except SystemExit as exc:  # pragma: no cover - typer/click exits
+        result = app(args=argv, standalone_mode=False)
+    except SystemExit as exc:
         return int(exc.code or 0)
     except typer.Abort:
         typer.echo("Aborted.", err=True)
         return 1
-    except Exception as exc:
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return exc.exit_code
-        if isinstance(exc, click.exceptions.Exit):
-            return exc.exit_code
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except Exception as exc:  # one place turns errors into exit codes
+        message = getattr(exc, "format_message", None)
+        if callable(message) and isinstance(getattr(exc, "exit_code", None), int):
+            typer.echo(f"error: {message()}", err=True)  # a usage error worded by Typer
+            return int(exc.exit_code)  # type: ignore[attr-defined]
         for kind, code in EXIT_CODES:
             if isinstance(exc, kind):
                 typer.echo(f"error: {exc}", err=True)
                 return code
         typer.echo(f"error: unexpected {type(exc).__name__}: {exc}", err=True)
         return 1
-    return 0
+    return result if isinstance(result, int) else 0
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixtur
         (["extract", "x.ics", "--from", "yesterday"], 2, "expected YYYY-MM-DD"),
         (["subscribers", "add", "a@example.org", "--lang", "de"], 2, "use fr or en"),
         (["sources", "approve", "999"], 4, "999"),
-        (["crawl", "--source", "abc"], 2, "abc"),
+        (["crawl", "--source", "abc"], 2, "Invalid value for '--source'"),
     ],
 )
 def test_wrong_arguments_get_one_line_and_a_nonzero_exit(
@@ -56,6 +56,7 @@ def test_wrong_arguments_get_one_line_and_a_nonzero_exit(
     captured = capsys.readouterr()
     assert message in captured.err
     assert "Traceback" not in captured.err + captured.out
+    assert len(captured.err.strip().splitlines()) == 1
 
 
 def test_a_broken_configuration_file_is_one_line(

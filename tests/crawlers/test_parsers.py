@@ -98,11 +98,9 @@ def test_an_endless_secondly_rule_keeps_only_its_first_date() -> None:
         b"DTSTART:20261201T000000Z\r\nRRULE:FREQ=SECONDLY\r\nSUMMARY:Spam\r\n"
         b"END:VEVENT\r\nEND:VCALENDAR\r\n"
     )
-    began = time.monotonic()
     result = parse_document(body, url="https://x.fr/c.ics", headers={}, defaults=WINDOW)
     assert len(result.events) == 1
     assert any("every second or minute" in w for w in result.warnings)
-    assert time.monotonic() - began < 5
 
 
 def test_an_hourly_rule_is_capped_at_the_occurrence_limit() -> None:
