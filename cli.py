@@ -197,7 +197,7 @@ def sources_list(
         health = f"{row['failures']} failures: {row['last_error']}" if row["failures"] else "ok"
         typer.echo(
             f"{row['id']:>4}  {row['state']:<9} {row['format'] or '-':<10} "
-            f"{row['name'][:40]:<40}  {row['url']}  [{health}]"
+            f"{str(row['name'])[:40]:<40}  {row['url']}  [{health}]"
         )
 
 
@@ -240,7 +240,7 @@ def sources_reject(source_id: int) -> None:
 @sources_app.command("check")
 def sources_check(source_id: int) -> None:
     """Fetch a source once, report its format, upcoming events and warnings, and record it."""
-    from aggregator.sources import check_source
+    from crawlers.check import check_source
 
     with ctx.session() as session:
         report = check_source(session, ctx.settings, source_id, now=utcnow())
@@ -442,9 +442,10 @@ def _resolve_towns(values: list[str]) -> list[str]:
 
 
 def _check_topics(values: list[str]) -> list[str]:
-    from aggregator.topics import topic_slugs
+    from aggregator.regions import load_region
+    from aggregator.topics import load_taxonomy
 
-    known = set(topic_slugs())
+    known = set(load_taxonomy(load_region(ctx.settings.region)).labels())
     for value in values:
         if value not in known:
             raise typer.BadParameter(
@@ -478,7 +479,8 @@ def subscribers_list(as_json: Annotated[bool, typer.Option("--json")] = False) -
     for row in data:
         typer.echo(
             f"{row['id']:>5}  {row['status']:<12} {row['language']}  {row['email']:<40} "
-            f"topics={','.join(row['topics']) or 'all'} towns={','.join(row['towns']) or 'all'}"
+            f"topics={','.join(row['topics'] or []) or 'all'} "  # type: ignore[arg-type]
+            f"towns={','.join(row['towns'] or []) or 'all'}"  # type: ignore[arg-type]
         )
 
 
