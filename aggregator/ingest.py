@@ -21,7 +21,12 @@
 Reads are batched (the source's links, the candidate events of the affected days), writes
 are flushed together; the caller commits. Two ingests of one source queue on the source's
 row lock; should a concurrent writer still insert the same link first, the flush fails with
-IntegrityError and the work is retried once from fresh reads.
+IntegrityError and the work is retried once from fresh reads. Ingests of *different*
+sources run side by side on PostgreSQL, so before matching its new links an ingest takes
+a transaction-scoped advisory lock on each local day they fall on (and the days either
+side, the match window): two writers bringing the same new event queue there, and the
+second one sees the first one's event and joins it instead of creating a twin. (SQLite
+has one writer at a time already.)
 """
 
 from __future__ import annotations
@@ -188,6 +193,7 @@ def _apply(
             link.url, link.canonical_url = item.url, item.canonical_url
             link.gone_since = None
             touched.add(link.event_id)
+    _lock_days(session, fresh)
     targets = _match_fresh(session, source, fresh, now)
     creating = [n for n in fresh if n.external_id not in targets]
     new_ids: dict[str, int] = {}
@@ -260,6 +266,23 @@ def _apply(
     for change_part in _chunks(change_rows):
         session.connection().execute(sa.insert(_table(EventChange)), list(change_part))
     return stats
+
+
+DAY_LOCK_SPACE = 0x7461  # first key of the (int4, int4) advisory locks on event days
+
+
+def _lock_days(session: Session, fresh: list[NormalizedEvent]) -> None:
+    """On PostgreSQL, hold an advisory lock per day the new links could match on, in day
+    order (no deadlock between writers), until the transaction ends."""
+    if not fresh or session.get_bind().dialect.name != "postgresql":
+        return
+    days = sorted({d for n in fresh if n.start_date for d in _around(n.start_date)})
+    conn = session.connection()
+    for day in days:
+        conn.execute(
+            sa.text("SELECT pg_advisory_xact_lock(:space, :day)"),
+            {"space": DAY_LOCK_SPACE, "day": day.toordinal()},
+        )
 
 
 def _match_fresh(
