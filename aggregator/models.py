@@ -113,6 +113,10 @@ class Source(SQLModel, table=True):
     consecutive_failures: int = 0
     last_error: str | None = None
     flagged: bool = False
+    last_check: dict[str, Any] | None = Field(  # the last `sources check`: format, findings
+        default=None, sa_column=Column(JSON, nullable=True)
+    )
+    health_mailed_at: datetime | None = _ts()  # last health mail to the organizer
     created_at: datetime | None = _ts()
 
 

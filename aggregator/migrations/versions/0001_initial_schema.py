@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 16:18:45.619713
+Create Date: 2026-11-26 16:28:05.953448
 """
 from alembic import op
 import sqlalchemy as sa
@@ -117,6 +117,8 @@ def upgrade() -> None:
     sa.Column('consecutive_failures', sa.Integer(), nullable=False),
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('flagged', sa.Boolean(), nullable=False),
+    sa.Column('last_check', sa.JSON(), nullable=True),
+    sa.Column('health_mailed_at', aggregator.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', aggregator.models.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
