@@ -1,0 +1,271 @@
+"""Check a source before (or after) approval: ``techagenda sources check ID``, the organizer
+preview and the admin's "Check" button.
+
+:func:`inspect_url` is the I/O half, with no database: robots.txt first (read with Protego
+from the site's own ``/robots.txt``, fetched through the guarded path), then the document
+and the event pages it links to (``crawlers.extract.extract_target``), then, a few seconds
+later, the document once more to see whether its UIDs stay put. The findings come from the
+pure :mod:`crawlers.lint`. :func:`check_source` runs it for a stored source and records the
+result: a ``CrawlRun(requested_by="check")`` with one ``SourceFetch``, and the source's
+``detected_format``, ``last_error`` and ``last_check``. It never changes a source's state,
+and a dead or hostile source is an error *recorded*, never an exception.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from sqlmodel import Session
+
+from aggregator.errors import BlockedURLError, FetchError, NotFoundError, ParseError
+from aggregator.models import CrawlRun, RunStatus, Source, SourceFetch, SourceState
+from aggregator.raw import RawEvent, SourceDefaults
+from aggregator.regions import Region, load_region
+from aggregator.settings import Settings
+from crawlers import lint
+from crawlers.extract import extract_events, extract_target, read_target
+from crawlers.fetch import fetch, user_agent
+from crawlers.lint import Finding
+from crawlers.parsers.common import zone
+from crawlers.urlsafety import Allowlist, check_url
+
+FATAL = frozenset({"blocked", "http_error", "unreachable", "unreadable", "robots_disallow"})
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What one look at a URL found (no database involved)."""
+
+    url: str
+    format: str | None
+    events: list[RawEvent]  # in the crawl window, floating times placed in the source zone
+    upcoming: int
+    findings: list[Finding]
+    error: str | None  # set when the source cannot be read at all
+    http_status: int | None
+    pages: int = 0
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """The result of ``check_source``; ``warnings`` are the findings in the region language."""
+
+    source_id: int
+    format: str | None
+    upcoming: int
+    findings: list[Finding]
+    error: str | None
+    http_status: int | None
+    language: str = "fr"
+    events: list[RawEvent] = field(default_factory=list, repr=False)
+
+    @property
+    def warnings(self) -> list[str]:
+        """Every finding's message but the one already given as ``error``."""
+        return [
+            f.message(self.language) for f in self.findings if not (self.error and f.code in FATAL)
+        ]
+
+
+def inspect_url(
+    url: str,
+    settings: Settings,
+    *,
+    region: Region,
+    timezone: str | None,
+    now: datetime,
+    refetch_delay: float | None = 3.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Inspection:
+    """Fetch, parse and lint ``url``; ``refetch_delay=None`` skips the second fetch."""
+    window_start = now - timedelta(days=settings.crawl_window_past_days)
+    window_end = now + timedelta(days=settings.crawl_window_future_days)
+    tz = zone(timezone) or region.tz
+    defaults = SourceDefaults(timezone=None, language=region.language)
+    robots = _robots(url, settings)
+    if robots is not None:
+        return _failed(url, robots, None)
+    try:
+        extraction = extract_target(
+            url, settings, defaults=defaults, window_start=window_start, window_end=window_end
+        )
+    except BlockedURLError as exc:
+        return _failed(url, lint.fetch_finding(str(exc), status=None, blocked=True), str(exc))
+    except FetchError as exc:
+        finding = lint.fetch_finding(str(exc), status=exc.status, blocked=False)
+        return _failed(url, finding, str(exc), exc.status)
+    except ParseError as exc:
+        return _failed(url, lint.parse_finding(str(exc)), str(exc), 200)
+    events = extraction.events
+    findings = lint.lint_events(events, region=region, timezone=tz.key, now=now)
+    if refetch_delay is not None and extraction.pages == 1 and any(e.uid for e in events):
+        sleep(refetch_delay)
+        churn = _churn(url, settings, events, defaults, window_start, window_end)
+        if churn is not None:
+            findings.append(churn)
+    notes = lint.parser_notes(extraction.warnings)
+    if notes is not None:
+        findings.append(notes)
+    placed = [lint.place(e, tz) for e in events]
+    return Inspection(
+        url=url,
+        format=extraction.format,
+        events=placed,
+        upcoming=lint.count_upcoming(placed, now, tz),
+        findings=lint.sorted_findings(findings),
+        error=None,
+        http_status=200 if urlsplit(url).scheme.lower() in ("http", "https") else None,
+        pages=extraction.pages,
+    )
+
+
+def _failed(url: str, finding: Finding, error: str | None, status: int | None = None) -> Inspection:
+    return Inspection(url, None, [], 0, [finding], error or finding.message_en, status)
+
+
+def _robots(url: str, settings: Settings) -> Finding | None:
+    """A finding when the site's robots.txt forbids us; a missing or unreadable one allows."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    robots_url = urlunsplit((parts.scheme, parts.netloc, "/robots.txt", "", ""))
+    try:
+        response = fetch(robots_url, settings)
+    except FetchError:  # 4xx: no rules; blocked or dead: the document fetch will say so
+        return None
+    text = response.body.decode("utf-8", errors="replace")
+    return lint.robots_finding(text, url, user_agent(settings))
+
+
+def _churn(
+    url: str,
+    settings: Settings,
+    first: list[RawEvent],
+    defaults: SourceDefaults,
+    window_start: datetime,
+    window_end: datetime,
+) -> Finding | None:
+    """Fetch the document again and compare UIDs; a failed second fetch says nothing."""
+    try:
+        body, final_url, headers = read_target(url, settings)
+        second = extract_events(
+            body,
+            url=final_url,
+            headers=headers,
+            defaults=defaults,
+            window_start=window_start,
+            window_end=window_end,
+        )
+    except (FetchError, ParseError):
+        return None
+    return lint.churning_uids(first, second)
+
+
+def check_source(
+    session: Session,
+    settings: Settings,
+    source_id: int,
+    *,
+    now: datetime,
+    refetch_delay: float = 3.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> CheckReport:
+    """Fetch a stored source once (twice for UIDs), lint it and record what we saw.
+
+    Raises NotFoundError only when there is no such source; every failure of the source
+    itself is in the report and on the rows. The session is flushed, not committed.
+    """
+    source = session.get(Source, source_id)
+    if source is None:
+        raise NotFoundError(f"no source {source_id}")
+    region = load_region(settings.region)
+    url = source.url
+    try:  # a pending source is an organizer's URL: never a local file
+        check_url(
+            url,
+            Allowlist.parse(settings.fetch_allowlist),
+            admin_source=source.state != SourceState.pending,
+        )
+        seen = inspect_url(
+            url,
+            settings,
+            region=region,
+            timezone=source.timezone,
+            now=now,
+            refetch_delay=refetch_delay,
+            sleep=sleep,
+        )
+    except BlockedURLError as exc:
+        finding = lint.fetch_finding(str(exc), status=None, blocked=True)
+        seen = _failed(url, finding, str(exc))
+    _record(session, source, seen, now=now)
+    return CheckReport(
+        source_id=source_id,
+        format=seen.format,
+        upcoming=seen.upcoming,
+        findings=seen.findings,
+        error=seen.error,
+        http_status=seen.http_status,
+        language=region.language,
+        events=seen.events,
+    )
+
+
+def _record(session: Session, source: Source, seen: Inspection, *, now: datetime) -> None:
+    assert source.id is not None
+    run = CrawlRun(
+        source_id=source.id,
+        status=RunStatus.failed if seen.error else RunStatus.done,
+        requested_by="check",
+        stats={
+            "upcoming": seen.upcoming,
+            "events": len(seen.events),
+            "pages": seen.pages,
+            "findings": [f.code for f in seen.findings],
+        },
+        error=seen.error,
+        created_at=now,
+        started_at=now,
+        finished_at=now,
+    )
+    session.add(run)
+    session.flush()
+    assert run.id is not None
+    session.add(
+        SourceFetch(
+            crawl_run_id=run.id,
+            source_id=source.id,
+            url=seen.url,
+            http_status=seen.http_status,
+            detected_format=seen.format,
+            events_found=len(seen.events),
+            error=seen.error,
+            fetched_at=now,
+        )
+    )
+    if seen.format:
+        source.detected_format = seen.format
+    if seen.error:
+        source.last_error = seen.error
+    elif source.consecutive_failures == 0:
+        source.last_error = None
+    source.last_check = last_check_json(seen, now)
+    session.add(source)
+    session.flush()
+
+
+def last_check_json(seen: Inspection, now: datetime) -> dict[str, Any]:
+    """What ``Source.last_check`` keeps of a check (the health mail and admin page read it)."""
+    return {
+        "at": now.isoformat(),
+        "format": seen.format,
+        "upcoming": seen.upcoming,
+        "http_status": seen.http_status,
+        "error": seen.error,
+        "findings": [f.to_json() for f in seen.findings],
+    }
