@@ -291,6 +291,8 @@ def normalize(raw: RawEvent, *, defaults: SourceDefaults, region: Region) -> Nor
     language = raw.language or defaults.language or region.language
     key = make_title_key(title, region)
     canon = canonical_url(url)
+    if canon is not None and canon == canonical_url(raw.source_url):
+        canon = None  # the page the events were listed on names none of them in particular
     uid = clean_text(raw.uid, 500)
     identity = make_title_key(title)  # the whole title: place words tell two listings apart
     external_id = uid or canon or "h:" + _hash(identity, timing.start_date, timing.start)[:24]

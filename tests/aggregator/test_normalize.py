@@ -251,3 +251,20 @@ def test_a_local_time_survives_the_round_trip_through_utc(local: datetime, tz: s
         assert back == local
     else:
         assert back - local == exists.replace(tzinfo=None) - local
+
+
+def test_the_listing_page_url_is_not_the_identity_of_the_events_it_lists() -> None:
+    from aggregator.normalize import normalize
+    from aggregator.raw import RawEvent, SourceDefaults
+    from aggregator.regions import load_region
+
+    page = "https://agenda.example.fr/bibliotheque?utm_source=x"
+    region = load_region("aix-marseille")
+    talks = [
+        RawEvent(title=title, start=datetime(2026, 12, 5, 14, 0), url=page, source_url=page)
+        for title in ("Atelier Python", "Café numérique : mots de passe")
+    ]
+    first, second = (normalize(t, defaults=SourceDefaults(), region=region) for t in talks)
+    assert first.external_id != second.external_id
+    assert first.canonical_url is None and second.canonical_url is None
+    assert first.url == "https://agenda.example.fr/bibliotheque"  # still the link to follow
