@@ -27,9 +27,10 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from aggregator.db import make_engine
-from aggregator.errors import ConfigError, NotFoundError, StoreError
+from aggregator.errors import ConfigError, NotFoundError
 from aggregator.models import CrawlRun, RunStatus, Source, SourceFetch, SourceState, utcnow
 from aggregator.settings import Settings, load_settings
+from crawlers.queue import QUEUE_KEY, enqueue_sources, page_cache_settings, run_worker
 
 log = logging.getLogger(__name__)
 LOG_TAIL_LINES = 15
@@ -56,11 +57,14 @@ def run_crawl(
     requested_by: str = "cli",
     timeout: float | None = None,
     now: datetime | None = None,
+    queue: str | None = None,
 ) -> CrawlRun:
     """Crawl every approved source (or one source, whatever its state) in a child process.
 
     Creates a ``CrawlRun`` (or takes the queued one named by ``run_id``), waits at most
     ``timeout`` seconds (default ``settings.crawl_timeout``), and returns the finished run.
+    With ``REDIS_URL`` set, followed pages are shared through the page cache of ``queue``
+    (default :data:`crawlers.queue.QUEUE_KEY`) with every other crawl.
     """
     engine = make_engine(settings.db_url)
     try:
@@ -75,6 +79,8 @@ def run_crawl(
         command += ["--now", now.isoformat()]
         if source_id is not None:
             command += ["--source", str(source_id)]
+        if queue is not None:
+            command += ["--queue", queue]
         env = {**os.environ, **settings_env(settings)}
         error: str | None = None
         with log_path.open("wb") as log_file:
@@ -176,66 +182,9 @@ def _finish_run(engine: sa.engine.Engine, run_id: int, error: str | None) -> Cra
         return run
 
 
-# -- the shared queue (several crawler machines) ----------------------------------------
+# -- the shared queue (several crawler machines): see crawlers.queue ---------------------
 
-QUEUE_KEY = "techagenda:crawl:sources"
-
-
-def _redis(settings: Settings) -> Any:
-    if not settings.redis_url:
-        raise ConfigError("the shared crawl queue needs REDIS_URL (e.g. redis://127.0.0.1:6379/0)")
-    import redis
-
-    return redis.Redis.from_url(settings.redis_url)
-
-
-def enqueue_sources(settings: Settings, source_ids: list[int], *, queue: str = QUEUE_KEY) -> int:
-    """Put sources on the shared Redis queue (once each); returns the queue's length."""
-    import redis
-
-    client = _redis(settings)
-    try:
-        waiting = {int(v) for v in client.lrange(queue, 0, -1)}
-        fresh = [sid for sid in dict.fromkeys(source_ids) if sid not in waiting]
-        if fresh:
-            client.rpush(queue, *fresh)
-        return int(client.llen(queue))
-    except redis.RedisError as exc:
-        raise StoreError(f"cannot reach the crawl queue at REDIS_URL: {exc}") from exc
-
-
-def run_worker(
-    settings: Settings,
-    *,
-    idle_timeout: float | None = None,
-    max_crawls: int | None = None,
-    queue: str = QUEUE_KEY,
-) -> int:
-    """Take source ids from the shared Redis queue and crawl each (one CrawlRun per source).
-
-    Several workers on several machines share the queue; each source is taken by exactly
-    one of them (BLPOP). Runs until ``idle_timeout`` seconds pass with nothing queued
-    (forever when ``None``) or ``max_crawls`` crawls are done; returns the number of crawls.
-    """
-    import redis
-
-    client = _redis(settings)
-    crawls = 0
-    while max_crawls is None or crawls < max_crawls:
-        try:
-            item = client.blpop([queue], timeout=max(1, round(idle_timeout)) if idle_timeout else 0)
-        except redis.RedisError as exc:
-            raise StoreError(f"cannot reach the crawl queue at REDIS_URL: {exc}") from exc
-        if item is None:
-            break
-        source_id = int(item[1])
-        try:
-            run = run_crawl(settings, source_id=source_id, requested_by="worker")
-            log.info("worker: crawl %s of source %s: %s", run.id, source_id, run.status)
-        except NotFoundError:
-            log.warning("worker: source %s no longer exists", source_id)
-        crawls += 1
-    return crawls
+__all__ = ["QUEUE_KEY", "enqueue_sources", "run_crawl", "run_worker", "settings_env"]
 
 
 # -- the child process --------------------------------------------------------------------
@@ -253,7 +202,12 @@ def select_sources(session: Session, source_id: int | None) -> list[Source]:
 
 
 def crawl_in_this_process(
-    settings: Settings, *, run_id: int, now: datetime, source_id: int | None = None
+    settings: Settings,
+    *,
+    run_id: int,
+    now: datetime,
+    source_id: int | None = None,
+    queue: str = QUEUE_KEY,
 ) -> None:
     """Run Scrapy here (once per process) over the selected sources."""
     from scrapy.crawler import CrawlerProcess
@@ -287,6 +241,7 @@ def crawl_in_this_process(
         TECHAGENDA_RUN_ID=run_id,
         TECHAGENDA_NOW=now.isoformat(),
     )
+    page_cache_settings(settings, values, queue=queue)
     process = CrawlerProcess(values)
     for spider_cls, jobs in groups.items():
         process.crawl(spider_cls, jobs=jobs, max_events=settings.max_events_per_source)
@@ -298,10 +253,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-id", type=int, required=True)
     parser.add_argument("--source", type=int, default=None)
     parser.add_argument("--now", default=None, help="ISO instant the crawl window is built from")
+    parser.add_argument("--queue", default=QUEUE_KEY, help="Redis key of the shared crawl queue")
     args = parser.parse_args(argv)
     settings = load_settings()
     now = datetime.fromisoformat(args.now) if args.now else utcnow()
-    crawl_in_this_process(settings, run_id=args.run_id, now=now, source_id=args.source)
+    crawl_in_this_process(
+        settings, run_id=args.run_id, now=now, source_id=args.source, queue=args.queue
+    )
     return 0
 
 
