@@ -263,8 +263,8 @@ def fetch_finding(message: str, *, status: int | None, blocked: bool) -> Finding
     return Finding(
         "unreachable",
         ERROR,
-        f"Impossible de lire cette adresse : {message}.",
-        f"Cannot read this address: {message}.",
+        f"Le site ne répond pas : {message}.",
+        f"The site does not answer: {message}.",
     )
 
 

@@ -1,42 +1,47 @@
 """Organizer pages: submit a feed URL with a preview of what we understood.
 
-The server fetches the URL through the same guarded path as the crawler
-(``crawlers.fetch.fetch``: SSRF rules, size and time caps) and the same parsers
-(``crawlers.extract.extract_events``). Confirming creates a *pending* Source that an
-admin approves.
+The preview is the source check itself (``crawlers.check.inspect_url``): the same guarded
+fetch as the crawler (SSRF rules, size and time caps, robots.txt), the same parsers, a
+second fetch a moment later to see whether UIDs hold, and the same plain-words findings
+(``crawlers.lint``) the admin sees. Confirming creates a *pending* Source that an admin
+approves.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse
 from sqlmodel import col, select
 
-from aggregator.errors import FetchError, InvalidInputError, ParseError
+from aggregator.errors import InvalidInputError
 from aggregator.ingest import ingest_events
 from aggregator.models import Event, EventLink, Source, SourceState
-from aggregator.raw import RawEvent, SourceDefaults
+from aggregator.raw import RawEvent
 from aggregator.sources import add_source
-from crawlers.extract import extract_events
-from crawlers.fetch import fetch
+from crawlers.check import inspect_url
 from newsletter.subscribers import normalize_email
 from web.deps import NowDep, SessionDep, SettingsDep
-from web.preview import review
+from web.i18n import request_language
+from web.preview import preview_rows
 from web.rendering import render
 from web.security import limit, require_csrf
 
 router = APIRouter(include_in_schema=False)
 CSRF = [Depends(require_csrf)]
 PREVIEW_ROWS = 30
+REFETCH_DELAY = 2.0  # seconds between the two fetches that tell whether UIDs hold
 
 
 @router.get("/submit", response_class=HTMLResponse)
-def submit_form(request: Request) -> HTMLResponse:
-    return render(request, "submit.html", {"url": ""})
+def submit_form(request: Request, url: str = "") -> HTMLResponse:
+    """The form; ``?url=`` fills it in (the link in an organizer's health mail)."""
+    if not url.lower().startswith(("http://", "https://")):
+        url = ""
+    return render(request, "submit.html", {"url": url[:2000]})
 
 
 @router.post("/submit/preview", response_class=HTMLResponse, dependencies=CSRF)
@@ -57,21 +62,22 @@ def submit_preview(
             {"url": url, "error": "Adresse invalide : elle doit commencer par https:// ou http://"},
             status=422,
         )
-    try:
-        result = fetch(url, settings)
-        if result.status >= 400:
-            raise FetchError(f"the server answered HTTP {result.status}", status=result.status)
-        events = extract_events(
-            result.body,
-            url=result.url,
-            headers=result.headers,
-            defaults=SourceDefaults(timezone=None, language=region.language),
-            window_start=now - timedelta(days=1),
-            window_end=now + timedelta(days=settings.crawl_window_future_days),
+    seen = inspect_url(
+        url,
+        settings,
+        region=region,
+        timezone=region.timezone,
+        now=now,
+        refetch_delay=getattr(request.app.state, "refetch_delay", REFETCH_DELAY),
+    )
+    if seen.error is not None:
+        return render(
+            request,
+            "submit.html",
+            {"url": url, "error": seen.findings[0].message(request_language(request))},
+            status=422,
         )
-    except (FetchError, ParseError) as exc:
-        return render(request, "submit.html", {"url": url, "error": str(exc)}, status=422)
-    rows, warnings = review(events, region, now)
+    rows = preview_rows(seen.events, region, now)
     known = session.exec(select(Source).where(Source.url == url)).first()
     return render(
         request,
@@ -80,7 +86,8 @@ def submit_preview(
             "url": url,
             "rows": rows[:PREVIEW_ROWS],
             "total": len(rows),
-            "warnings": warnings,
+            "findings": seen.findings,
+            "format": seen.format,
             "known": known,
         },
     )
