@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     crawl_window_past_days: int = Field(30, description="Recurrences expanded this far back")
     crawl_window_future_days: int = Field(180, description="...and this far ahead")
     digest_schedule: str = Field("0 8 * * mon", description="Cron expression of the weekly send")
+    digest_gate: str = Field("auto", description="auto: send unless a check fails hard; gated: wait for an admin")
     digest_send_empty: bool = Field(False, description="Send a digest even when nothing matches")
     mail_rate_per_second: float = Field(0.0, description="Messages per second; 0 means unlimited")
     mail_max_hard_bounces: int = Field(3, description="Hard bounces before a subscriber is bounced")
