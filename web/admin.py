@@ -43,6 +43,7 @@ STATE_ACTIONS = {
     "pause": SourceState.paused,
     "resume": SourceState.approved,
 }
+CHECK_REFETCH_DELAY = 2.0  # seconds between the check's two fetches (UIDs that change)
 
 
 def _safe_next(target: str | None) -> str:
@@ -153,6 +154,19 @@ def change_state(
     _source(session, source_id)
     set_source_state(session, source_id, STATE_ACTIONS[action], now=now)
     return RedirectResponse(f"/admin#source-{source_id}", status_code=303)
+
+
+@guarded.post("/sources/{source_id}/check", dependencies=CSRF)
+def check_now(
+    request: Request, session: SessionDep, settings: SettingsDep, now: NowDep, source_id: int
+) -> Response:
+    """Fetch and lint the source now (never approves it); the source page shows the result."""
+    from crawlers.check import check_source
+
+    _source(session, source_id)
+    delay = getattr(request.app.state, "refetch_delay", CHECK_REFETCH_DELAY)
+    check_source(session, settings, source_id, now=now, refetch_delay=delay)
+    return RedirectResponse(f"/admin/sources/{source_id}?checked=1#check", status_code=303)
 
 
 @guarded.get("/sources/{source_id}", response_class=HTMLResponse)

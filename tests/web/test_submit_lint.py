@@ -7,9 +7,12 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
 
+from aggregator.db import session_scope
+from aggregator.models import Source
 from tests.support.httpserver import LoopbackHTTPServer
-from tests.web.conftest import post_form
+from tests.web.conftest import NOW, post_form
 
 LINT = Path(__file__).parent.parent / "data" / "lint"
 ICAL = {"Content-Type": "text/calendar; charset=utf-8"}
@@ -71,3 +74,25 @@ def test_the_health_mail_link_fills_the_form(quick_client: TestClient) -> None:
     page = quick_client.get("/submit?url=https://www.meetup.com/fr-FR/aix-ia/events/ical/")
     assert 'value="https://www.meetup.com/fr-FR/aix-ia/events/ical/"' in page.text
     assert 'value=""' in quick_client.get("/submit?url=javascript:alert(1)").text
+
+
+def test_the_admin_check_button_runs_the_check_and_shows_its_findings(
+    admin_client: TestClient, app: FastAPI, http_server: LoopbackHTTPServer, sqlite_engine: Engine
+) -> None:
+    app.state.refetch_delay = 0.0
+    url = http_server.add(
+        "/aix-ia/events/ical/", (LINT / "meetup-new-york-zone.ics").read_bytes(), headers=ICAL
+    )
+    with session_scope(sqlite_engine) as session:
+        source = Source(name="IA & Data Aix", url=url, state="pending", created_at=NOW)
+        session.add(source)
+        session.flush()
+        source_id = source.id
+    assert f'action="/admin/sources/{source_id}/check"' in admin_client.get("/admin").text
+    page = post_form(admin_client, f"/admin/sources/{source_id}/check", {})
+    assert page.status_code == 200 and "2 événement(s) en America/New_York" in page.text
+    assert "événements à venir : <strong>2</strong>" in page.text
+    with session_scope(sqlite_engine) as session:
+        stored = session.get(Source, source_id)
+        assert stored is not None and stored.state == "pending"
+        assert stored.detected_format == "ical"
