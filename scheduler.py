@@ -3,6 +3,7 @@
 Jobs (persisted in the project's database by SQLAlchemyJobStore, table ``apscheduler_jobs``):
 
     crawl_due          every minute   crawl the sources whose next crawl time has come
+                                      (with REDIS_URL: queue them for the crawler workers)
     run_queued_crawls  every 10 s     run the crawls an admin queued (CrawlRun rows 'queued')
     weekly_digest      DIGEST_SCHEDULE (cron, local time)  send this week's digest
     purge_old_runs     daily 03:30    delete crawl records older than the retention
@@ -42,6 +43,7 @@ from aggregator import jobs, locks
 from aggregator.db import make_engine
 from aggregator.models import utcnow
 from aggregator.settings import Settings, parse_interval
+from crawlers.queue import QUEUE_KEY, enqueue_sources
 
 log = logging.getLogger("techagenda.scheduler")
 
@@ -60,6 +62,7 @@ class Options:
     flag_after: int = jobs.DEFAULT_FLAG_AFTER
     keep_runs: timedelta = timedelta(days=90)
     purge_at: str = "30 3 * * *"
+    crawl_queue: str = QUEUE_KEY  # the Redis list due sources go to when REDIS_URL is set
 
 
 @dataclass
@@ -131,6 +134,8 @@ class Runner:
             log.debug("crawl due: no source")
             return 0
         log.info("crawl due: %d source%s", len(due), "" if len(due) == 1 else "s")
+        if self.settings.redis_url:
+            return self._enqueue_due(due, limit)
         crawled = 0
         for source in due:
             assert source.id is not None
@@ -147,6 +152,23 @@ class Runner:
                 continue
             crawled += self._crawl(source.id, None, requested_by="scheduler")
         return crawled
+
+    def _enqueue_due(self, due: list[Any], limit: timedelta) -> int:
+        """With REDIS_URL: claim the due sources and put them on the shared crawl queue,
+        where ``techagenda crawl --worker`` processes take them; returns how many."""
+        hold = limit + timedelta(minutes=5)
+        claimed = [
+            s.id
+            for s in due
+            if s.id is not None
+            and jobs.claim_source(self.engine, s.id, now=self.clock(), hold=hold)
+        ]
+        if claimed:
+            waiting = enqueue_sources(self.settings, claimed, queue=self.options.crawl_queue)
+            log.info(
+                "crawl due: %d sources queued for the workers (%d waiting)", len(claimed), waiting
+            )
+        return len(claimed)
 
     def run_queued_crawls(self) -> int:
         """Run the admin-queued crawls, oldest first, one at a time; returns how many ran."""
