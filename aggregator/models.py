@@ -210,6 +210,7 @@ class Subscriber(SQLModel, table=True):
     unsubscribed_at: datetime | None = _ts()
     hard_bounces: int = 0
     token_version: int = 0  # bump to invalidate every link already sent
+    topic_weights: dict[str, Any] = _json(dict)  # topic slug -> weight from digest feedback
     created_at: datetime | None = _ts()
 
 
@@ -223,6 +224,9 @@ class Digest(SQLModel, table=True):
     week: str  # ISO week, e.g. 2026-W49
     status: str = "composing"  # composing -> sending -> sent
     subject: str | None = None
+    event_count: int | None = None  # events of the week in the issue (the send gate compares)
+    approved_at: datetime | None = _ts()  # an admin's go for the send gate
+    approved_by: str | None = None
     created_at: datetime | None = _ts()
     sent_at: datetime | None = _ts()
 
@@ -241,6 +245,7 @@ class Delivery(SQLModel, table=True):
     attempts: int = 0
     last_error: str | None = None
     claimed_at: datetime | None = _ts()
+    composed_at: datetime | None = _ts()  # when its events were read: what the reader was told
     sent_at: datetime | None = _ts()
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 16:28:05.953448
+Create Date: 2026-11-26 16:32:01.033675
 """
 from alembic import op
 import sqlalchemy as sa
@@ -35,6 +35,9 @@ def upgrade() -> None:
     sa.Column('week', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('event_count', sa.Integer(), nullable=True),
+    sa.Column('approved_at', aggregator.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('approved_by', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('created_at', aggregator.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('sent_at', aggregator.models.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id'),
@@ -140,6 +143,7 @@ def upgrade() -> None:
     sa.Column('unsubscribed_at', aggregator.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('hard_bounces', sa.Integer(), nullable=False),
     sa.Column('token_version', sa.Integer(), nullable=False),
+    sa.Column('topic_weights', sa.JSON(), nullable=False),
     sa.Column('created_at', aggregator.models.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
@@ -174,6 +178,7 @@ def upgrade() -> None:
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('claimed_at', aggregator.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('composed_at', aggregator.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('sent_at', aggregator.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['digest_id'], ['digest.id'], ),
     sa.ForeignKeyConstraint(['subscriber_id'], ['subscriber.id'], ),
