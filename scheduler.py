@@ -7,6 +7,7 @@ Jobs (persisted in the project's database by SQLAlchemyJobStore, table ``apsched
     run_queued_crawls  every 10 s     run the crawls an admin queued (CrawlRun rows 'queued')
     weekly_digest      DIGEST_SCHEDULE (cron, local time)  send this week's digest
     purge_old_runs     daily 03:30    delete crawl records older than the retention
+    source_health_mail daily 09:15    mail the organizers of failing, empty or churning sources
 
 Exactly once: many scheduler processes may run against one database, but only the holder
 of the leader lease (``aggregator.locks``, renewed every 15 s, expiring after 60 s) loads
@@ -62,6 +63,7 @@ class Options:
     flag_after: int = jobs.DEFAULT_FLAG_AFTER
     keep_runs: timedelta = timedelta(days=90)
     purge_at: str = "30 3 * * *"
+    health_at: str = "15 9 * * *"
     crawl_queue: str = QUEUE_KEY  # the Redis list due sources go to when REDIS_URL is set
 
 
@@ -323,6 +325,21 @@ class Runner:
         )
         return runs, fetches
 
+    def source_health_mail(self) -> int:
+        """Mail the organizers of unwell sources (at most once a week each)."""
+        from newsletter.health import send_health_mails
+
+        if not self._lead_or_skip("source_health_mail"):
+            return 0
+        report = send_health_mails(self.engine, self.settings, now=self.clock())
+        log.info(
+            "health mail: %d sent, %d failed, %d waiting for their week",
+            len(report.sent),
+            len(report.failed),
+            len(report.waiting),
+        )
+        return len(report.sent)
+
 
 def _what(source_id: int | None) -> str:
     return "all sources" if source_id is None else f"source {source_id}"
@@ -392,6 +409,10 @@ def job_purge_old_runs() -> None:
     _runner().purge_old_runs()
 
 
+def job_source_health_mail() -> None:
+    _runner().source_health_mail()
+
+
 def job_specs(settings: Settings, options: Options) -> list[dict[str, Any]]:
     """The persisted jobs: id, function, trigger and misfire policy."""
     tz = settings.tz
@@ -424,6 +445,14 @@ def job_specs(settings: Settings, options: Options) -> list[dict[str, Any]]:
             id="purge_old_runs",
             func=job_purge_old_runs,
             trigger=CronTrigger.from_crontab(options.purge_at, timezone=tz),
+            coalesce=True,
+            misfire_grace_time=86400,
+            max_instances=1,
+        ),
+        dict(
+            id="source_health_mail",
+            func=job_source_health_mail,
+            trigger=CronTrigger.from_crontab(options.health_at, timezone=tz),
             coalesce=True,
             misfire_grace_time=86400,
             max_instances=1,

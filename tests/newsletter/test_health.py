@@ -174,3 +174,27 @@ def test_the_mail_goes_over_smtp_and_a_hostile_name_adds_no_header(
     assert smtp_server.envelopes[0][1] == ["orga@pyaix.example"]
     with Session(sqlite_engine) as session:
         assert session.get(Source, report.sent[0]).health_mailed_at == NOW  # type: ignore[union-attr]
+
+
+def test_the_daily_job_mails_only_under_the_leader_lease(
+    sqlite_engine: Engine, settings: Settings
+) -> None:
+    import scheduler as sched
+    from aggregator import locks
+
+    source_id = add_source(
+        sqlite_engine, "Python Aix-Marseille", contact="orga@pyaix.example", failures=9
+    )
+    assert locks.acquire_lease(
+        sqlite_engine, locks.LEADER, "other", ttl=timedelta(minutes=1), now=NOW
+    )
+    follower = sched.Runner(settings, sqlite_engine, "me", lambda: NOW, sched.Options())
+    assert follower.source_health_mail() == 0 and outbox(settings) == []
+    later = NOW + timedelta(minutes=2)  # the other leader's lease has expired
+    leader = sched.Runner(settings, sqlite_engine, "me", lambda: later, sched.Options())
+    assert leader.source_health_mail() == 1
+    assert [str(m["To"]) for m in outbox(settings)] == ["orga@pyaix.example"]
+    spec = next(
+        s for s in sched.job_specs(settings, sched.Options()) if s["id"] == "source_health_mail"
+    )
+    assert spec["func"] is sched.job_source_health_mail and source_id
