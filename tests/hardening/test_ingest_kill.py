@@ -65,7 +65,9 @@ def test_a_killed_ingest_leaves_the_store_before_or_after_never_in_between(
     with Session(engine) as session:  # the restart: the same batch again
         source = session.get(Source, source_id)
         assert source is not None
-        stats = ingest_events(session, source, batch(COUNT), now=NOW, complete=True, settings=settings)
+        stats = ingest_events(
+            session, source, batch(COUNT), now=NOW, complete=True, settings=settings
+        )
         session.commit()
     assert stats.new == (COUNT if events == 0 else 0)
     assert count(engine, Event) == COUNT
