@@ -10,7 +10,13 @@ from functools import cache
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_interval, format_skeleton, format_time
+from babel.dates import (
+    format_date,
+    format_interval,
+    format_skeleton,
+    format_time,
+    get_day_names,
+)
 
 LANGUAGES = ("fr", "en")
 LOCALES = {"fr": "fr_FR", "en": "en"}
@@ -32,6 +38,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "all_day": "Toute la journée",
         "new": "Nouveau",
         "cancelled": "Annulé",
+        "moved": "Déplacé",
+        "was": "était : {old}",
+        "count_changes": "Changements depuis votre dernier envoi : {moved} déplacé(s), "
+        "{cancelled} annulé(s).",
+        "more_like": "Plus comme ça",
+        "less_like": "Moins comme ça",
+        "series_heading": "Rendez-vous réguliers",
+        "every_weekday": "tous les {weekday}s",
+        "several_dates": "à plusieurs dates",
+        "dates": "dates",
+        "feed_ics": "Mon agenda (iCal)",
+        "feed_atom": "Mon flux (Atom)",
         "add_ics": "Ajouter à l'agenda (.ics)",
         "add_google": "Google Agenda",
         "details": "Détails",
@@ -61,6 +79,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "all_day": "All day",
         "new": "New",
         "cancelled": "Cancelled",
+        "moved": "Moved",
+        "was": "was: {old}",
+        "count_changes": "Changes since your last digest: {moved} moved, {cancelled} cancelled.",
+        "more_like": "More like this",
+        "less_like": "Fewer like this",
+        "series_heading": "Regular meetups",
+        "every_weekday": "every {weekday}",
+        "several_dates": "on several dates",
+        "dates": "dates",
+        "feed_ics": "My calendar (iCal)",
+        "feed_atom": "My feed (Atom)",
         "add_ics": "Add to calendar (.ics)",
         "add_google": "Google Calendar",
         "details": "Details",
@@ -129,6 +158,33 @@ def time_range(start: datetime, end: datetime | None, language: str) -> str:
     if end is None or end <= start or end.date() != start.date():
         return first
     return f"{first} – {time_label(end, language)}"
+
+
+def weekday_name(weekday: int, language: str) -> str:
+    """``mardi`` / ``Tuesday`` for 0 = Monday."""
+    lang = lang_of(language)
+    name = get_day_names("wide", locale=LOCALES[lang])[weekday]
+    return name if lang == "en" else name.lower()
+
+
+def rhythm(weekday: int | None, language: str) -> str:
+    """``tous les mardis`` / ``every Tuesday``; ``à plusieurs dates`` without one weekday."""
+    if weekday is None:
+        return text(language, "several_dates")
+    return text(language, "every_weekday", weekday=weekday_name(weekday, language))
+
+
+def was_label(was_start: datetime | None, was_place: str | None, day: date, language: str) -> str:
+    """What a moved event used to say: ``mar. 1 déc. 18:30, La Coque`` (day only if other)."""
+    parts = []
+    if was_start is not None:
+        when = time_label(was_start, language)
+        if was_start.date() != day:
+            when = f"{short_day(was_start.date(), language)} {when}"
+        parts.append(when)
+    if was_place:
+        parts.append(was_place)
+    return ", ".join(parts)
 
 
 def week_interval(start: date, language: str) -> str:

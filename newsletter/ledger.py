@@ -8,7 +8,7 @@ ledger on disk is always at most one message behind the SMTP server (see
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import and_, func, or_, update
@@ -43,6 +43,8 @@ def to_view(event: Event) -> EventView:
         created_at=event.created_at,
         updated_at=event.updated_at,
         series_uid=event.series_uid,
+        title_key=event.title_key,
+        cancelled_at=event.cancelled_at,
     )
 
 
@@ -54,6 +56,7 @@ def to_prefs(sub: Subscriber) -> SubscriberPrefs:
         towns=frozenset(sub.towns or ()),
         include_online=sub.include_online,
         id=sub.id,
+        topic_weights={str(k): float(v) for k, v in (sub.topic_weights or {}).items()},
     )
 
 
@@ -79,30 +82,47 @@ def load_events(session: Session, *, first_day: date, days: int = 14) -> list[Ev
 
 @dataclass(frozen=True, slots=True)
 class History:
-    """What earlier digests of the region told each subscriber."""
+    """What earlier digests of the region told each subscriber: their own watermark.
+
+    ``told_at[subscriber][event]`` is when the events of the latest sent digest that
+    showed that event to that subscriber were read (``Delivery.composed_at``, else its
+    ``sent_at``): changes recorded after it are news to them.
+    """
 
     announced: dict[int, frozenset[int]]
     last_sent: dict[int, datetime]
+    told_at: dict[int, dict[int, datetime]] = field(default_factory=dict)
 
 
-def load_history(session: Session, *, region: str, before_week: str) -> History:
-    """Events announced to each subscriber by sent digests of earlier weeks."""
+def load_history(
+    session: Session, *, region: str, before_week: str, include_week: bool = False
+) -> History:
+    """Events announced to each subscriber by sent digests of earlier weeks.
+
+    ``include_week`` counts the digest of ``before_week`` itself too (a preview of the
+    next issue "as if sent now", after this week's went out).
+    """
+    week_rule = col(Digest.week) <= before_week if include_week else col(Digest.week) < before_week
     rows = session.exec(
-        select(Delivery.subscriber_id, Delivery.event_ids, Delivery.sent_at)
+        select(Delivery.subscriber_id, Delivery.event_ids, Delivery.sent_at, Delivery.composed_at)
         .join(Digest, col(Digest.id) == col(Delivery.digest_id))
-        .where(
-            Digest.region == region,
-            col(Digest.week) < before_week,
-            Delivery.status == DeliveryStatus.sent,
-        )
+        .where(Digest.region == region, week_rule, Delivery.status == DeliveryStatus.sent)
     ).all()
     announced: dict[int, set[int]] = {}
     last_sent: dict[int, datetime] = {}
-    for sub_id, event_ids, sent_at in rows:
+    told_at: dict[int, dict[int, datetime]] = {}
+    for sub_id, event_ids, sent_at, composed_at in rows:
         announced.setdefault(sub_id, set()).update(event_ids or ())
         if sent_at is not None and (sub_id not in last_sent or sent_at > last_sent[sub_id]):
             last_sent[sub_id] = sent_at
-    return History({k: frozenset(v) for k, v in announced.items()}, last_sent)
+        told = composed_at or sent_at
+        if told is None:
+            continue
+        mine = told_at.setdefault(sub_id, {})
+        for event_id in event_ids or ():
+            if event_id not in mine or told > mine[event_id]:
+                mine[event_id] = told
+    return History({k: frozenset(v) for k, v in announced.items()}, last_sent, told_at)
 
 
 def claim_next(

@@ -7,7 +7,8 @@ written to be read, not a stripped copy of the HTML.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 
@@ -25,6 +26,9 @@ class DigestLinks:
 
     unsubscribe: str
     preferences: str
+    feedback: Mapping[int, tuple[str, str]] = field(default_factory=dict)  # id -> more, fewer
+    feed_ics: str = ""  # the reader's personal iCal feed
+    feed_atom: str = ""  # the reader's personal Atom feed
 
 
 @cache
@@ -43,6 +47,8 @@ def environment() -> Environment:
         short_day=fmt.short_day,
         time_range=fmt.time_range,
         topic_label=fmt.topic_label,
+        rhythm=fmt.rhythm,
+        was_label=fmt.was_label,
         t=fmt.text,
     )
     return env
@@ -114,9 +120,9 @@ def render_digest(
         ),
         "links": links,
         "event_links": {
-            item.event.id: _event_links(item, settings)
-            for item in [*content.week_items, *content.save_the_date]
+            item.event.id: _event_links(item, settings) for item in content.all_items
         },
+        "feedback": links.feedback,
         "legal_line": settings.legal_line,
         "base_url": settings.base_url.rstrip("/"),
     }

@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -54,10 +53,13 @@ from aggregator.models import (
 from aggregator.settings import Settings
 from aggregator.weeks import week_monday
 from newsletter import ledger
+from newsletter.compose import DigestInputs, content_for, load_inputs, whole_region
+from newsletter.feedback import feedback_urls
+from newsletter.gate import GateReport, check_digest, gate_decision
 from newsletter.mailers import Mailer, RateLimiter, make_mailer
 from newsletter.messages import build_message, delivery_message_id, list_id
 from newsletter.render import DigestLinks, region_display_name, render_digest, subject_line
-from newsletter.select import DigestContent, EventView, select_digest
+from newsletter.select import DigestContent
 from newsletter.tokens import make_token
 
 Progress = Callable[[int, int], None]
@@ -73,6 +75,8 @@ class SendReport:
     pending: int = 0
     digest_id: int | None = None
     week: str = ""
+    held: str | None = None  # why the send gate kept the digest back (nothing was sent)
+    gate: GateReport | None = None
 
 
 def parse_week(week: str) -> date:
@@ -83,24 +87,10 @@ def parse_week(week: str) -> date:
         raise InvalidInputError(str(exc)) from exc
 
 
-def _content_for(
-    events: list[EventView], sub: Subscriber, history: ledger.History, monday: date, tz: ZoneInfo
-) -> DigestContent:
-    assert sub.id is not None
-    return select_digest(
-        events,
-        ledger.to_prefs(sub),
-        week_start=monday,
-        tz=tz,
-        announced_ids=set(history.announced.get(sub.id, frozenset())),
-        last_digest_at=history.last_sent.get(sub.id),
-    )
-
-
 def _prepare(
     session: Session, settings: Settings, *, week: str, now: datetime
 ) -> tuple[Digest, int]:
-    monday = parse_week(week)
+    parse_week(week)
     region = settings.region
     digest = session.exec(
         select(Digest).where(Digest.region == region, Digest.week == week)
@@ -121,14 +111,15 @@ def _prepare(
         .where(Subscriber.status == SubscriberStatus.confirmed)
         .order_by(col(Subscriber.id))
     ).all()
-    events = ledger.load_events(session, first_day=monday)
-    history = ledger.load_history(session, region=region, before_week=week)
+    inputs = load_inputs(session, settings, week=week)
+    digest.event_count = whole_region(inputs).count
+    session.add(digest)
     skipped = 0
     for sub in subscribers:
         if sub.id in known:
             continue
         assert sub.id is not None
-        content = _content_for(events, sub, history, monday, settings.tz)
+        content = content_for(inputs, sub)
         if content.is_empty and not settings.digest_send_empty:
             skipped += 1
             continue
@@ -151,6 +142,23 @@ def prepare_digest(session: Session, settings: Settings, *, week: str, now: date
     return _prepare(session, settings, week=week, now=now)[0]
 
 
+def personal_links(settings: Settings, sub: Subscriber, content: DigestContent) -> DigestLinks:
+    """The links of ``sub``'s copy: unsubscribe, preferences, feeds, feedback per event."""
+    base = settings.base_url.rstrip("/")
+    feed = make_token(settings, sub, "feed")
+    return DigestLinks(
+        unsubscribe=f"{base}/unsubscribe/{make_token(settings, sub, 'unsubscribe')}",
+        preferences=f"{base}/preferences/{make_token(settings, sub, 'preferences')}",
+        feedback={
+            item.event.id: feedback_urls(settings, sub, item.event.id)
+            for item in content.all_items
+            if item.event.topics
+        },
+        feed_ics=f"{base}/me/{feed}/events.ics",
+        feed_atom=f"{base}/me/{feed}/feed.xml",
+    )
+
+
 def compose_message(
     settings: Settings,
     sub: Subscriber,
@@ -161,11 +169,7 @@ def compose_message(
     date: datetime,
 ) -> EmailMessage:
     """One subscriber's digest as an EmailMessage with its personal links."""
-    base = settings.base_url.rstrip("/")
-    links = DigestLinks(
-        unsubscribe=f"{base}/unsubscribe/{make_token(settings, sub, 'unsubscribe')}",
-        preferences=f"{base}/preferences/{make_token(settings, sub, 'preferences')}",
-    )
+    links = personal_links(settings, sub, content)
     html, text = render_digest(
         content, ledger.to_prefs(sub), settings, region_name=region_name, links=links
     )
@@ -219,6 +223,13 @@ def send_digest(
     crash safety and workers.
     """
     report = SendReport(week=week)
+    report.held, report.gate = _gate(engine, settings, week=week, now=now)
+    if report.held is not None:
+        if dry_run:
+            report.pending = _prepare_committed(
+                engine, settings, week=week, now=now, dry_run=True
+            )[2]
+        return report
     digest_id, report.skipped, would_send = _prepare_committed(
         engine, settings, week=week, now=now, dry_run=dry_run
     )
@@ -227,7 +238,6 @@ def send_digest(
         return report
     report.digest_id = digest_id
     assert digest_id is not None
-    monday = parse_week(week)
     region_name = region_display_name(settings)
     limiter = RateLimiter(settings.mail_rate_per_second)
     deferred: set[int] = set()
@@ -235,8 +245,8 @@ def send_digest(
     with Session(engine, expire_on_commit=False) as session:
         cutoff = clock() - timedelta(seconds=stale_after) if worker else None
         ledger.release_stale(session, digest_id, older_than=cutoff)
-        events = ledger.load_events(session, first_day=monday)
-        history = ledger.load_history(session, region=settings.region, before_week=week)
+        composed_at = clock()
+        inputs = load_inputs(session, settings, week=week)
         session.commit()
         total = sum(ledger.count_by_status(session, digest_id).values())
         done = total - ledger.count_by_status(session, digest_id).get(DeliveryStatus.pending, 0)
@@ -250,9 +260,8 @@ def send_digest(
                     settings,
                     out,
                     delivery,
-                    events,
-                    history,
-                    monday,
+                    inputs,
+                    composed_at,
                     region_name=region_name,
                     limiter=limiter,
                     clock=clock,
@@ -295,9 +304,8 @@ def _deliver(
     settings: Settings,
     mailer: Mailer,
     delivery: Delivery,
-    events: list[EventView],
-    history: ledger.History,
-    monday: date,
+    inputs: DigestInputs,
+    composed_at: datetime,
     *,
     region_name: str,
     limiter: RateLimiter,
@@ -309,7 +317,7 @@ def _deliver(
     sub = session.get(Subscriber, delivery.subscriber_id)
     content = None
     if sub is not None and sub.status == SubscriberStatus.confirmed:
-        content = _content_for(events, sub, history, monday, settings.tz)
+        content = content_for(inputs, sub)
         if content.is_empty and not settings.digest_send_empty:
             content = None
     if sub is None or content is None:
@@ -338,6 +346,7 @@ def _deliver(
     else:
         delivery.status, delivery.sent_at = DeliveryStatus.sent, clock()
         delivery.event_ids, delivery.last_error = list(content.event_ids), None
+        delivery.composed_at = composed_at
     session.add(delivery)
     return delivery.status
 
@@ -376,33 +385,72 @@ def preview_digest(
     week: str,
     now: datetime,
     out_dir: Path,
+    include_week: bool = False,
 ) -> tuple[Path, Path]:
     """Write the digest of ``email`` (or of a whole-region reader) as HTML and text files.
 
-    Nothing is recorded: a preview leaves the ledger as it was.
+    Nothing is recorded: a preview leaves the ledger as it was. ``include_week`` treats
+    this week's own sent digest as already told (see :func:`preview_next_digest`).
     """
-    monday = parse_week(week)
+    parse_week(week)
     if email:
         sub = session.exec(select(Subscriber).where(Subscriber.email == email.lower())).first()
         if sub is None:
             raise NotFoundError(f"no subscriber with the address {email}")
     else:
         sub = Subscriber(id=0, email="preview@example.org", language="fr", status="confirmed")
-    events = ledger.load_events(session, first_day=monday)
-    history = ledger.load_history(session, region=settings.region, before_week=week)
-    content = _content_for(events, sub, history, monday, settings.tz)
+    inputs = load_inputs(session, settings, week=week, include_week=include_week)
+    content = content_for(inputs, sub)
     region_name = region_display_name(settings)
-    base = settings.base_url.rstrip("/")
-    links = DigestLinks(
-        unsubscribe=f"{base}/unsubscribe/{make_token(settings, sub, 'unsubscribe')}",
-        preferences=f"{base}/preferences/{make_token(settings, sub, 'preferences')}",
-    )
+    links = personal_links(settings, sub, content)
     html, text = render_digest(
         content, ledger.to_prefs(sub), settings, region_name=region_name, links=links
     )
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"digest-{week}-{re.sub(r'[^a-z0-9]+', '-', sub.email.lower()).strip('-')}"
+    suffix = "-next" if include_week else ""
+    stem = f"digest-{week}{suffix}-{re.sub(r'[^a-z0-9]+', '-', sub.email.lower()).strip('-')}"
     html_path, text_path = out_dir / f"{stem}.html", out_dir / f"{stem}.txt"
     html_path.write_text(html, encoding="utf-8")
     text_path.write_text(text, encoding="utf-8")
     return html_path, text_path
+
+
+def preview_next_digest(
+    session: Session,
+    settings: Settings,
+    *,
+    email: str,
+    now: datetime,
+    out_dir: Path,
+    week: str | None = None,
+) -> tuple[Path, Path]:
+    """The digest ``email`` would get if one were sent now, after the ones already sent.
+
+    Every digest already sent to them (this week's too) counts as told, so events changed
+    since then show MOVED or CANCELLED and events they never saw show NEW. ``week``
+    defaults to the region's current week. Nothing is recorded.
+    """
+    from newsletter.compose import current_week
+
+    chosen = week or current_week(now, settings.tz)
+    return preview_digest(
+        session, settings, email=email, week=chosen, now=now, out_dir=out_dir, include_week=True
+    )
+
+
+def _gate(
+    engine: Engine, settings: Settings, *, week: str, now: datetime
+) -> tuple[str | None, GateReport | None]:
+    """``(why the digest is held or None, the gate's report)``; a digest already going out
+    (resumed after a crash) or sent is never held again."""
+    with Session(engine, expire_on_commit=False) as session:
+        digest = session.exec(
+            select(Digest).where(Digest.region == settings.region, Digest.week == week)
+        ).first()
+        if digest is not None and digest.id is not None:
+            counts = ledger.count_by_status(session, digest.id)
+            started = any(counts.get(k) for k in ("sending", "sent", "failed"))
+            if digest.status in ("sending", "sent") or started:
+                return None, None
+        report = check_digest(session, settings, week=week, now=now)
+        return gate_decision(report), report

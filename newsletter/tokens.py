@@ -59,3 +59,37 @@ def read_token(
     ):
         raise InvalidTokenError("this link is not valid")
     return int(data[0]), int(data[1])
+
+
+FEEDBACK_DIRECTIONS = ("more", "less")
+FEEDBACK_MAX_AGE = 180 * 24 * 3600  # an old digest's feedback links stop after six months
+
+
+def make_feedback_token(
+    settings: Settings, subscriber: Subscriber, event_id: int, direction: str
+) -> str:
+    """A signed "more/fewer like this" token: the subscriber, the event and the direction."""
+    if subscriber.id is None:
+        raise ValueError("the subscriber must be stored before a link can name it")
+    if direction not in FEEDBACK_DIRECTIONS:
+        raise ValueError(f"unknown feedback direction {direction!r}")
+    payload = [subscriber.id, subscriber.token_version, event_id, direction]
+    return str(_serializer(settings, "feedback").dumps(payload))
+
+
+def read_feedback_token(settings: Settings, token: str) -> tuple[int, int, int, str]:
+    """``(subscriber_id, token_version, event_id, direction)`` or InvalidTokenError."""
+    try:
+        data: Any = _serializer(settings, "feedback").loads(token, max_age=FEEDBACK_MAX_AGE)
+    except SignatureExpired as exc:
+        raise InvalidTokenError("this link has expired", expired=True) from exc
+    except BadSignature as exc:
+        raise InvalidTokenError("this link is not valid") from exc
+    if (
+        not isinstance(data, list)
+        or len(data) != 4
+        or not all(isinstance(x, int) and not isinstance(x, bool) for x in data[:3])
+        or data[3] not in FEEDBACK_DIRECTIONS
+    ):
+        raise InvalidTokenError("this link is not valid")
+    return int(data[0]), int(data[1]), int(data[2]), str(data[3])

@@ -1,0 +1,83 @@
+"""The one selection path behind every channel: email, personal iCal, personal Atom.
+
+``load_inputs`` reads once what a week's selection needs (events of the window, what
+each reader was told, the recorded changes of those events); ``content_for`` applies the
+pure :func:`newsletter.select.select_digest` to one subscriber. The sender, the preview,
+the personal feeds and the send gate all go through these two functions, so the three
+channels list the same events by construction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, tzinfo
+
+from sqlmodel import Session
+
+from aggregator.history import load_changes
+from aggregator.models import EventChange, Subscriber
+from aggregator.settings import Settings
+from aggregator.weeks import week_monday, week_of
+from newsletter import ledger
+from newsletter.select import DigestContent, EventView, SubscriberPrefs, select_digest
+
+
+@dataclass(frozen=True, slots=True)
+class DigestInputs:
+    """Everything one week's selection reads from the store, read once."""
+
+    week: str
+    monday: date
+    tz: tzinfo
+    events: list[EventView]
+    history: ledger.History
+    changes: dict[int, list[EventChange]] = field(default_factory=dict)
+
+
+def load_inputs(
+    session: Session, settings: Settings, *, week: str, include_week: bool = False
+) -> DigestInputs:
+    """Read the events, histories and changes for ``week`` (``include_week``: count this
+    week's own sent digest as already told, for a preview "as if sent now")."""
+    monday = week_monday(week)
+    events = ledger.load_events(session, first_day=monday)
+    history = ledger.load_history(
+        session, region=settings.region, before_week=week, include_week=include_week
+    )
+    changes: dict[int, list[EventChange]] = {}
+    for change in load_changes(session, [e.id for e in events]):
+        changes.setdefault(change.event_id, []).append(change)
+    return DigestInputs(week, monday, settings.tz, events, history, changes)
+
+
+def content_for(inputs: DigestInputs, sub: Subscriber | SubscriberPrefs) -> DigestContent:
+    """One subscriber's selection for the week of ``inputs``."""
+    prefs = ledger.to_prefs(sub) if isinstance(sub, Subscriber) else sub
+    sub_id = prefs.id if prefs.id is not None else -1
+    return select_digest(
+        inputs.events,
+        prefs,
+        week_start=inputs.monday,
+        tz=inputs.tz,
+        announced_ids=set(inputs.history.announced.get(sub_id, frozenset())),
+        last_digest_at=inputs.history.last_sent.get(sub_id),
+        told_at=inputs.history.told_at.get(sub_id, {}),
+        changes=inputs.changes,
+    )
+
+
+def whole_region(inputs: DigestInputs, *, language: str = "fr") -> DigestContent:
+    """The issue as a reader with no filter and no history sees it (the gate, the archive)."""
+    return content_for(inputs, SubscriberPrefs(email="", language=language, id=None))
+
+
+def current_week(now: datetime, tz: tzinfo) -> str:
+    """The ISO week ``now`` falls in, on the region's clock."""
+    return week_of(now.astimezone(tz).date())
+
+
+def select_for_subscriber(
+    session: Session, settings: Settings, sub: Subscriber, *, week: str
+) -> DigestContent:
+    """The events ``sub``'s email of ``week`` lists: the feeds serve exactly these."""
+    return content_for(load_inputs(session, settings, week=week), sub)
