@@ -211,6 +211,7 @@ def test_of_two_scheduler_processes_one_leads_and_the_other_takes_over_when_it_d
         "run_queued_crawls",
         "weekly_digest",
         "purge_old_runs",
+        "source_health_mail",
     }
     first.shutdown(wait=False)  # dies without handing the lease back
     assert _wait(lambda: sched.JOBSTORE in second._jobstores, timeout=10)
@@ -271,7 +272,13 @@ def test_on_restart_the_missed_monday_run_is_caught_up_once(
 def test_list_jobs_names_each_job_with_its_next_run(tmp_path: Path, sqlite_url: str) -> None:
     settings = _settings(tmp_path, sqlite_url)
     rows = {job_id: (trigger, when) for job_id, trigger, when in sched.list_jobs(settings)}
-    assert set(rows) == {"crawl_due", "run_queued_crawls", "weekly_digest", "purge_old_runs"}
+    assert set(rows) == {
+        "crawl_due",
+        "run_queued_crawls",
+        "weekly_digest",
+        "purge_old_runs",
+        "source_health_mail",
+    }
     trigger, when = rows["weekly_digest"]
     assert "day_of_week='mon'" in trigger
     assert when is not None and (when.strftime("%a"), when.hour, when.minute) == ("Mon", 8, 0)

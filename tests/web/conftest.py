@@ -28,7 +28,9 @@ ADMIN_PASSWORD = "correct horse battery staple"
 
 @pytest.fixture
 def app(settings: Settings, sqlite_engine: Engine) -> FastAPI:
-    return create_app(settings, clock=lambda: NOW)
+    app = create_app(settings, clock=lambda: NOW)
+    app.state.refetch_delay = 0.0  # the UID-churn check's pause between two fetches
+    return app
 
 
 @pytest.fixture
