@@ -172,7 +172,7 @@ def recent_sizes(session: Session, settings: Settings, week: str) -> list[int]:
 def size_check(size: int, recent: list[int], *, send_empty: bool) -> GateCheck:
     if size == 0:
         level: Level = "warn" if send_empty else "fail"
-        return GateCheck("size", level, "the issue is empty: no event this week")
+        return GateCheck("size", level, "the issue is empty: no event in its two weeks")
     if len(recent) >= 2:
         mean = sum(recent) / len(recent)
         if size < SMALL_SHARE * mean:
@@ -182,7 +182,7 @@ def size_check(size: int, recent: list[int], *, send_empty: bool) -> GateCheck:
                 f"abnormally small issue: {size} events against {mean:.0f} on average",
                 tuple(f"recent weeks: {', '.join(map(str, recent))}",),
             )
-    return GateCheck("size", "ok", f"{size} events this week")
+    return GateCheck("size", "ok", f"{size} events in the issue")
 
 
 def check_digest(session: Session, settings: Settings, *, week: str, now: datetime) -> GateReport:
@@ -193,7 +193,7 @@ def check_digest(session: Session, settings: Settings, *, week: str, now: dateti
     digest = session.exec(
         select(Digest).where(Digest.region == settings.region, Digest.week == week)
     ).first()
-    report = GateReport(week=week, mode=gate_mode(settings), issue_size=content.count)
+    report = GateReport(week=week, mode=gate_mode(settings), issue_size=content.size)
     report.recent_sizes = recent_sizes(session, settings, week)
     if digest is not None:
         report.approved_at, report.approved_by = digest.approved_at, digest.approved_by
@@ -206,7 +206,7 @@ def check_digest(session: Session, settings: Settings, *, week: str, now: dateti
                "{n} likely duplicate pair(s) not merged"),
         _check("broken_sources", broken_sources(session), "every source answered",
                "{n} source(s) failed at the last crawl"),
-        size_check(content.count, report.recent_sizes, send_empty=settings.digest_send_empty),
+        size_check(content.size, report.recent_sizes, send_empty=settings.digest_send_empty),
     ]
     return report
 

@@ -170,6 +170,11 @@ class DigestContent:
         return sum(1 for i in self.all_items if not self._in_week(i) and not i.is_cancelled)
 
     @property
+    def size(self) -> int:
+        """Events of the issue that still take place: the week and the save the date."""
+        return sum(1 for item in self.all_items if not item.is_cancelled)
+
+    @property
     def new_count(self) -> int:
         return sum(1 for item in self.all_items if item.is_new)
 

@@ -112,7 +112,7 @@ def _prepare(
         .order_by(col(Subscriber.id))
     ).all()
     inputs = load_inputs(session, settings, week=week)
-    digest.event_count = whole_region(inputs).count
+    digest.event_count = whole_region(inputs).size
     session.add(digest)
     skipped = 0
     for sub in subscribers:
@@ -152,7 +152,7 @@ def personal_links(settings: Settings, sub: Subscriber, content: DigestContent) 
         feedback={
             item.event.id: feedback_urls(settings, sub, item.event.id)
             for item in content.all_items
-            if item.event.topics
+            if item.event.topics and not item.is_cancelled
         },
         feed_ics=f"{base}/me/{feed}/events.ics",
         feed_atom=f"{base}/me/{feed}/feed.xml",

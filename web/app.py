@@ -19,7 +19,7 @@ from aggregator.db import make_engine
 from aggregator.regions import load_region
 from aggregator.settings import Settings
 from aggregator.topics import load_taxonomy
-from web import admin, exports, organizers, public, subscribers
+from web import admin, admin_gate, exports, organizers, personal, public, subscribers
 from web.errors import install_error_handlers
 from web.rendering import make_templates
 from web.security import CSRF_COOKIE, RateLimiter, cookie_flags, csrf_cookie_valid, new_csrf_token
@@ -53,6 +53,10 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     app.state.taxonomy = load_taxonomy(region)
     app.state.tz = ZoneInfo(getattr(region, "timezone", None) or settings.timezone)
     app.state.templates = make_templates()
+    app.state.templates.env.globals.update(
+        personal_feeds=lambda sub: personal.feed_urls(settings, sub),
+        personal_text=personal.personal_text,
+    )
     app.state.clock = clock or (lambda: datetime.now(UTC))
     app.state.limiters = {
         "subscribe": RateLimiter(5, 600),
@@ -60,7 +64,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         "login": RateLimiter(5, 300),
     }
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    for module in (public, exports, subscribers, organizers, admin):
+    for module in (public, exports, subscribers, personal, organizers, admin, admin_gate):
         app.include_router(module.router)
     install_error_handlers(app)
 
