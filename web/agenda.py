@@ -21,6 +21,7 @@ from aggregator.models import Event
 from aggregator.queries import agenda_events
 
 DEFAULT_DAYS = 60
+EARLIEST, LATEST = date(1900, 1, 1), date(9000, 12, 31)  # query days clamped: no overflow
 CHART_WEEKS = 9
 
 
@@ -39,8 +40,9 @@ class AgendaFilter:
         """The UTC instants bounding the request: from its first day (or now) to the
         end of its last day (or sixty days ahead)."""
         today = now.astimezone(tz).date()
-        start = datetime.combine(self.start, time(0), tz) if self.start else now
-        last = self.end or (today + timedelta(days=DEFAULT_DAYS))
+        first = min(max(self.start, EARLIEST), LATEST) if self.start else None
+        start = datetime.combine(first, time(0), tz) if first else now
+        last = min(max(self.end or (today + timedelta(days=DEFAULT_DAYS)), EARLIEST), LATEST)
         end = datetime.combine(last + timedelta(days=1), time(0), tz)
         return start, end
 
