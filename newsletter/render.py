@@ -42,6 +42,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["ucfirst"] = lambda value: str(value)[:1].upper() + str(value)[1:]
     env.globals.update(
         day_heading=fmt.day_heading,
         short_day=fmt.short_day,
