@@ -32,7 +32,7 @@ FUZZ = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=300)
+TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=300)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -122,7 +123,7 @@ def test_a_hostile_title_and_link_come_out_inert_on_every_page_and_feed(
 
 
 def test_the_digest_of_a_hostile_event_is_inert_and_its_headers_whole(
-    tmp_path: object,
+    tmp_path: Path,
     sqlite_engine: Engine,
     sqlite_url: str,
     hostile: int,
@@ -135,7 +136,7 @@ def test_the_digest_of_a_hostile_event_is_inert_and_its_headers_whole(
         tmp_path,
         sqlite_url,
         mail_url=smtp_server.url,
-        digest_send_empty=True,  # type: ignore[arg-type]
+        digest_send_empty=True,
     )
     report = send_digest(sqlite_engine, settings, week=WEEK, now=NOW)
     time.sleep(0.05)
