@@ -31,7 +31,7 @@ def topic_choices(request: Request) -> list[tuple[str, str]]:
 
 
 def public_event(session: SessionDep, event_id: int) -> Event:
-    event = session.get(Event, event_id)
+    event = session.get(Event, event_id) if 0 < event_id < 2**63 else None  # no row has it
     if event is None or event.hidden:
         raise NotFoundError(f"no event {event_id}")
     return event
