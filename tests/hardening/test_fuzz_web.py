@@ -228,3 +228,11 @@ def test_the_first_and_last_days_of_the_calendar_are_not_a_server_error(
 ) -> None:
     """Found by schemathesis: ``/feed.xml?from=0001-01-01`` overflowed into a 500."""
     assert client.get(f"{path}?{query}").status_code in (200, 304)
+
+
+@pytest.mark.parametrize(
+    "path", ["/events/9223372036854775808", "/events/9223372036854775808.ics", "/events/0"]
+)
+def test_an_event_id_no_row_can_have_is_not_found(client: TestClient, path: str) -> None:
+    """Found by schemathesis: an id past 64 bits overflowed the SQLite driver into a 500."""
+    assert client.get(path).status_code == 404
