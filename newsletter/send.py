@@ -23,13 +23,11 @@ work through ``FOR UPDATE SKIP LOCKED``, and only rows claimed more than
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
-from pathlib import Path
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -38,7 +36,6 @@ from sqlmodel import Session, col, select
 from aggregator.errors import (
     ConfigError,
     InvalidInputError,
-    NotFoundError,
     PermanentMailError,
     TemporaryMailError,
 )
@@ -54,15 +51,16 @@ from aggregator.settings import Settings
 from aggregator.weeks import week_monday
 from newsletter import ledger
 from newsletter.compose import DigestInputs, content_for, load_inputs, whole_region
-from newsletter.feedback import feedback_urls
 from newsletter.gate import GateReport, check_digest, gate_decision
+from newsletter.links import personal_links
 from newsletter.mailers import Mailer, RateLimiter, make_mailer
 from newsletter.messages import build_message, delivery_message_id, list_id
-from newsletter.render import DigestLinks, region_display_name, render_digest, subject_line
+from newsletter.preview import preview_digest, preview_next_digest
+from newsletter.render import region_display_name, render_digest, subject_line
 from newsletter.select import DigestContent
-from newsletter.tokens import make_token
 
 Progress = Callable[[int, int], None]
+__all__ = ["SendReport", "prepare_digest", "preview_digest", "preview_next_digest", "send_digest"]
 
 
 @dataclass
@@ -140,23 +138,6 @@ def _prepare(
 def prepare_digest(session: Session, settings: Settings, *, week: str, now: datetime) -> Digest:
     """The region's digest for ``week`` with a pending delivery per reader (idempotent)."""
     return _prepare(session, settings, week=week, now=now)[0]
-
-
-def personal_links(settings: Settings, sub: Subscriber, content: DigestContent) -> DigestLinks:
-    """The links of ``sub``'s copy: unsubscribe, preferences, feeds, feedback per event."""
-    base = settings.base_url.rstrip("/")
-    feed = make_token(settings, sub, "feed")
-    return DigestLinks(
-        unsubscribe=f"{base}/unsubscribe/{make_token(settings, sub, 'unsubscribe')}",
-        preferences=f"{base}/preferences/{make_token(settings, sub, 'preferences')}",
-        feedback={
-            item.event.id: feedback_urls(settings, sub, item.event.id)
-            for item in content.all_items
-            if item.event.topics and not item.is_cancelled
-        },
-        feed_ics=f"{base}/me/{feed}/events.ics",
-        feed_atom=f"{base}/me/{feed}/feed.xml",
-    )
 
 
 def compose_message(
@@ -375,67 +356,6 @@ def _prepare_committed(
                 if attempt == 2:
                     raise
     raise AssertionError("unreachable")
-
-
-def preview_digest(
-    session: Session,
-    settings: Settings,
-    *,
-    email: str | None,
-    week: str,
-    now: datetime,
-    out_dir: Path,
-    include_week: bool = False,
-) -> tuple[Path, Path]:
-    """Write the digest of ``email`` (or of a whole-region reader) as HTML and text files.
-
-    Nothing is recorded: a preview leaves the ledger as it was. ``include_week`` treats
-    this week's own sent digest as already told (see :func:`preview_next_digest`).
-    """
-    parse_week(week)
-    if email:
-        sub = session.exec(select(Subscriber).where(Subscriber.email == email.lower())).first()
-        if sub is None:
-            raise NotFoundError(f"no subscriber with the address {email}")
-    else:
-        sub = Subscriber(id=0, email="preview@example.org", language="fr", status="confirmed")
-    inputs = load_inputs(session, settings, week=week, include_week=include_week)
-    content = content_for(inputs, sub)
-    region_name = region_display_name(settings)
-    links = personal_links(settings, sub, content)
-    html, text = render_digest(
-        content, ledger.to_prefs(sub), settings, region_name=region_name, links=links
-    )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    suffix = "-next" if include_week else ""
-    stem = f"digest-{week}{suffix}-{re.sub(r'[^a-z0-9]+', '-', sub.email.lower()).strip('-')}"
-    html_path, text_path = out_dir / f"{stem}.html", out_dir / f"{stem}.txt"
-    html_path.write_text(html, encoding="utf-8")
-    text_path.write_text(text, encoding="utf-8")
-    return html_path, text_path
-
-
-def preview_next_digest(
-    session: Session,
-    settings: Settings,
-    *,
-    email: str,
-    now: datetime,
-    out_dir: Path,
-    week: str | None = None,
-) -> tuple[Path, Path]:
-    """The digest ``email`` would get if one were sent now, after the ones already sent.
-
-    Every digest already sent to them (this week's too) counts as told, so events changed
-    since then show MOVED or CANCELLED and events they never saw show NEW. ``week``
-    defaults to the region's current week. Nothing is recorded.
-    """
-    from newsletter.compose import current_week
-
-    chosen = week or current_week(now, settings.tz)
-    return preview_digest(
-        session, settings, email=email, week=chosen, now=now, out_dir=out_dir, include_week=True
-    )
 
 
 def _gate(
