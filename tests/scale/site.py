@@ -170,3 +170,23 @@ def add_sources(engine: Engine, server: LoopbackHTTPServer, names: list[str]) ->
         session.add_all(rows)
         session.commit()
         return [row.id for row in rows if row.id is not None]
+
+
+def ical_feed(name: str, count: int) -> bytes:
+    """An iCalendar feed of ``count`` distinct events (the ingest-bound case)."""
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:-//{name}//Agenda//FR"]
+    for number in range(count):
+        title, venue, street, town, postcode = TOPICS[number % len(TOPICS)]
+        start = FIRST_DAY + timedelta(days=number % 170, hours=9 + number % 11)
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:{name}-{number}@agenda.example.org",
+            "DTSTAMP:20261120T090000Z",
+            f"DTSTART;TZID=Europe/Paris:{start:%Y%m%dT%H%M%S}",
+            f"DTEND;TZID=Europe/Paris:{start + timedelta(hours=2):%Y%m%dT%H%M%S}",
+            f"SUMMARY:{title} — {name} n°{number}",
+            f"LOCATION:{venue}\\, {street}\\, {postcode} {town}",
+            "END:VEVENT",
+        ]
+    lines.append("END:VCALENDAR")
+    return ("\r\n".join(lines) + "\r\n").encode("utf-8")

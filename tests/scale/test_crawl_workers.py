@@ -31,6 +31,8 @@ def shared(settings: Settings, pg_url: str, redis_queue: tuple[str, str]) -> tup
     return conf, queue
 
 
+@pytest.mark.postgres
+@pytest.mark.slow
 def test_two_workers_fetch_no_page_twice_and_make_no_duplicate_event(
     shared: tuple[Settings, str], pg_engine: Engine, http_server: LoopbackHTTPServer
 ) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
@@ -38,6 +39,7 @@ def _meetup(source: str) -> RawEvent:
     )
 
 
+@pytest.mark.postgres
 def test_two_sources_ingesting_one_new_event_at_once_make_one_event(
     pg_engine: Engine, settings: Settings
 ) -> None:
