@@ -15,6 +15,7 @@ from sqlalchemy import and_, func, or_, update
 from sqlmodel import Session, col, select
 
 from aggregator.models import Delivery, DeliveryStatus, Digest, Event, Subscriber
+from aggregator.queries import RELEVANT
 from newsletter.select import EventView, SubscriberPrefs
 
 
@@ -61,7 +62,8 @@ def to_prefs(sub: Subscriber) -> SubscriberPrefs:
 
 
 def load_events(session: Session, *, first_day: date, days: int = 14) -> list[EventView]:
-    """Visible events of the region (or online) that may fall in ``days`` from ``first_day``.
+    """Agenda events (visible, relevant, in the region or online) that may fall in ``days``
+    from ``first_day``: the same rule as the public agenda (``aggregator.queries``).
 
     The window is widened by a day on each side for time zones; selection is exact.
     """
@@ -70,6 +72,7 @@ def load_events(session: Session, *, first_day: date, days: int = 14) -> list[Ev
     last_day = first_day + timedelta(days=days)
     stmt = select(Event).where(
         col(Event.hidden).is_(False),
+        col(Event.relevance) >= RELEVANT,
         or_(col(Event.in_region).is_(True), col(Event.online).is_(True)),
         or_(
             and_(col(Event.start) >= lo, col(Event.start) < hi),
