@@ -123,6 +123,9 @@ class Source(SQLModel, table=True):
 class Event(SQLModel, table=True):
     """What we publish: one row per real-world event, whatever the number of sources."""
 
+    # The agenda's query: visible events by start (filters on the rest, then ORDER BY start).
+    __table_args__ = (sa.Index("ix_event_hidden_start", "hidden", "start"),)
+
     id: int | None = Field(default=None, primary_key=True)
     title: str
     description_html: str | None = None

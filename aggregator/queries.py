@@ -8,9 +8,11 @@ words, which of those rules leaves an event out.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
 import sqlalchemy as sa
@@ -41,14 +43,74 @@ def _resolve_towns(towns: Iterable[str], region: Region) -> set[str]:
     return codes
 
 
-def _matches_text(event: Event, words: list[str]) -> bool:
-    haystack = fold(
-        " ".join(
-            filter(None, (event.title, event.description_text, event.venue, event.city,
-                          event.organizer))
-        )
-    )
+def _text_columns() -> tuple[Any, ...]:
+    return (col(Event.title), col(Event.description_text), col(Event.venue), col(Event.city),
+            col(Event.organizer))
+
+
+def _matches_words(values: Iterable[str | None], words: list[str]) -> bool:
+    haystack = fold(" ".join(filter(None, values)))
     return all(word in haystack for word in words)
+
+
+def _matches_text(event: Event, words: list[str]) -> bool:
+    return _matches_words(
+        (event.title, event.description_text, event.venue, event.city, event.organizer), words
+    )
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _agenda_conditions(
+    *,
+    region: Region | None,
+    start: datetime,
+    end: datetime,
+    topics: Sequence[str] | None,
+    towns: Sequence[str] | None,
+    online: bool | None,
+    include_hidden: bool,
+) -> list[Any]:
+    """The agenda's rules as SQL conditions (everything but the text search)."""
+    ends = sa.func.coalesce(col(Event.end), col(Event.start))
+    is_online = col(Event.online).is_(True)
+    placed: Any = col(Event.in_region).is_(True)
+    if region is not None:
+        placed = sa.and_(
+            placed,
+            sa.or_(
+                col(Event.insee).is_(None),
+                col(Event.insee) == "",
+                col(Event.insee).in_(sorted(c.insee for c in region.communes)),
+            ),
+        )
+    conditions: list[Any] = [
+        col(Event.start).is_not(None),
+        col(Event.start) < end,
+        ends >= start,
+        col(Event.relevance) >= RELEVANT,
+        sa.or_(is_online, placed),
+    ]
+    if not include_hidden:
+        conditions.append(col(Event.hidden).is_(False))
+    if online is True:
+        conditions.append(is_online)
+    elif online is False:
+        conditions.append(col(Event.online).is_(False))
+    wanted = sorted(set(topics or ()))
+    if wanted:
+        # Topics are a JSON list of slugs: a quoted slug in its text is that topic.
+        as_text = sa.cast(col(Event.topics), sa.Text)
+        conditions.append(
+            sa.or_(*(as_text.like(f"%{_like_escape(json.dumps(t))}%", escape="\\")
+                     for t in wanted))
+        )
+    if towns:
+        codes = _resolve_towns(towns, region) if region is not None else set(towns)
+        conditions.append(sa.or_(is_online, col(Event.insee).in_(sorted(codes))))
+    return conditions
 
 
 def agenda_events(
@@ -72,42 +134,87 @@ def agenda_events(
     ``online`` is False. ``online``: True only online, False only in person. ``text``: every
     word in the title, description, venue, town or organizer (accents and case ignored).
     Cancelled events stay listed (shown as cancelled) until they are past.
+
+    Every rule but the text search, the order and the page run in SQL. The text search
+    folds accents the way :func:`aggregator.regions.fold` does, which neither SQLite nor
+    PostgreSQL do portably: it reads the five text columns of the other rules' matches,
+    keeps the page's ids, and loads only those events.
     """
-    ends = sa.func.coalesce(col(Event.end), col(Event.start))
-    query = (
-        select(Event)
-        .where(col(Event.start).is_not(None), col(Event.start) < end, ends >= start)
-        .where(col(Event.relevance) >= RELEVANT)
-        .where(sa.or_(col(Event.in_region).is_(True), col(Event.online).is_(True)))
-        .order_by(col(Event.start), col(Event.id))
+    conditions = _agenda_conditions(
+        region=region, start=start, end=end, topics=topics, towns=towns, online=online,
+        include_hidden=include_hidden,
     )
-    if not include_hidden:
-        query = query.where(col(Event.hidden).is_(False))
-    if online is True:
-        query = query.where(col(Event.online).is_(True))
-    elif online is False:
-        query = query.where(col(Event.online).is_(False))
-    wanted_topics = set(topics or ())
-    codes = _resolve_towns(towns or (), region)
+    order = (col(Event.start), col(Event.id))
     words = fold(text).split() if text else []
-    result: list[Event] = []
+    if not words:
+        query = select(Event).where(*conditions).order_by(*order).offset(max(offset, 0))
+        if limit is not None:
+            query = query.limit(limit)
+        return list(session.exec(query))
+    rows = session.exec(
+        select(col(Event.id), *_text_columns()).where(*conditions).order_by(*order)
+    )
+    ids: list[int] = []
     skipped = 0
-    for event in session.exec(query):
-        if not (event.online or _in_region(event, region)):
-            continue
-        if wanted_topics and not wanted_topics & set(event.topics or ()):
-            continue
-        if codes and not event.online and event.insee not in codes:
-            continue
-        if words and not _matches_text(event, words):
+    for event_id, *values in rows:
+        if not _matches_words(values, words):
             continue
         if skipped < offset:
             skipped += 1
             continue
-        result.append(event)
-        if limit is not None and len(result) >= limit:
+        ids.append(event_id)
+        if limit is not None and len(ids) >= limit:
             break
-    return result
+    if not ids:
+        return []
+    events = {e.id: e for e in session.exec(select(Event).where(col(Event.id).in_(ids)))}
+    return [events[i] for i in ids if i in events]
+
+
+def agenda_week_counts(
+    session: Session,
+    *,
+    region: Region,
+    bounds: Sequence[datetime],
+    topics: Sequence[str] | None = None,
+    towns: Sequence[str] | None = None,
+    online: bool | None = None,
+    text: str | None = None,
+    include_hidden: bool = False,
+) -> list[int]:
+    """How many agenda events start in each [bounds[i], bounds[i + 1]) (one query).
+
+    The same rules as :func:`agenda_events` over [bounds[0], bounds[-1]); an event is
+    counted in the interval its start falls in (events that began earlier and still run
+    are in the agenda but in no interval).
+    """
+    if len(bounds) < 2:
+        return []
+    conditions = _agenda_conditions(
+        region=region, start=bounds[0], end=bounds[-1], topics=topics, towns=towns,
+        online=online, include_hidden=include_hidden,
+    )
+    conditions.append(col(Event.start) >= bounds[0])
+    pairs = list(pairwise(bounds))
+    words = fold(text).split() if text else []
+    if not words:
+        sums = [
+            sa.func.coalesce(sa.func.sum(sa.case(
+                (sa.and_(col(Event.start) >= lo, col(Event.start) < hi), 1), else_=0)), 0)
+            for lo, hi in pairs
+        ]
+        row = session.connection().execute(sa.select(*sums).where(*conditions)).one()
+        return [int(n) for n in row]
+    counts = [0] * len(pairs)
+    rows = session.exec(select(col(Event.start), *_text_columns()).where(*conditions))
+    for event_start, *values in rows:
+        if not _matches_words(values, words):
+            continue
+        for i, (lo, hi) in enumerate(pairs):
+            if lo <= event_start < hi:
+                counts[i] += 1
+                break
+    return counts
 
 
 def list_agenda(

@@ -6,7 +6,6 @@ One ``AgendaFilter`` parsed from the query string, turned into one call to
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
@@ -18,7 +17,7 @@ from fastapi import Query
 from sqlmodel import Session
 
 from aggregator.models import Event
-from aggregator.queries import agenda_events
+from aggregator.queries import agenda_events, agenda_week_counts
 
 DEFAULT_DAYS = 60
 EARLIEST, LATEST = date(1900, 1, 1), date(9000, 12, 31)  # query days clamped: no overflow
@@ -127,18 +126,15 @@ def weekly_counts(
     """Events per week from this week's Monday, for the next two months."""
     today = now.astimezone(tz).date()
     monday = today - timedelta(days=today.weekday())
-    start = datetime.combine(monday, time(0), tz)
-    end = start + timedelta(weeks=CHART_WEEKS)
-    events = agenda_events(session, region=region, start=start, end=end, **filt.query_kwargs())
-    buckets: Counter[int] = Counter()
-    for event in events:
-        day = event_day(event, tz)
-        if day is not None:
-            buckets[(day - monday).days // 7] += 1
+    bounds = [
+        datetime.combine(monday + timedelta(weeks=week), time(0), tz)
+        for week in range(CHART_WEEKS + 1)
+    ]
+    counts = agenda_week_counts(session, region=region, bounds=bounds, **filt.query_kwargs())
     result = WeekCounts()
     for week in range(CHART_WEEKS):
         result.labels.append(format_date(monday + timedelta(weeks=week), "d MMM", locale=lang))
-        result.counts.append(buckets.get(week, 0))
+        result.counts.append(counts[week])
     return result
 
 
