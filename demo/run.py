@@ -103,37 +103,51 @@ def register_subscribers(session: Session, config: dict[str, Any], now: datetime
 def run_demo(
     settings: Settings, *, port: int = 8751, echo: Callable[[str], None] = print
 ) -> dict[str, Any]:
-    """Run the demo end to end and print a summary; returns the figures."""
+    """Run the demo end to end and print a summary; returns the figures.
+
+    First pass: crawl the site as it is, send the coming week's digest. Second pass: the
+    site changes a little (an event moved, one cancelled, one new), it is crawled again,
+    and the first subscriber's next digest is previewed with its change markers.
+    """
     from crawlers.run import run_crawl
-    from newsletter.send import preview_digest, send_digest
+    from newsletter.send import preview_digest, preview_next_digest, send_digest
 
     allow = {x for x in settings.fetch_allowlist.split(",") if x.strip()}
     settings.fetch_allowlist = ",".join(sorted(allow | {"127.0.0.1/32"}))
     config = tomllib.loads(DEMO_CONFIG.read_text(encoding="utf-8"))
     engine = make_engine(settings.db_url)
     upgrade(engine)
-    now = utcnow()
     today = datetime.now(settings.tz).date()
+    week = upcoming_week(today)
+    reader = config["subscriber"][0]["email"]
     site_dir = settings.data_dir / "demo-site"
+    preview_dir = settings.data_dir / "preview"
     with serve_folder(site_dir, port) as base_url:
         render_site(site_dir, today=today, base_url=base_url, tz=settings.timezone)
         with session_scope(engine) as session:
-            register_sources(session, base_url, config, now)
-            register_subscribers(session, config, now)
+            register_sources(session, base_url, config, utcnow())
+            register_subscribers(session, config, utcnow())
         echo(f"Demo sources served at {base_url}/ ({len(config['source'])} sources)")
         run = run_crawl(settings, requested_by="demo")
-    stats = run.stats or {}
-    week = upcoming_week(today)
-    report = send_digest(engine, settings, week=week, now=utcnow())
-    with session_scope(engine) as session:
-        html, _text = preview_digest(
-            session,
-            settings,
-            email=config["subscriber"][0]["email"],
-            week=week,
-            now=utcnow(),
-            out_dir=settings.data_dir / "preview",
-        )
+        report = send_digest(engine, settings, week=week, now=utcnow())
+        with session_scope(engine) as session:
+            html, _text = preview_digest(
+                session, settings, email=reader, week=week, now=utcnow(), out_dir=preview_dir
+            )
+        render_site(site_dir, today=today, base_url=base_url, tz=settings.timezone, changed=True)
+        with session_scope(engine) as session:
+            register_sources(session, base_url, config, utcnow())
+        changes = run_crawl(settings, requested_by="demo")
+        with session_scope(engine) as session:
+            next_html, _ = preview_next_digest(
+                session,
+                settings,
+                email=reader,
+                now=utcnow(),
+                out_dir=preview_dir / "next",
+                week=week,
+            )
+    stats, later = run.stats or {}, changes.stats or {}
     figures = {
         "crawl": run.status,
         "sources": stats.get("sources", 0),
@@ -145,17 +159,26 @@ def run_demo(
         "digests_sent": report.sent,
         "outbox": settings.outbox_url,
         "preview": str(html.resolve()),
+        "next_preview": str(next_html.resolve()),
     }
     echo(
-        f"Crawl {run.id}: {run.status} — {figures['sources']} sources crawled, {figures['failed']} failed"
+        f"Crawl {run.id}: {run.status} — {figures['sources']} sources crawled, "
+        f"{figures['failed']} failed"
     )
     echo(
-        f"Events: {figures['found']} found, {figures['new']} new, {figures['merged']} merged as duplicates"
+        f"Events: {figures['found']} found, {figures['new']} new, "
+        f"{figures['merged']} merged as duplicates"
     )
     echo(
-        f"Digest {week}: {report.sent} sent, {report.skipped} skipped (nothing to say), {report.failed} failed"
+        f"Digest {week}: {report.sent} sent, {report.skipped} skipped (nothing to say), "
+        f"{report.failed} failed"
     )
     echo(f"Outbox: {settings.outbox_url}")
     echo(f"HTML preview: {figures['preview']}")
+    echo(
+        f"Then the sources changed (crawl {changes.id}): {later.get('new', 0)} new, "
+        f"{later.get('updated', 0)} updated, {later.get('cancelled', 0)} cancelled"
+    )
+    echo(f"Next digest, with its NEW/MOVED/CANCELLED markers: {figures['next_preview']}")
     engine.dispose()
     return figures

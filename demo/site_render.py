@@ -25,9 +25,13 @@ def _fr(value: datetime) -> str:
 
 
 def render_site(
-    out_dir: Path, *, today: date, base_url: str, tz: str = "Europe/Paris"
+    out_dir: Path, *, today: date, base_url: str, tz: str = "Europe/Paris", changed: bool = False
 ) -> list[Path]:
-    """Write every template of demo/site/ into ``out_dir`` with dates shifted to ``today``."""
+    """Write every template of demo/site/ into ``out_dir`` with dates shifted to ``today``.
+
+    ``changed`` renders the site as it reads a little later: an event moved, one cancelled
+    and one new (the demo's second pass, which shows the digest's change markers).
+    """
     zone = ZoneInfo(tz)
 
     def at(days: int, hhmm: str) -> datetime:
@@ -48,7 +52,9 @@ def render_site(
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for template in sorted(p.name for p in SITE.iterdir() if p.is_file()):
-        text = env.get_template(template).render(at=at, now=now, base=base_url.rstrip("/"))
+        text = env.get_template(template).render(
+            at=at, now=now, base=base_url.rstrip("/"), changed=changed
+        )
         target = out_dir / template
         target.write_text(text, encoding="utf-8")
         written.append(target)

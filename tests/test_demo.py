@@ -66,6 +66,17 @@ def test_demo_outbox_holds_multipart_alternative_messages(demo_dir: tuple[Path, 
     assert preview.is_file() and "<html" in preview.read_text(encoding="utf-8").lower()
 
 
+def test_demo_next_digest_marks_changes_and_groups_a_series(demo_dir: tuple[Path, str]) -> None:
+    _cwd, out = demo_dir
+    assert re.search(r"sources changed \(crawl \d+\): 1 new, 1 updated, 1 cancelled", out), out
+    path = Path(re.search(r"markers: (\S+)", out).group(1))  # type: ignore[union-attr]
+    html = path.read_text(encoding="utf-8")
+    assert "Déplacé" in html and "<s>14:00</s>" in html  # the nocturne moved from 14:00
+    assert "Annulé" in html and "Hackathon Makers" in html
+    assert "Nouveau" in html and "Soirée robotique" in html
+    assert "Tous les" in html and "Atelier Arduino" in html
+
+
 def test_demo_agenda_merges_duplicates_and_filters_out_of_region_and_non_tech(
     demo_dir: tuple[Path, str],
 ) -> None:
