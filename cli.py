@@ -551,6 +551,11 @@ def digest_send(
         progress=_progress() if sys.stderr.isatty() else None,
         worker=worker,
     )
+    if report.held:
+        raise errors.TechagendaError(
+            f"digest {label} held by the send gate: {report.held} "
+            "(approve it at /admin/digest/gate)"
+        )
     typer.echo(
         f"Digest {label}: {report.sent} sent, {report.failed} failed, "
         f"{report.skipped} skipped, {report.pending} pending"

@@ -299,6 +299,15 @@ class Runner:
                 )
 
             report = send_digest(self.engine, self.settings, week=week, now=now, progress=keep_lock)
+        if report.held:
+            log.warning(
+                "digest %s held by the send gate: %s; approve it at /admin/digest/gate, then "
+                "send it from /admin/digest or with `techagenda digest send --week %s`",
+                week,
+                report.held,
+                week,
+            )
+            return week
         log.info(
             "digest %s: %s sent, %s failed, %s skipped, %s pending",
             week,

@@ -76,3 +76,13 @@ def test_sources_added_by_an_admin_are_approved_and_listed(
     assert main(["sources", "list", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [(r["name"], r["state"]) for r in rows] == [("Aix Tech", "approved")]
+
+
+def test_a_gated_digest_waits_for_an_admin_and_says_so(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DIGEST_GATE", "gated")
+    assert main(["subscribers", "add", "lea@example.org"]) == 0
+    assert main(["digest", "send", "--week", "2026-W49"]) == 1
+    err = capsys.readouterr().err
+    assert "held by the send gate" in err and "/admin/digest/gate" in err

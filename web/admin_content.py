@@ -180,6 +180,8 @@ def digest_send(
 ) -> Response:
     """Send the week's digest to every confirmed subscriber (resumable, idempotent)."""
     report = send_digest(request.app.state.engine, settings, week=_week(week, week), now=now)
+    if report.held:
+        return RedirectResponse(f"/admin/digest/gate?week={week}", status_code=303)
     return RedirectResponse(f"/admin/digest?week={week}&sent={report.sent}", status_code=303)
 
 
