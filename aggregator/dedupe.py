@@ -1,10 +1,11 @@
 """Is this the same real-world event? Pure, explainable match decisions.
 
 Exact keys first (same source and external id is handled by ingest; the same canonical URL
-or the same foreign UID on the same day), then fuzzy matching *blocked* by local day and
-title word: two candidates are compared only when they start on the same or a neighbouring
-local day (timezone slips) and share a significant title word, so the cost grows about as
-n log n, never as all pairs.
+or the same foreign UID on the same day), then fuzzy matching *blocked* by title word and
+time: two candidates are compared only when they share a significant title word and their
+starts could match (within 20 minutes, a whole-hour timezone slip apart, or one side
+all-day on the other's local day), so the cost grows about linearly, never as all pairs.
+See :func:`find_matches`.
 
 A fuzzy match needs all of:
 
@@ -20,10 +21,11 @@ A fuzzy match needs all of:
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz
@@ -87,8 +89,14 @@ class Match:
     reasons: tuple[str, ...] = field(default_factory=tuple)
 
 
-def _numbers(key: str) -> set[str]:
-    return set(re.findall(r"\d+", key))
+@lru_cache(maxsize=65536)
+def _numbers(key: str) -> frozenset[str]:
+    return frozenset(re.findall(r"\d+", key))
+
+
+@lru_cache(maxsize=65536)
+def _folded(text: str) -> str:
+    return fold(text)
 
 
 SESSION_SHARE = 0.2  # own words this large a share of both titles: two sessions of a series
@@ -132,15 +140,7 @@ def compare(a: Candidate, b: Candidate) -> Match | None:
         return Match(a.key, b.key, 100.0, ("same canonical URL",))
     if a.uid and a.uid == b.uid and a.start_date == b.start_date:
         return Match(a.key, b.key, 100.0, ("same UID",))
-    if (
-        _numbers(a.title_key) != _numbers(b.title_key)
-        and _numbers(a.title_key)
-        and _numbers(b.title_key)
-    ):
-        return None
-    sim = title_similarity(a.title_key, b.title_key)
-    reasons = [f"title {sim:.0f}"]
-    # place
+    # The cheap checks first (place, time), the title's numbers and similarity last.
     if a.insee and b.insee and a.insee != b.insee:
         return None
     if _towns_differ(a, b):
@@ -149,14 +149,12 @@ def compare(a: Candidate, b: Candidate) -> Match | None:
         place, reasons_place = 1.0, "same town"
     elif a.online and b.online:
         place, reasons_place = 1.0, "both online"
-    elif a.venue and b.venue and fuzz.token_set_ratio(fold(a.venue), fold(b.venue)) >= 80:
+    elif a.venue and b.venue and fuzz.token_set_ratio(_folded(a.venue), _folded(b.venue)) >= 80:
         place, reasons_place = 1.0, "same venue"
     elif a.online != b.online and (a.insee or b.insee):
         return None  # a webinar and an in-person session are two events
     else:
         place, reasons_place = 0.5, "place unknown"
-    reasons.append(reasons_place)
-    # time
     if a.all_day or b.all_day:
         if a.start_date != b.start_date:
             return None
@@ -170,12 +168,15 @@ def compare(a: Candidate, b: Candidate) -> Match | None:
             time_ok, need = f"start {gap / 60:.0f} h apart (timezone slip)", 90.0
         else:
             return None
-    reasons.append(time_ok)
+    numbers_a, numbers_b = _numbers(a.title_key), _numbers(b.title_key)
+    if numbers_a != numbers_b and numbers_a and numbers_b:
+        return None
     if place == 0.5:
         need = max(need, 85.0)
+    sim = title_similarity(a.title_key, b.title_key)
     if sim < need:
         return None
-    return Match(a.key, b.key, round(sim, 1), tuple(reasons))
+    return Match(a.key, b.key, round(sim, 1), (f"title {sim:.0f}", reasons_place, time_ok))
 
 
 def _towns_differ(a: Candidate, b: Candidate) -> bool:
@@ -189,17 +190,62 @@ def _towns_differ(a: Candidate, b: Candidate) -> bool:
     return bool((out_a and b.insee) or (out_b and a.insee))
 
 
-def _block_keys(c: Candidate) -> list[tuple[date, str]]:
-    if c.start_date is None:
-        return []
+SLOT = 1200  # seconds: timed candidates are indexed by 20-minute slot of their UTC start
+_SLIP_HOURS = (1, 2, 3, 6, 9)  # whole-hour gaps compare accepts as a timezone slip
+# Slot offsets where a start within 20 minutes, or a whole-hour slip (60 h to 60 h + 1
+# minutes, i.e. 3 h to 3 h + 0.05 slots apart), of a candidate's start can fall.
+_SLOT_OFFSETS = tuple(sorted({0, 1, -1} | {
+    sign * (3 * hours + d) for hours in _SLIP_HOURS for d in (0, 1) for sign in (1, -1)
+}))
+
+
+def _slot(c: Candidate) -> int | None:
+    if c.all_day or c.start is None:
+        return None
+    return int(c.start.timestamp() // SLOT)
+
+
+def _block_words(c: Candidate) -> list[str]:
     words = [w for w in c.title_key.split() if len(w) >= 3 and w not in _SITE_WORDS]
-    words = words or c.title_key.split()[:1] or ["_"]
-    keys = [(c.start_date, w) for w in set(words)]
+    return sorted(set(words or c.title_key.split()[:1] or ["_"]))
+
+
+def _keys(c: Candidate, words: Iterable[str]) -> list[tuple[Any, ...]]:
+    """Where ``c`` is filed: per word, its 20-minute slot (timed) or its day (all-day and,
+    for all-day lookups, timed too); its canonical URL and UID on its day."""
+    day = c.start_date
+    keys: list[tuple[Any, ...]] = []
+    slot = _slot(c)
+    for word in words:
+        if slot is not None:
+            keys.append(("slot", word, slot))
+            keys.append(("timed-day", word, day))
+        else:
+            keys.append(("day", word, day))
     if c.canonical_url:
-        keys.append((c.start_date, "url:" + c.canonical_url))
+        keys.append(("url", c.canonical_url, day))
     if c.uid:
-        keys.append((c.start_date, "uid:" + c.uid))
+        keys.append(("uid", c.uid, day))
     return keys
+
+
+def _lookups(c: Candidate, words: Iterable[str]) -> list[tuple[Any, ...]]:
+    """The keys under which every candidate ``compare`` could match with ``c`` is filed."""
+    day = c.start_date
+    looks: list[tuple[Any, ...]] = []
+    slot = _slot(c)
+    for word in words:
+        if slot is not None:
+            looks.extend(("slot", word, slot + offset) for offset in _SLOT_OFFSETS)
+            looks.append(("day", word, day))  # an all-day event on the same local day
+        else:
+            looks.append(("day", word, day))
+            looks.append(("timed-day", word, day))
+    if c.canonical_url:
+        looks.append(("url", c.canonical_url, day))
+    if c.uid:
+        looks.append(("uid", c.uid, day))
+    return looks
 
 
 def find_matches(
@@ -207,36 +253,62 @@ def find_matches(
     existing: Iterable[Candidate] = (),
     *,
     among_new: bool = True,
-    max_block: int = 200,
+    max_block: int = 60,
+    min_words: int = 2,
 ) -> list[Match]:
     """Pairs (new, existing), and (new, new) unless ``among_new`` is False, best score first.
 
-    Blocking: by (local day ± 1, title word); a word shared by more than ``max_block``
-    candidates of a day is too common to block on and is ignored for that day.
+    Blocking: two candidates are compared only when they share a title word and their
+    times could match (starts within 20 minutes or a whole-hour timezone slip apart, or
+    one side all-day on the other's local day), or share a canonical URL or UID on the
+    same day. A word carried by more than ``max_block`` candidates of a local day (± 1) is
+    stop-word-like and not blocked on, except that each candidate keeps its ``min_words``
+    rarest words. Which words a candidate keeps depends only on counts over all the
+    candidates, so the pairs compared do not depend on their order; a pair is compared
+    once (the later one looks up the earlier ones), without remembering pairs.
     """
-    index: dict[tuple[date, str], list[Candidate]] = defaultdict(list)
-    for c in existing:
-        for key in _block_keys(c):
-            index[key].append(c)
+    old = list(existing)
+    everyone = old + list(new)
+    per_day: Counter[tuple[date, str]] = Counter()
+    words_of: dict[int, list[str]] = {}
+    for c in everyone:
+        if c.start_date is None:
+            continue
+        words = _block_words(c)
+        words_of[id(c)] = words
+        per_day.update((c.start_date, w) for w in words)
+
+    def chosen(c: Candidate) -> list[str]:
+        day = c.start_date
+        assert day is not None
+        one = timedelta(days=1)
+        counted = sorted(
+            (per_day[(day, w)] + per_day[(day - one, w)] + per_day[(day + one, w)], w)
+            for w in words_of[id(c)]
+        )
+        return [w for n, (count, w) in enumerate(counted) if n < min_words or count <= max_block]
+
+    index: dict[tuple[Any, ...], list[Candidate]] = defaultdict(list)
+    for c in old:
+        if c.start_date is not None:
+            for key in _keys(c, chosen(c)):
+                index[key].append(c)
     matches: list[Match] = []
-    seen: set[tuple[Hashable, Hashable]] = set()
     for c in new:
-        for day, word in _block_keys(c):
-            for delta in (0, -1, 1):
-                bucket = index.get((day + timedelta(days=delta), word), ())
-                if len(bucket) > max_block and not word.startswith(("url:", "uid:")):
+        if c.start_date is None:
+            continue
+        words = chosen(c)
+        compared: set[int] = set()
+        for key in _lookups(c, words):
+            for other in index.get(key, ()):
+                if id(other) in compared or other.key == c.key:
                     continue
-                for other in bucket:
-                    pair = (c.key, other.key)
-                    if other.key == c.key or pair in seen:
-                        continue
-                    seen.add(pair)
-                    seen.add((other.key, c.key))
-                    match = compare(c, other)
-                    if match:
-                        matches.append(match)
+                compared.add(id(other))
+                match = compare(c, other)
+                if match:
+                    matches.append(match)
         if among_new:
-            for key in _block_keys(c):
+            for key in _keys(c, words):
                 index[key].append(c)
     matches.sort(key=lambda m: -m.score)
     return matches
