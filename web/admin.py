@@ -8,17 +8,27 @@ queues a ``CrawlRun``: the scheduler runs it, the web never runs Scrapy.
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from aggregator.admins import verify_admin
+from aggregator.clashes import evening_clashes, is_evening
 from aggregator.errors import InvalidInputError, NotFoundError
-from aggregator.models import CrawlRun, EventLink, RunStatus, Source, SourceFetch, SourceState
+from aggregator.models import (
+    CrawlRun,
+    Event,
+    EventLink,
+    RunStatus,
+    Source,
+    SourceFetch,
+    SourceState,
+)
 from aggregator.settings import parse_interval
 from aggregator.sources import set_source_state
 from web import admin_content
@@ -170,7 +180,7 @@ def check_now(
 
 
 @guarded.get("/sources/{source_id}", response_class=HTMLResponse)
-def source_page(request: Request, session: SessionDep, source_id: int) -> HTMLResponse:
+def source_page(request: Request, session: SessionDep, now: NowDep, source_id: int) -> HTMLResponse:
     source = _source(session, source_id)
     fetches = session.exec(
         select(SourceFetch)
@@ -178,7 +188,33 @@ def source_page(request: Request, session: SessionDep, source_id: int) -> HTMLRe
         .order_by(col(SourceFetch.id).desc())
         .limit(20)
     ).all()
-    return render(request, "admin/source.html", {"source": source, "fetches": fetches})
+    return render(
+        request,
+        "admin/source.html",
+        {
+            "source": source,
+            "fetches": fetches,
+            "clashes": _source_clashes(request, session, source_id, now),
+        },
+    )
+
+
+def _source_clashes(
+    request: Request, session: Session, source_id: int, now: datetime
+) -> dict[date, list[Event]]:
+    """The other evening events on the evenings of this source's next events (clash radar)."""
+    region = request.app.state.region
+    tz = ZoneInfo(region.timezone)
+    upcoming = session.exec(
+        select(Event)
+        .join(EventLink, col(EventLink.event_id) == col(Event.id))
+        .where(EventLink.source_id == source_id, col(Event.start) >= now)
+        .order_by(col(Event.start))
+        .limit(30)
+    ).all()
+    days = {e.start.astimezone(tz).date() for e in upcoming if is_evening(e.start, tz) and e.start}
+    ids = [e.id for e in upcoming if e.id is not None]
+    return evening_clashes(session, region=region, days=days, exclude_ids=ids)
 
 
 @guarded.post("/sources/{source_id}", dependencies=CSRF)

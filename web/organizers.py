@@ -12,11 +12,13 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, time
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse
 from sqlmodel import col, select
 
+from aggregator.clashes import evening_clashes, is_evening
 from aggregator.errors import InvalidInputError
 from aggregator.ingest import ingest_events
 from aggregator.models import Event, EventLink, Source, SourceState
@@ -79,6 +81,15 @@ def submit_preview(
         )
     rows = preview_rows(seen.events, region, now)
     known = session.exec(select(Source).where(Source.url == url)).first()
+    tz = ZoneInfo(region.timezone)
+    evenings = {
+        r.start.astimezone(tz).date()
+        for r in rows[:PREVIEW_ROWS]
+        if isinstance(r.start, datetime) and is_evening(r.start, tz)
+    }
+    clashes = evening_clashes(
+        session, region=region, days=evenings, exclude_urls=[r.url for r in rows if r.url]
+    )
     return render(
         request,
         "submit_preview.html",
@@ -89,6 +100,7 @@ def submit_preview(
             "findings": seen.findings,
             "format": seen.format,
             "known": known,
+            "clashes": clashes,
         },
     )
 

@@ -171,3 +171,33 @@ def test_digest_preview_and_test_send(
     assert response.status_code == 303
     outbox = list((settings.data_dir.parent / "outbox").glob("*.eml"))
     assert len(outbox) == 1 and b"camille@techagenda.example" in outbox[0].read_bytes()
+
+
+def test_source_page_shows_the_clash_radar_for_its_evenings(
+    admin_client: TestClient, sqlite_engine: Engine
+) -> None:
+    from datetime import UTC, date, datetime
+
+    source_id = add_source(sqlite_engine, state="approved")
+    with session_scope(sqlite_engine) as session:
+        common = {"in_region": True, "insee": "13055", "city": "Marseille", "relevance": 2.0}
+        mine = Event(
+            title="Repair café du fablab",
+            start=datetime(2026, 12, 3, 18, 0, tzinfo=UTC),
+            start_date=date(2026, 12, 3),
+            **common,
+        )
+        other = Event(
+            title="Apéro Python Marseille",
+            start=datetime(2026, 12, 3, 17, 30, tzinfo=UTC),
+            start_date=date(2026, 12, 3),
+            **common,
+        )
+        session.add_all([mine, other])
+        session.flush()
+        assert mine.id is not None
+        session.add(EventLink(event_id=mine.id, source_id=source_id, external_id="repair-1"))
+    html = admin_client.get(f"/admin/sources/{source_id}").text
+    radar = html.split("Radar des conflits")[1].split("</section>")[0]
+    assert "Apéro Python Marseille" in radar
+    assert "Repair café du fablab" not in radar  # its own event is no clash

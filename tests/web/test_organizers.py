@@ -131,3 +131,35 @@ def test_a_single_event_form_stores_a_hidden_event_awaiting_review(
         {"title": "Sans contact", "day": "2026-12-09", "organizer": "X", "contact_email": "nope"},
     )
     assert bad.status_code == 422 and 'value="Sans contact"' in bad.text
+
+
+def test_preview_shows_the_other_tech_events_of_the_same_evening(
+    client: TestClient, http_server: LoopbackHTTPServer, sqlite_engine: Engine
+) -> None:
+    from datetime import UTC, date, datetime
+
+    from aggregator.models import Event
+
+    with session_scope(sqlite_engine) as session:
+        session.add(
+            Event(
+                title="Marseille JUG : Java 25",
+                start=datetime(2026, 12, 8, 18, 0, tzinfo=UTC),  # 19:00 in Marseille
+                start_date=date(2026, 12, 8),
+                in_region=True,
+                insee="13055",
+                city="Marseille",
+                relevance=2.0,
+            )
+        )
+    feed = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//FR\r\nBEGIN:VEVENT\r\n"
+        "UID:rust-1@example.org\r\nDTSTART;TZID=Europe/Paris:20261208T183000\r\n"
+        "DTEND;TZID=Europe/Paris:20261208T210000\r\nSUMMARY:Meetup Rust Marseille\r\n"
+        "LOCATION:La Coque, 2 rue Henri Barbusse, 13001 Marseille\r\nEND:VEVENT\r\n"
+        "END:VCALENDAR\r\n"
+    )
+    url = http_server.add("/rust.ics", feed, content_type="text/calendar")
+    html = post_form(client, "/submit/preview", {"url": url}).text
+    assert "Le même soir dans la région" in html
+    assert "Marseille JUG : Java 25" in html and "19:00" in html
