@@ -300,18 +300,26 @@ def test_run_scheduler_leads_stores_its_jobs_and_hands_over_on_sigterm(
         [sys.executable, "-c", code], env=env, stderr=subprocess.PIPE, text=True
     )
     lines: list[str] = []
-    try:
+    loaded = threading.Event()
+
+    def drain() -> None:  # keep reading so the child never blocks on a full pipe
         assert child.stderr is not None
         for line in child.stderr:
             lines.append(line)
             if "job purge_old_runs added" in line:
-                break
+                loaded.set()
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    try:
+        assert loaded.wait(120), "".join(lines)
         assert lease_holder(sqlite_engine, LEADER, now=datetime.now(UTC)) is not None
         child.send_signal(signal.SIGTERM)
-        assert child.wait(20) == 0
+        assert child.wait(90) == 0, "".join(lines)
     finally:
         if child.poll() is None:
             child.kill()
+    reader.join(10)
     log = "".join(lines)
     assert "scheduler started (timezone Europe/Paris" in log
     assert "is the leader: loading the jobs" in log
