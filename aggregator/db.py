@@ -54,6 +54,13 @@ def session_scope(engine: Engine) -> Iterator[Session]:
             raise
 
 
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """What migrations manage: every table but the ones we do not own (APScheduler's)."""
+    return not (type_ == "table" and name == "apscheduler_jobs")
+
+
 def alembic_config(engine: Engine) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))

@@ -6,7 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import aggregator.models  # noqa: F401  (registers the tables)
-from aggregator.db import make_engine
+from aggregator.db import include_object, make_engine
 
 config = context.config
 engine = config.attributes.get("engine")
@@ -14,11 +14,6 @@ if engine is None:  # the plain `alembic` command line: read the URL from settin
     from aggregator.settings import load_settings
 
     engine = make_engine(load_settings().db_url)
-
-
-def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
-    """Leave out tables we do not own (APScheduler's job store)."""
-    return not (type_ == "table" and name == "apscheduler_jobs")
 
 
 with engine.begin() as connection:
