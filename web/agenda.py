@@ -6,8 +6,10 @@ One ``AgendaFilter`` parsed from the query string, turned into one call to
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from time import monotonic as time_monotonic
 from typing import Annotated, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -120,6 +122,32 @@ class WeekCounts:
         return list(zip(self.labels, self.counts, strict=True))
 
 
+CHART_TTL = 60.0  # seconds a weekly chart's counts are reused (per store, filter and week)
+_chart_cache: dict[tuple[Any, ...], tuple[float, list[int]]] = {}
+_chart_lock = threading.Lock()
+
+
+def _cached_counts(
+    session: Session, region: Any, bounds: list[datetime], filt: AgendaFilter
+) -> list[int]:
+    """``agenda_week_counts``, reused for ``CHART_TTL`` seconds: the chart on ``/`` is the
+    same for every page and visitor, and a minute-old count is fine for it."""
+    bind = session.get_bind()
+    key = (id(bind), str(getattr(bind, "url", "")), getattr(region, "name", None), bounds[0],
+           len(bounds), filt.topics, filt.towns, filt.online, filt.text)
+    clock = time_monotonic()
+    with _chart_lock:
+        hit = _chart_cache.get(key)
+    if hit is not None and hit[0] > clock:
+        return hit[1]
+    counts = agenda_week_counts(session, region=region, bounds=bounds, **filt.query_kwargs())
+    with _chart_lock:
+        if len(_chart_cache) >= 512:
+            _chart_cache.clear()
+        _chart_cache[key] = (clock + CHART_TTL, counts)
+    return counts
+
+
 def weekly_counts(
     session: Session, region: Any, filt: AgendaFilter, now: datetime, tz: ZoneInfo, lang: str
 ) -> WeekCounts:
@@ -130,7 +158,7 @@ def weekly_counts(
         datetime.combine(monday + timedelta(weeks=week), time(0), tz)
         for week in range(CHART_WEEKS + 1)
     ]
-    counts = agenda_week_counts(session, region=region, bounds=bounds, **filt.query_kwargs())
+    counts = _cached_counts(session, region, bounds, filt)
     result = WeekCounts()
     for week in range(CHART_WEEKS):
         result.labels.append(format_date(monday + timedelta(weeks=week), "d MMM", locale=lang))

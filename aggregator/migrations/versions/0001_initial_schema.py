@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 16:42:23.354182
+Create Date: 2026-11-26 16:50:28.148735
 """
 from alembic import op
 import sqlalchemy as sa
@@ -84,7 +84,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('event', schema=None) as batch_op:
-        batch_op.create_index('ix_event_hidden_start', ['hidden', 'start'], unique=False)
+        batch_op.create_index('ix_event_agenda', ['hidden', 'start', 'end', 'relevance', 'in_region', 'online', 'insee'], unique=False)
         batch_op.create_index(batch_op.f('ix_event_series_uid'), ['series_uid'], unique=False)
         batch_op.create_index(batch_op.f('ix_event_start'), ['start'], unique=False)
         batch_op.create_index(batch_op.f('ix_event_status'), ['status'], unique=False)
@@ -300,7 +300,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_event_status'))
         batch_op.drop_index(batch_op.f('ix_event_start'))
         batch_op.drop_index(batch_op.f('ix_event_series_uid'))
-        batch_op.drop_index('ix_event_hidden_start')
+        batch_op.drop_index('ix_event_agenda')
 
     op.drop_table('event')
     op.drop_table('digest')
