@@ -72,6 +72,10 @@ def scrapy_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
             "crawlers.middlewares.ResolverRefusalMiddleware": 620,
         },
         "SPIDER_MIDDLEWARES": {},
+        "EXTENSIONS": {  # a 304 lowers a host's delay like a 200 (crawlers/throttle.py)
+            "scrapy.extensions.throttle.AutoThrottle": None,
+            "crawlers.throttle.ConditionalAutoThrottle": 0,
+        },
         "ITEM_PIPELINES": {"crawlers.pipelines.IngestPipeline": 300},
         "CONCURRENT_ITEMS": 100,
         "TECHAGENDA_FOLLOW_MAX_DEPTH": FOLLOW_MAX_DEPTH,
