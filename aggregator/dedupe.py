@@ -270,18 +270,22 @@ def find_matches(
     old = list(existing)
     everyone = old + list(new)
     per_day: Counter[tuple[date, str]] = Counter()
+    day_total: Counter[date] = Counter()
     words_of: dict[int, list[str]] = {}
     for c in everyone:
         if c.start_date is None:
             continue
         words = _block_words(c)
         words_of[id(c)] = words
+        day_total[c.start_date] += 1
         per_day.update((c.start_date, w) for w in words)
 
     def chosen(c: Candidate) -> list[str]:
         day = c.start_date
         assert day is not None
         one = timedelta(days=1)
+        if day_total[day - one] + day_total[day] + day_total[day + one] <= max_block:
+            return words_of[id(c)]  # no word of these days can be over the bar
         counted = sorted(
             (per_day[(day, w)] + per_day[(day - one, w)] + per_day[(day + one, w)], w)
             for w in words_of[id(c)]

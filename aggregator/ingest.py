@@ -292,10 +292,10 @@ def _match_fresh(
     if not fresh:
         return {}
     days = sorted({d for n in fresh if n.start_date for d in _around(n.start_date)})
-    events: dict[int, Event] = {}
+    events: dict[int, Any] = {}  # id -> row of the columns matching reads (not whole events)
     for part in _chunks(days):
-        for event in session.exec(select(Event).where(col(Event.start_date).in_(part))):
-            events[_id(event)] = event
+        for row in session.exec(select(*_CANDIDATE_COLUMNS).where(col(Event.start_date).in_(part))):
+            events[row.id] = row
     canons = sorted({n.canonical_url for n in fresh if n.canonical_url})
     url_hits: list[tuple[int, str]] = []
     for part in _chunks(canons):
@@ -307,8 +307,8 @@ def _match_fresh(
         url_hits.extend((eid, canon) for eid, canon in pairs if canon)
     missing = sorted({eid for eid, _ in url_hits} - set(events))
     for id_part in _chunks(missing):
-        for event in session.exec(select(Event).where(col(Event.id).in_(id_part))):
-            events[_id(event)] = event
+        for row in session.exec(select(*_CANDIDATE_COLUMNS).where(col(Event.id).in_(id_part))):
+            events[row.id] = row
     for eid in [eid for eid, e in events.items() if _merged_away(e)]:
         del events[eid]  # an admin merged it into another event: that one is the target
     own: set[int] = set()
@@ -362,7 +362,14 @@ def _match_fresh(
     return result
 
 
-def _merged_away(event: Event) -> bool:
+_CANDIDATE_COLUMNS = (
+    col(Event.id), col(Event.title), col(Event.title_key), col(Event.start),
+    col(Event.all_day), col(Event.start_date), col(Event.venue), col(Event.insee),
+    col(Event.online), col(Event.city), col(Event.merge_notes),
+)
+
+
+def _merged_away(event: Any) -> bool:
     return any(isinstance(n, dict) and "merged_into" in n for n in event.merge_notes or ())
 
 
@@ -396,7 +403,8 @@ def _around(day: Any) -> tuple[Any, ...]:
     return (day - timedelta(days=1), day, day + timedelta(days=1))
 
 
-def _event_candidate(event: Event, source_id: int | None, canon: str | None) -> Candidate:
+def _event_candidate(event: Any, source_id: int | None, canon: str | None) -> Candidate:
+    """The candidate of a stored event (an ``Event`` or a row of ``_CANDIDATE_COLUMNS``)."""
     return Candidate(
         key=("e", event.id, canon),
         title_key=event.title_key or title_key(event.title),
