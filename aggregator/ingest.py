@@ -294,7 +294,10 @@ def _match_fresh(
     days = sorted({d for n in fresh if n.start_date for d in _around(n.start_date)})
     events: dict[int, Any] = {}  # id -> row of the columns matching reads (not whole events)
     for part in _chunks(days):
-        for row in session.exec(select(*_CANDIDATE_COLUMNS).where(col(Event.start_date).in_(part))):
+        rows = session.connection().execute(
+            sa.select(*_CANDIDATE_COLUMNS).where(col(Event.start_date).in_(part))
+        )
+        for row in rows:
             events[row.id] = row
     canons = sorted({n.canonical_url for n in fresh if n.canonical_url})
     url_hits: list[tuple[int, str]] = []
@@ -307,7 +310,10 @@ def _match_fresh(
         url_hits.extend((eid, canon) for eid, canon in pairs if canon)
     missing = sorted({eid for eid, _ in url_hits} - set(events))
     for id_part in _chunks(missing):
-        for row in session.exec(select(*_CANDIDATE_COLUMNS).where(col(Event.id).in_(id_part))):
+        rows = session.connection().execute(
+            sa.select(*_CANDIDATE_COLUMNS).where(col(Event.id).in_(id_part))
+        )
+        for row in rows:
             events[row.id] = row
     for eid in [eid for eid, e in events.items() if _merged_away(e)]:
         del events[eid]  # an admin merged it into another event: that one is the target
