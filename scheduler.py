@@ -122,7 +122,7 @@ class Runner:
         return int(self.settings.crawl_timeout)
 
     def crawl_due(self) -> int:
-        """Crawl each due source in its own child process; returns how many were crawled."""
+        """Crawl the due sources, together in one child process; returns how many were crawled."""
         if not self._lead_or_skip("crawl_due"):
             return 0
         now = self.clock()
@@ -138,22 +138,63 @@ class Runner:
         log.info("crawl due: %d source%s", len(due), "" if len(due) == 1 else "s")
         if self.settings.redis_url:
             return self._enqueue_due(due, limit)
-        crawled = 0
+        if not self.renew():
+            log.warning("crawl due: leader lease lost, the sources are left for the next leader")
+            return 0
+        claimed: list[int] = []
         for source in due:
             assert source.id is not None
-            if not self.renew():
-                log.warning(
-                    "crawl due: leader lease lost, %d sources left for the next leader",
-                    len(due) - crawled,
-                )
-                break
-            if not jobs.claim_source(
+            if jobs.claim_source(
                 self.engine, source.id, now=self.clock(), hold=limit + timedelta(minutes=5)
             ):
+                claimed.append(source.id)
+            else:
                 log.info("source %s: already taken by another scheduler", source.id)
-                continue
-            crawled += self._crawl(source.id, None, requested_by="scheduler")
-        return crawled
+        if len(claimed) == 1:
+            return int(self._crawl(claimed[0], None, requested_by="scheduler"))
+        return self._crawl_many(claimed) if claimed else 0
+
+    def _crawl_many(self, source_ids: list[int]) -> int:
+        """Several due sources in one child process (one Scrapy start, not one per source),
+        each under its own crawl lease; returns how many were crawled."""
+        from crawlers.run import run_crawl
+
+        ttl = timedelta(seconds=self.crawl_timeout + 120)
+        held: list[int] = []
+        try:
+            for source_id in source_ids:
+                name = locks.crawl_lock_name(source_id)
+                if locks.acquire_lease(self.engine, name, self.holder, ttl=ttl, now=self.clock()):
+                    held.append(source_id)
+                else:
+                    log.info("source %s: a crawl of it is already running elsewhere", source_id)
+            if not held:
+                return 0
+            before = jobs.failure_snapshot(self.engine)
+            run_id: int | None = None
+            try:
+                run = run_crawl(
+                    self.settings,
+                    source_ids=held,
+                    requested_by="scheduler",
+                    timeout=self.crawl_timeout,
+                )
+                run_id, status, error = run.id, run.status, run.error
+            except Exception as exc:
+                log.exception("crawl of %d sources could not run", len(held))
+                status, error = "failed", f"the crawl could not run: {exc}"
+            log.info(
+                "crawl %s of %d sources: %s%s",
+                run_id,
+                len(held),
+                status,
+                f" ({error})" if error else "",
+            )
+            self._log_outcomes(run_id, held, before)
+            return len(held)
+        finally:
+            for source_id in held:
+                locks.release_lease(self.engine, locks.crawl_lock_name(source_id), self.holder)
 
     def _enqueue_due(self, due: list[Any], limit: timedelta) -> int:
         """With REDIS_URL: claim the due sources and put them on the shared crawl queue,
@@ -231,11 +272,18 @@ class Runner:
                 if run_id is not None:
                     jobs.fail_run(self.engine, run_id, error, now=self.clock())
         log.info("crawl %s of %s: %s%s", run_id, what, status, f" ({error})" if error else "")
+        self._log_outcomes(run_id, [source_id] if source_id is not None else [], before)
+        return True
+
+    def _log_outcomes(
+        self, run_id: int | None, source_ids: list[int], before: dict[int, int]
+    ) -> None:
+        """Record each source's crawl outcome (backoff, flag) and tell the story in the log."""
         done_at = self.clock()
         outcomes = jobs.record_crawl_outcome(
             self.engine,
             run_id,
-            source_ids=[source_id] if source_id is not None else [],
+            source_ids=source_ids,
             before=before,
             now=done_at,
             default_interval=self.default_interval,
@@ -259,7 +307,6 @@ class Runner:
                     out.source_id,
                     out.consecutive_failures,
                 )
-        return True
 
     # -------------------------------------------------------------- digest
     def weekly_digest(self) -> str | None:

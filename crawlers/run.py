@@ -19,12 +19,13 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from aggregator.db import make_engine
 from aggregator.errors import ConfigError, NotFoundError
@@ -58,8 +59,10 @@ def run_crawl(
     timeout: float | None = None,
     now: datetime | None = None,
     queue: str | None = None,
+    source_ids: Sequence[int] | None = None,
 ) -> CrawlRun:
-    """Crawl every approved source (or one source, whatever its state) in a child process.
+    """Crawl every approved source (or one source, whatever its state, or the approved
+    sources among ``source_ids``) in one child process.
 
     Creates a ``CrawlRun`` (or takes the queued one named by ``run_id``), waits at most
     ``timeout`` seconds (default ``settings.crawl_timeout``), and returns the finished run.
@@ -79,6 +82,8 @@ def run_crawl(
         command += ["--now", now.isoformat()]
         if source_id is not None:
             command += ["--source", str(source_id)]
+        elif source_ids is not None:
+            command += ["--sources", ",".join(str(i) for i in source_ids)]
         if queue is not None:
             command += ["--queue", queue]
         env = {**os.environ, **settings_env(settings)}
@@ -190,14 +195,19 @@ __all__ = ["QUEUE_KEY", "enqueue_sources", "run_crawl", "run_worker", "settings_
 # -- the child process --------------------------------------------------------------------
 
 
-def select_sources(session: Session, source_id: int | None) -> list[Source]:
-    """One named source whatever its state, else every approved source."""
+def select_sources(
+    session: Session, source_id: int | None, source_ids: Sequence[int] | None = None
+) -> list[Source]:
+    """One named source whatever its state, else the approved sources (among ``source_ids``
+    when given)."""
     if source_id is not None:
         source = session.get(Source, source_id)
         if source is None:
             raise NotFoundError(f"no source #{source_id}")
         return [source]
     query = select(Source).where(Source.state == SourceState.approved).order_by(Source.id)  # type: ignore[arg-type]
+    if source_ids is not None:
+        query = query.where(col(Source.id).in_(list(source_ids)))
     return list(session.exec(query).all())
 
 
@@ -208,6 +218,7 @@ def crawl_in_this_process(
     now: datetime,
     source_id: int | None = None,
     queue: str = QUEUE_KEY,
+    source_ids: Sequence[int] | None = None,
 ) -> None:
     """Run Scrapy here (once per process) over the selected sources."""
     from scrapy.crawler import CrawlerProcess
@@ -221,7 +232,7 @@ def crawl_in_this_process(
     engine = make_engine(settings.db_url)
     groups: dict[type[SourceSpider], list[SourceJob]] = {}
     with Session(engine, expire_on_commit=False) as session:
-        sources = select_sources(session, source_id)
+        sources = select_sources(session, source_id, source_ids)
     for source in sources:
         try:
             spider_cls = spider_for(source.spider)
@@ -252,13 +263,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m crawlers.run", description=__doc__)
     parser.add_argument("--run-id", type=int, required=True)
     parser.add_argument("--source", type=int, default=None)
+    parser.add_argument("--sources", default=None, help="Comma-separated approved source ids")
     parser.add_argument("--now", default=None, help="ISO instant the crawl window is built from")
     parser.add_argument("--queue", default=QUEUE_KEY, help="Redis key of the shared crawl queue")
     args = parser.parse_args(argv)
     settings = load_settings()
     now = datetime.fromisoformat(args.now) if args.now else utcnow()
+    ids = [int(x) for x in args.sources.split(",") if x] if args.sources is not None else None
     crawl_in_this_process(
-        settings, run_id=args.run_id, now=now, source_id=args.source, queue=args.queue
+        settings,
+        run_id=args.run_id,
+        now=now,
+        source_id=args.source,
+        queue=args.queue,
+        source_ids=ids,
     )
     return 0
 

@@ -150,3 +150,20 @@ def test_a_queued_crawl_waits_while_the_cli_crawls_the_same_source(
         assert _runner(settings, sqlite_engine, "a").run_queued_crawls() == 0
     [run] = _runs(sqlite_engine)
     assert run.status == RunStatus.queued
+
+
+def test_due_sources_are_crawled_together_in_one_run_each_with_its_outcome(
+    tmp_path: Path, sqlite_engine: Engine, sqlite_url: str, http_server: LoopbackHTTPServer
+) -> None:
+    settings = _settings(tmp_path, sqlite_url)
+    good = _source(sqlite_engine, http_server.add("/agenda.ics", AGENDA))
+    broken = _source(sqlite_engine, http_server.add("/broken.ics", b"", status=404))
+    runner = _runner(settings, sqlite_engine, "solo")
+    assert runner.crawl_due() == 2
+    [run] = _runs(sqlite_engine)  # one child process for both
+    assert (run.source_id, run.status, run.stats["sources"]) == (None, RunStatus.done, 2)
+    ok, failed = _get(sqlite_engine, good), _get(sqlite_engine, broken)
+    assert (ok.consecutive_failures, failed.consecutive_failures) == (0, 1)
+    assert ok.next_crawl_at is not None and failed.next_crawl_at is not None
+    assert failed.next_crawl_at - ok.next_crawl_at > timedelta(hours=5)  # backed off to 12 h
+    assert runner.crawl_due() == 0
