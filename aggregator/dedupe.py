@@ -206,8 +206,13 @@ def _slot(c: Candidate) -> int | None:
 
 
 def _block_words(c: Candidate) -> list[str]:
-    words = [w for w in c.title_key.split() if len(w) >= 3 and w not in _SITE_WORDS]
-    return sorted(set(words or c.title_key.split()[:1] or ["_"]))
+    return list(_key_words(c.title_key))
+
+
+@lru_cache(maxsize=65536)
+def _key_words(key: str) -> tuple[str, ...]:
+    words = [w for w in key.split() if len(w) >= 3 and w not in _SITE_WORDS]
+    return tuple(sorted(set(words or key.split()[:1] or ["_"])))
 
 
 def _keys(c: Candidate, words: Iterable[str]) -> list[tuple[Any, ...]]:
