@@ -158,6 +158,8 @@ def _get_once(
             return FetchResult(str(response.url), status, result_headers, b"".join(chunks))
     except BlockedURLError:
         raise
+    except (httpx.InvalidURL, UnicodeError) as exc:
+        raise FetchError(f"not a valid web address: {url!r}") from exc
     except httpx.TimeoutException as exc:
         raise FetchError(f"{url} did not answer in time") from exc
     except httpx.DecodingError as exc:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -94,11 +93,11 @@ def _synthetic(n: int, seed: int) -> list[Candidate]:
     return out
 
 
-def test_blocking_keeps_ten_thousand_candidates_under_a_few_seconds() -> None:
+def test_blocking_handles_ten_thousand_candidates() -> None:
+    """Speed is measured in benchmarks/, not asserted here; this keeps the path exercised."""
     items = _synthetic(10_000, seed=1)
-    started = time.perf_counter()
-    find_matches(items)
-    assert time.perf_counter() - started < 10
+    matches = find_matches(items)
+    assert all(m.left != m.right for m in matches)
 
 
 def test_clusters_do_not_depend_on_input_order() -> None:

@@ -160,3 +160,8 @@ def test_a_file_url_is_read_only_for_an_admin_source(settings: Settings) -> None
     with pytest.raises(BlockedURLError):
         fetch(url, settings)
     assert fetch(url, settings, admin_source=True).body == ICAL.read_bytes()
+
+
+def test_a_url_with_control_characters_is_a_fetch_error_not_a_crash(settings: Settings) -> None:
+    with pytest.raises(FetchError, match="not a valid web address"):
+        fetch("http://127.0.0.1:9/a\x00b", settings)
