@@ -138,7 +138,7 @@ def digest_stage(subscribers: int, seed: int, workdir: str, events: int = 120) -
          "topics": rng.sample(TOPICS, rng.choice((0, 1, 2, 3))),
          "towns": rng.sample(insees, rng.choice((0, 0, 1, 2))), "include_online": rng.random() < 0.8,
          "consent_at": NOW, "consent_origin": "bench", "confirmed_at": NOW, "hard_bounces": 0,
-         "token_version": 0, "created_at": NOW}
+         "token_version": 0, "topic_weights": {}, "created_at": NOW}
         for i in range(subscribers)])
     with SMTPSink() as sink:
         live = settings.model_copy(update={"mail_url": sink.url})
