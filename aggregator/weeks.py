@@ -6,7 +6,7 @@ import re
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from aggregator.errors import ConfigError
+from aggregator.errors import ConfigError, InvalidInputError
 
 _WEEK = re.compile(r"^(\d{4})-?W(\d{2})$", re.IGNORECASE)
 
@@ -40,3 +40,13 @@ def week_bounds(week: str, tz: str) -> tuple[datetime, datetime]:
     zone = ZoneInfo(tz)
     start = datetime.combine(monday, time(0), tzinfo=zone)
     return start, datetime.combine(monday + timedelta(days=7), time(0), tzinfo=zone)
+
+
+def checked_week(value: str | None, default: str) -> str:
+    """``value`` when it is a valid ISO week (``default`` when empty); else InvalidInputError."""
+    week = (value or default).strip()
+    try:
+        week_monday(week)
+    except ConfigError as exc:
+        raise InvalidInputError(f"{week!r} is not an ISO week like 2026-W49") from exc
+    return week

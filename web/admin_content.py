@@ -14,7 +14,7 @@ from sqlmodel import col, select
 
 from aggregator.errors import InvalidInputError
 from aggregator.models import Event, EventLink, Source, Subscriber, SubscriberStatus
-from aggregator.weeks import upcoming_week, week_monday
+from aggregator.weeks import checked_week, upcoming_week
 from newsletter.mailers import make_mailer
 from newsletter.messages import build_message
 from newsletter.send import preview_digest, send_digest
@@ -87,16 +87,6 @@ def split(session: SessionDep, admin: AdminDep, now: NowDep, link_id: int) -> Re
     return RedirectResponse(f"/admin/events#event-{fresh.id}", status_code=303)
 
 
-def _week(now_week: str, week: str | None) -> str:
-    if not week:
-        return now_week
-    try:
-        week_monday(week)
-    except Exception as exc:
-        raise InvalidInputError(f"{week!r} is not an ISO week like 2026-W49") from exc
-    return week
-
-
 @router.get("/digest", response_class=HTMLResponse)
 def digest_page(
     request: Request,
@@ -106,7 +96,7 @@ def digest_page(
     subscriber: str | None = None,
     week: str | None = None,
 ) -> HTMLResponse:
-    chosen = _week(upcoming_week(now.astimezone(settings.tz).date()), week)
+    chosen = checked_week(week, upcoming_week(now.astimezone(settings.tz).date()))
     subscribers = session.exec(
         select(Subscriber)
         .where(Subscriber.status == SubscriberStatus.confirmed)
@@ -142,7 +132,7 @@ def digest_preview(
     subscriber: str | None = None,
 ) -> HTMLResponse:
     """The email's HTML itself, shown in an iframe of the digest page."""
-    html, _text = _preview_html(session, settings, now, subscriber, _week(week, week))
+    html, _text = _preview_html(session, settings, now, subscriber, checked_week(week, week))
     response = HTMLResponse(html)
     response.headers["X-Frame-Options"] = "SAMEORIGIN"
     response.headers["Content-Security-Policy"] = (
@@ -165,7 +155,7 @@ def digest_test(
     address = (to or admin.email or "").strip()
     if not address:
         raise InvalidInputError("give an address to send the test to")
-    html, text = _preview_html(session, settings, now, subscriber, _week(week, week))
+    html, text = _preview_html(session, settings, now, subscriber, checked_week(week, week))
     message = build_message(
         settings, to=address, subject=f"[TEST] {week}", text_body=text, html_body=html, date=now
     )
@@ -179,7 +169,7 @@ def digest_send(
     request: Request, settings: SettingsDep, now: NowDep, week: Annotated[str, Form()]
 ) -> Response:
     """Send the week's digest to every confirmed subscriber (resumable, idempotent)."""
-    report = send_digest(request.app.state.engine, settings, week=_week(week, week), now=now)
+    report = send_digest(request.app.state.engine, settings, week=checked_week(week, week), now=now)
     if report.held:
         return RedirectResponse(f"/admin/digest/gate?week={week}", status_code=303)
     return RedirectResponse(f"/admin/digest?week={week}&sent={report.sent}", status_code=303)

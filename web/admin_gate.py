@@ -12,8 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from aggregator.errors import InvalidInputError
-from aggregator.weeks import upcoming_week, week_monday
+from aggregator.weeks import checked_week, upcoming_week
 from newsletter.gate import approve_digest, check_digest
 from web.deps import AdminDep, NowDep, SessionDep, SettingsDep, require_admin
 from web.rendering import render
@@ -21,15 +20,6 @@ from web.security import require_csrf
 
 router = APIRouter(prefix="/admin", include_in_schema=False, dependencies=[Depends(require_admin)])
 CSRF = [Depends(require_csrf)]
-
-
-def _week(value: str | None, default: str) -> str:
-    week = (value or default).strip()
-    try:
-        week_monday(week)
-    except Exception as exc:
-        raise InvalidInputError(f"{week!r} is not an ISO week like 2026-W49") from exc
-    return week
 
 
 @router.get("/digest/gate", response_class=HTMLResponse)
@@ -41,7 +31,7 @@ def gate_page(
     week: str | None = None,
 ) -> HTMLResponse:
     """The gate's checks for the week (the coming one by default)."""
-    chosen = _week(week, upcoming_week(now.astimezone(settings.tz).date()))
+    chosen = checked_week(week, upcoming_week(now.astimezone(settings.tz).date()))
     report = check_digest(session, settings, week=chosen, now=now)
     context = {
         "week": chosen,
@@ -60,6 +50,6 @@ def gate_approve(
     week: Annotated[str, Form()],
 ) -> Response:
     """Record the admin's go for the week's digest."""
-    chosen = _week(week, week)
+    chosen = checked_week(week, week)
     approve_digest(session, settings, week=chosen, by=admin.username, now=now)
     return RedirectResponse(f"/admin/digest/gate?week={chosen}&approved=1", status_code=303)
