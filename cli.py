@@ -138,7 +138,15 @@ def init(
         if import_starter:
             with ctx.session() as session:
                 report = import_sources_csv(session, Path(starter), now=utcnow())
-            typer.echo(f"Starter sources: {report.added} added, {report.skipped} already present.")
+            typer.echo(
+                f"Starter sources: {report.added} added (pending approval), "
+                f"{report.skipped} already present."
+            )
+            if report.without_url:
+                typer.echo(
+                    f"  {report.without_url} of them have no URL yet: "
+                    "`techagenda sources set-url ID URL` before approving."
+                )
 
 
 @db_app.command("upgrade")
@@ -197,7 +205,7 @@ def sources_list(
         health = f"{row['failures']} failures: {row['last_error']}" if row["failures"] else "ok"
         typer.echo(
             f"{row['id']:>4}  {row['state']:<9} {row['format'] or '-':<10} "
-            f"{str(row['name'])[:40]:<40}  {row['url']}  [{health}]"
+            f"{str(row['name'])[:40]:<40}  {row['url'] or '(no URL yet)'}  [{health}]"
         )
 
 
@@ -213,6 +221,8 @@ def sources_import(path: Path) -> None:
     typer.echo(
         f"{report.added} added, {report.skipped} already present, {len(report.invalid)} invalid"
     )
+    if report.without_url:
+        typer.echo(f"  {report.without_url} added without a URL: `sources set-url ID URL` first")
     for row, reason in report.invalid:
         typer.echo(f"  row {row}: {reason}")
 
@@ -223,6 +233,17 @@ def _set_state(source_id: int, state: str) -> None:
     with ctx.session() as session:
         source = set_source_state(session, source_id, state)
         typer.echo(f"Source {source.id}: {source.name} is now {source.state}")
+
+
+@sources_app.command("set-url")
+def sources_set_url(source_id: int, url: str) -> None:
+    """Give a source its feed or page URL (a starter source may have none yet)."""
+    from aggregator.sources import set_source_url
+
+    _check_url(url)
+    with ctx.session() as session:
+        source = set_source_url(session, source_id, url)
+        typer.echo(f"Source {source.id}: {source.name} <{source.url}> ({source.state})")
 
 
 @sources_app.command("approve")

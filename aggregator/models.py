@@ -91,7 +91,7 @@ class Source(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     name: str
-    url: str = Field(index=True, unique=True)
+    url: str | None = Field(default=None, index=True, unique=True)  # None: known, URL not yet
     page_url: str | None = None
     kind: str | None = None  # meetup group, association, aggregator, venue...
     town: str | None = None

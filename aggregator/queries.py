@@ -279,7 +279,7 @@ def event_sources(session: Session, event_ids: Iterable[int]) -> dict[int, list[
         ).all()
         for event_id, link_url, source_url in rows:
             url = link_url or source_url
-            if url not in result[event_id]:
+            if url and url not in result[event_id]:
                 result[event_id].append(url)
     return dict(result)
 

@@ -41,6 +41,7 @@ class ImportReport:
 
     added: int = 0
     skipped: int = 0
+    without_url: int = 0  # added, but with no URL known yet
     invalid: list[tuple[int, str]] = field(default_factory=list)
     sources: list[Source] = field(default_factory=list)  # the sources added
 
@@ -110,7 +111,10 @@ def import_sources_csv(session: Session, path: Path, *, now: datetime) -> Import
 
     Each row's URL is its ``feed_url`` when given, else its ``page_url``. Rows whose URL is
     already stored (as a source URL or page URL) are skipped, so importing twice adds each
-    source once. Malformed rows are reported with their line number, never fatal.
+    source once. A named row with no URL at all is kept as a pending source without one (an
+    organisation we know of, whose agenda nobody has found yet: it cannot be approved before
+    an admin sets its URL); it is skipped when a source of that name exists. Malformed rows
+    are reported with their line number, never fatal.
     """
     report = ImportReport()
     try:
@@ -129,7 +133,26 @@ def import_sources_csv(session: Session, path: Path, *, now: datetime) -> Import
             continue
         url = values.get("feed_url") or values.get("page_url") or ""
         if not url:
-            report.invalid.append((line, "no feed_url or page_url"))
+            name = values.get("name") or ""
+            if not name:
+                report.invalid.append((line, "no name, feed_url or page_url"))
+            elif session.exec(select(Source).where(Source.name == name)).first() is not None:
+                report.skipped += 1
+            else:
+                source = Source(
+                    name=name,
+                    url=None,
+                    state=SourceState.pending,
+                    kind=values.get("kind") or None,
+                    town=values.get("town") or None,
+                    last_error="no URL known yet: set one before approving",
+                    created_at=now,
+                )
+                session.add(source)
+                session.flush()
+                report.added += 1
+                report.without_url += 1
+                report.sources.append(source)
             continue
         try:
             url = clean_source_url(url)
@@ -155,6 +178,24 @@ def import_sources_csv(session: Session, path: Path, *, now: datetime) -> Import
     return report
 
 
+def set_source_url(session: Session, source_id: int, url: str) -> Source:
+    """Give a source its (new) URL; the conditional-GET validators of the old one are dropped."""
+    source = session.get(Source, source_id)
+    if source is None:
+        raise NotFoundError(f"no source {source_id}")
+    url = clean_source_url(url)
+    other = find_source(session, url)
+    if other is not None and other.id != source_id:
+        raise InvalidInputError(f"{url} is already source {other.id} ({other.name})")
+    source.url = url
+    source.etag = source.last_modified = None
+    if source.last_error and source.last_error.startswith("no URL known yet"):
+        source.last_error = None
+    session.add(source)
+    session.flush()
+    return source
+
+
 def set_source_state(
     session: Session, source_id: int, state: str, *, now: datetime | None = None
 ) -> Source:
@@ -164,6 +205,11 @@ def set_source_state(
     source = session.get(Source, source_id)
     if source is None:
         raise NotFoundError(f"no source {source_id}")
+    if state == SourceState.approved and not source.url:
+        raise InvalidInputError(
+            f"source {source_id} ({source.name}) has no URL yet: set one first "
+            f"(techagenda sources set-url {source_id} URL)"
+        )
     source.state = state
     if state == SourceState.approved:
         source.flagged = False

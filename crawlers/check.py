@@ -22,7 +22,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 from sqlmodel import Session
 
-from aggregator.errors import BlockedURLError, FetchError, NotFoundError, ParseError
+from aggregator.errors import (
+    BlockedURLError,
+    FetchError,
+    InvalidInputError,
+    NotFoundError,
+    ParseError,
+)
 from aggregator.models import CrawlRun, RunStatus, Source, SourceFetch, SourceState
 from aggregator.raw import RawEvent, SourceDefaults
 from aggregator.regions import Region, load_region
@@ -185,6 +191,11 @@ def check_source(
         raise NotFoundError(f"no source {source_id}")
     region = load_region(settings.region)
     url = source.url
+    if not url:
+        raise InvalidInputError(
+            f"source {source_id} ({source.name}) has no URL yet: "
+            f"techagenda sources set-url {source_id} URL"
+        )
     try:  # a pending source is an organizer's URL: never a local file
         check_url(
             url,

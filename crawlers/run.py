@@ -123,8 +123,12 @@ def _start_run(
                 run.source_id = source_id
         else:
             run = CrawlRun(source_id=source_id, requested_by=requested_by, created_at=utcnow())
-        if run.source_id is not None and session.get(Source, run.source_id) is None:
-            raise NotFoundError(f"no source #{run.source_id}")
+        if run.source_id is not None:
+            source = session.get(Source, run.source_id)
+            if source is None:
+                raise NotFoundError(f"no source #{run.source_id}")
+            if not source.url:
+                raise NotFoundError(f"source #{run.source_id} has no URL yet")
         run.status = RunStatus.running
         run.started_at = utcnow()
         session.add(run)
@@ -204,8 +208,14 @@ def select_sources(
         source = session.get(Source, source_id)
         if source is None:
             raise NotFoundError(f"no source #{source_id}")
+        if not source.url:
+            raise NotFoundError(f"source #{source_id} has no URL yet")
         return [source]
-    query = select(Source).where(Source.state == SourceState.approved).order_by(Source.id)  # type: ignore[arg-type]
+    query = (
+        select(Source)
+        .where(Source.state == SourceState.approved, col(Source.url).is_not(None))
+        .order_by(col(Source.id))
+    )
     if source_ids is not None:
         query = query.where(col(Source.id).in_(list(source_ids)))
     return list(session.exec(query).all())
@@ -238,7 +248,7 @@ def crawl_in_this_process(
             spider_cls = spider_for(source.spider)
         except ConfigError as exc:
             assert source.id is not None
-            report = SourceReport(source_id=source.id, url=source.url, error=str(exc))
+            report = SourceReport(source_id=source.id, url=source.url or "", error=str(exc))
             record_source(engine, report, [], run_id=run_id, now=now, settings=settings)
             continue
         job = SourceJob.from_source(source, now=now, settings=settings)

@@ -96,3 +96,17 @@ def test_checked_week_names_the_bad_week() -> None:
     assert checked_week(" 2026-W50 ", "2026-W49") == "2026-W50"
     with pytest.raises(InvalidInputError, match="'2026-W60' is not an ISO week"):
         checked_week("2026-W60", "2026-W49")
+
+
+def test_a_fresh_init_lists_the_35_starter_sources_pending(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["init", "--region", "aix-marseille", "--import-sources"]) == 0
+    assert "35 added" in capsys.readouterr().out
+    assert main(["sources", "list", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 35 and {r["state"] for r in rows} == {"pending"}
+    [no_url] = [r for r in rows if r["url"] is None]
+    assert no_url["name"] == "La Coque Numérique"
+    assert main(["sources", "approve", str(no_url["id"])]) == 1
+    assert "has no URL yet" in capsys.readouterr().err

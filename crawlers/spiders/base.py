@@ -54,6 +54,7 @@ class SourceJob:
             window_end=now + timedelta(days=settings.crawl_window_future_days),
             follow_links=source.follow_links,
         )
+        assert source.url, "only sources with a URL are crawled"
         return cls(
             id=source.id,
             url=source.url,

@@ -34,10 +34,11 @@ def test_importing_the_starter_list_twice_adds_each_source_once(session: Session
     first = import_sources_csv(session, starter, now=NOW)
     session.commit()
     second = import_sources_csv(session, starter, now=NOW)
-    assert first.added == 34  # 35 rows; La Coque Numérique has no URL at all
-    assert [reason for _, reason in first.invalid] == ["no feed_url or page_url"]
-    assert (second.added, second.skipped) == (0, 34)
-    assert count(session) == 34
+    assert (first.added, first.without_url, first.invalid) == (35, 1, [])
+    assert (second.added, second.skipped) == (0, 35)
+    assert count(session) == 35
+    coque = session.exec(select(Source).where(Source.name == "La Coque Numérique")).one()
+    assert (coque.url, coque.state) == (None, "pending")  # known organisation, no URL yet
     jug = session.exec(select(Source).where(Source.name.startswith("Marseille JUG"))).one()
     assert jug.state == "pending"
     assert jug.url == "https://www.meetup.com/marseille-java-user-group-meetup/events/ical/"
@@ -52,7 +53,7 @@ def test_malformed_rows_are_reported_with_their_line_not_fatal(session: Session)
     assert report.added == 2
     lines = dict(report.invalid)
     assert set(lines) == {3, 4, 5}
-    assert "no feed_url" in lines[3] and "http" in lines[4] and "more fields" in lines[5]
+    assert "no name" in lines[3] and "http" in lines[4] and "more fields" in lines[5]
     assert str(report) == "2 added, 0 already present, 3 invalid"
 
 
@@ -82,3 +83,18 @@ def test_a_source_can_be_approved_and_rejected(session: Session) -> None:
         set_source_state(session, 9999, "approved")
     with pytest.raises(InvalidInputError):
         set_source_state(session, source.id, "deleted")
+
+
+def test_a_source_without_url_cannot_be_approved_until_it_gets_one(session: Session) -> None:
+    from aggregator.errors import InvalidInputError
+    from aggregator.sources import set_source_state, set_source_url
+
+    source = Source(name="La Coque Numérique", url=None, state="pending")
+    session.add(source)
+    session.flush()
+    assert source.id is not None
+    with pytest.raises(InvalidInputError, match="has no URL yet"):
+        set_source_state(session, source.id, "approved", now=NOW)
+    set_source_url(session, source.id, " https://lacoque.example.fr/agenda ")
+    assert set_source_state(session, source.id, "approved", now=NOW).state == "approved"
+    assert source.url == "https://lacoque.example.fr/agenda"

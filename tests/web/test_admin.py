@@ -13,14 +13,14 @@ from tests.web.conftest import NOW, post_form
 
 
 def add_source(engine: Engine, state: str = "pending", **kw: object) -> int:
+    values: dict[str, object] = {
+        "name": "Fablab d'Aubagne",
+        "url": "https://fablab-aubagne.example/agenda.ics",
+        "contact_email": "contact@fablab-aubagne.example",
+    }
+    values.update(kw)
     with session_scope(engine) as session:
-        source = Source(
-            name="Fablab d'Aubagne",
-            url="https://fablab-aubagne.example/agenda.ics",
-            state=state,
-            contact_email="contact@fablab-aubagne.example",
-            **kw,
-        )
+        source = Source(state=state, **values)  # type: ignore[arg-type]
         session.add(source)
         session.flush()
         return source.id or 0
@@ -201,3 +201,16 @@ def test_source_page_shows_the_clash_radar_for_its_evenings(
     radar = html.split("Radar des conflits")[1].split("</section>")[0]
     assert "Apéro Python Marseille" in radar
     assert "Repair café du fablab" not in radar  # its own event is no clash
+
+
+def test_a_source_without_url_is_listed_and_cannot_be_approved(
+    admin_client: TestClient, sqlite_engine: Engine
+) -> None:
+    source_id = add_source(sqlite_engine, url=None, name="La Coque Numérique")
+    assert "La Coque Numérique" in admin_client.get("/admin").text
+    assert "La Coque Numérique" in admin_client.get(f"/admin/sources/{source_id}").text
+    refused = post_form(admin_client, f"/admin/sources/{source_id}/state", {"action": "approve"})
+    assert refused.status_code in (400, 409, 422)
+    with session_scope(sqlite_engine) as session:
+        source = session.get(Source, source_id)
+        assert source is not None and source.state == "pending"

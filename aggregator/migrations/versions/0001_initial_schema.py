@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 16:50:28.148735
+Create Date: 2026-11-26 17:17:55.037615
 """
 from alembic import op
 import sqlalchemy as sa
@@ -99,7 +99,7 @@ def upgrade() -> None:
     op.create_table('source',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('url', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('url', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('page_url', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('town', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
