@@ -602,12 +602,13 @@ def _progress() -> Callable[[int, int], None]:
 def serve(
     host: Annotated[str, typer.Option(help="Bind address")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes (one per core)")] = 1,
 ) -> None:
     """Run the web app (public agenda, subscriber pages, organizer submission, admin)."""
     from web.app import run
 
     _ = ctx.engine
-    run(ctx.settings, host=host, port=port)
+    run(ctx.settings, host=host, port=port, workers=workers)
 
 
 @app.command("scheduler")

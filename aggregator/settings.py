@@ -116,6 +116,18 @@ class Settings(BaseSettings):
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    def to_env(self) -> dict[str, str]:
+        """Environment variables that rebuild these settings in a child process."""
+        env: dict[str, str] = {}
+        for name, value in self.model_dump().items():
+            if value is None:
+                continue
+            if isinstance(value, bool):
+                env[name.upper()] = "true" if value else "false"
+            else:
+                env[name.upper()] = str(value)
+        return env
+
 
 def load_settings(**overrides: Any) -> Settings:
     """Build the settings once; create the data dir and the secret key when absent."""

@@ -39,15 +39,7 @@ LOG_TAIL_LINES = 15
 
 def settings_env(settings: Settings) -> dict[str, str]:
     """Environment variables that rebuild ``settings`` in a child process."""
-    env: dict[str, str] = {}
-    for name, value in settings.model_dump().items():
-        if value is None:
-            continue
-        if isinstance(value, bool):
-            env[name.upper()] = "true" if value else "false"
-        else:
-            env[name.upper()] = str(value)
-    return env
+    return settings.to_env()
 
 
 def run_crawl(

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request, Response
@@ -92,15 +93,32 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     return app
 
 
-def run(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Serve the app with uvicorn (behind a reverse proxy: trust its X-Forwarded-* headers)."""
+def app_from_environment() -> FastAPI:
+    """The app built from the environment: what each uvicorn worker process imports."""
+    from aggregator.settings import load_settings
+
+    return create_app(load_settings())
+
+
+def run(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Serve the app with uvicorn (behind a reverse proxy: trust its X-Forwarded-* headers).
+
+    With ``workers`` > 1, uvicorn starts that many processes, each building the app from
+    the same settings passed through the environment.
+    """
+    import os
+
     import uvicorn
 
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
-        log_level="info",
-    )
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "proxy_headers": True,
+        "forwarded_allow_ips": "127.0.0.1",
+        "log_level": "info",
+    }
+    if workers <= 1:
+        uvicorn.run(create_app(settings), **options)
+        return
+    os.environ.update(settings.to_env())
+    uvicorn.run("web.app:app_from_environment", factory=True, workers=workers, **options)
