@@ -63,6 +63,30 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def published_conditions(
+    region: Region | None = None, *, include_hidden: bool = False
+) -> list[Any]:
+    """What may appear wherever we publish (agenda, feeds, digest), as SQL conditions:
+    relevant, in the region (its communes, when ``region`` is given) or online, not hidden."""
+    placed: Any = col(Event.in_region).is_(True)
+    if region is not None:
+        placed = sa.and_(
+            placed,
+            sa.or_(
+                col(Event.insee).is_(None),
+                col(Event.insee) == "",
+                col(Event.insee).in_(sorted(c.insee for c in region.communes)),
+            ),
+        )
+    conditions: list[Any] = [
+        col(Event.relevance) >= RELEVANT,
+        sa.or_(col(Event.online).is_(True), placed),
+    ]
+    if not include_hidden:
+        conditions.append(col(Event.hidden).is_(False))
+    return conditions
+
+
 def _agenda_conditions(
     *,
     region: Region | None,
@@ -76,25 +100,12 @@ def _agenda_conditions(
     """The agenda's rules as SQL conditions (everything but the text search)."""
     ends = sa.func.coalesce(col(Event.end), col(Event.start))
     is_online = col(Event.online).is_(True)
-    placed: Any = col(Event.in_region).is_(True)
-    if region is not None:
-        placed = sa.and_(
-            placed,
-            sa.or_(
-                col(Event.insee).is_(None),
-                col(Event.insee) == "",
-                col(Event.insee).in_(sorted(c.insee for c in region.communes)),
-            ),
-        )
     conditions: list[Any] = [
         col(Event.start).is_not(None),
         col(Event.start) < end,
         ends >= start,
-        col(Event.relevance) >= RELEVANT,
-        sa.or_(is_online, placed),
+        *published_conditions(region, include_hidden=include_hidden),
     ]
-    if not include_hidden:
-        conditions.append(col(Event.hidden).is_(False))
     if online is True:
         conditions.append(is_online)
     elif online is False:

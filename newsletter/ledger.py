@@ -15,7 +15,7 @@ from sqlalchemy import and_, func, or_, update
 from sqlmodel import Session, col, select
 
 from aggregator.models import Delivery, DeliveryStatus, Digest, Event, Subscriber
-from aggregator.queries import RELEVANT
+from aggregator.queries import published_conditions
 from newsletter.select import EventView, SubscriberPrefs
 
 
@@ -71,9 +71,7 @@ def load_events(session: Session, *, first_day: date, days: int = 14) -> list[Ev
     hi = datetime.combine(first_day + timedelta(days=days + 1), time(0), tzinfo=UTC)
     last_day = first_day + timedelta(days=days)
     stmt = select(Event).where(
-        col(Event.hidden).is_(False),
-        col(Event.relevance) >= RELEVANT,
-        or_(col(Event.in_region).is_(True), col(Event.online).is_(True)),
+        *published_conditions(),
         or_(
             and_(col(Event.start) >= lo, col(Event.start) < hi),
             and_(col(Event.start_date) >= first_day, col(Event.start_date) <= last_day),
