@@ -37,11 +37,6 @@ log = logging.getLogger(__name__)
 LOG_TAIL_LINES = 15
 
 
-def settings_env(settings: Settings) -> dict[str, str]:
-    """Environment variables that rebuild ``settings`` in a child process."""
-    return settings.to_env()
-
-
 def run_crawl(
     settings: Settings,
     *,
@@ -78,7 +73,7 @@ def run_crawl(
             command += ["--sources", ",".join(str(i) for i in source_ids)]
         if queue is not None:
             command += ["--queue", queue]
-        env = {**os.environ, **settings_env(settings)}
+        env = {**os.environ, **settings.to_env()}
         error: str | None = None
         with log_path.open("wb") as log_file:
             child = subprocess.Popen(
@@ -185,7 +180,7 @@ def _finish_run(engine: sa.engine.Engine, run_id: int, error: str | None) -> Cra
 
 # -- the shared queue (several crawler machines): see crawlers.queue ---------------------
 
-__all__ = ["QUEUE_KEY", "enqueue_sources", "run_crawl", "run_worker", "settings_env"]
+__all__ = ["QUEUE_KEY", "enqueue_sources", "run_crawl", "run_worker"]
 
 
 # -- the child process --------------------------------------------------------------------

@@ -12,7 +12,6 @@ from aggregator.models import Source
 from aggregator.settings import Settings
 from crawlers.middlewares import retry_after_seconds
 from crawlers.pipelines import next_crawl_after
-from crawlers.run import settings_env
 from crawlers.settings import scrapy_settings
 from crawlers.spiders import _REGISTRY, register, spider_for
 from crawlers.spiders.base import SourceSpider, same_site
@@ -114,6 +113,6 @@ def test_the_child_process_rebuilds_the_very_same_settings(
     ours = settings.model_copy(
         update={"download_timeout": 3, "digest_send_empty": True, "fetch_allowlist": "127.0.0.0/8"}
     )
-    for name, value in settings_env(ours).items():
+    for name, value in ours.to_env().items():
         monkeypatch.setenv(name, value)
     assert Settings().model_dump() == ours.model_dump()

@@ -18,7 +18,6 @@ from pathlib import Path
 
 from aggregator.db import make_engine
 from aggregator.settings import Settings, load_settings
-from crawlers.run import settings_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,7 +48,7 @@ def send(week: str, now: str) -> dict[str, float]:
 
 def start(settings: Settings, *args: str) -> subprocess.Popen[str]:
     """Start ``python -m tests.scale.workers ARGS`` with ``settings`` in its environment."""
-    env = {**os.environ, **settings_env(settings)}
+    env = {**os.environ, **settings.to_env()}
     return subprocess.Popen(
         [sys.executable, "-m", "tests.scale.workers", *args],
         cwd=ROOT,
