@@ -178,7 +178,9 @@ class Relevance:
     """An event's tech relevance: its score and the words that made it (for an admin)."""
 
     topics: tuple[str, ...]
-    score: float  # may be negative: off-topic cues outweigh the tech ones
+    # Negative when off-topic cues outweigh the tech ones; below -off_topic_weight only when a
+    # strong off-topic cue (concert, yoga, marché...) does: "clearly off topic".
+    score: float
     words: tuple[tuple[str, float], ...]  # (word as matched, what it added), largest first
 
     def why(self, limit: int = 4) -> str:
@@ -228,7 +230,11 @@ def explain(
         weak = -taxonomy.off_topic_weight
         best = {k: v for k, v in best.items() if not (weak * 1.001 <= v < 0)}
     words = tuple(sorted(((k, round(v, 3)) for k, v in best.items()), key=lambda kv: -abs(kv[1])))
-    return Relevance(topics, round(sum(best.values()), 3), words)
+    score = sum(best.values())
+    if not any(v <= -taxonomy.strong_off_topic_weight * taxonomy.description_weight for v in
+               best.values()):  # weak off-topic words alone never make an event "off topic"
+        score = max(score, -taxonomy.off_topic_weight)
+    return Relevance(topics, round(score, 3), words)
 
 
 def _keys(hits: dict[str, set[str]]) -> dict[str, set[str]]:

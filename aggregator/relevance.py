@@ -1,0 +1,115 @@
+"""Source scope and the relevance rule: what makes an event tech enough to publish.
+
+A source's scope says how its events earn relevance:
+
+* ``tech``: the organizer's or a tech community's own feed. Every event is relevant unless it
+  is clearly off topic: a strong off-topic cue (concert, yoga, marché...) outweighs every tech
+  cue (``Relevance.score`` below ``-off_topic_weight``). A tech group's "Apéro de fin d'année"
+  stays.
+* ``mixed``: a city, library, venue or general agenda. Each event must reach the source's
+  threshold with its own words (``aggregator.topics.explain``), plus the kind's prior.
+
+Sources added by an admin or submitted by an organizer default to ``tech``; the region pack's
+general agendas (kinds aggregator, venue, city, library) to ``mixed``. ``Event.relevance`` is
+stored on a scale where 1.0 is the source's bar (``scope_relevance``). Pure functions only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from aggregator.topics import Taxonomy, explain
+
+TECH, MIXED = "tech", "mixed"
+SCOPES = (TECH, MIXED)
+MIXED_KINDS = frozenset({"aggregator", "venue", "city", "library"})
+# sources check proposes "tech" when at least this share of a feed's events score tech alone.
+TECH_SHARE = 0.6
+
+
+def default_scope(kind: str | None) -> str:
+    """The scope of a source that has none set: mixed for general agendas, else tech."""
+    return MIXED if (kind or "").strip().lower() in MIXED_KINDS else TECH
+
+
+def effective_scope(scope: str | None, kind: str | None) -> str:
+    """A source's scope: its own when valid, else its kind's default."""
+    return scope if scope in SCOPES else default_scope(kind)
+
+
+def check_scope(value: str | None) -> str | None:
+    """A scope as given by a person: tech, mixed, or empty (None); ValueError otherwise."""
+    text = (value or "").strip().lower()
+    if not text:
+        return None
+    if text not in SCOPES:
+        raise ValueError(f"unknown scope {value!r}: use tech or mixed")
+    return text
+
+
+def off_topic(content: float, taxonomy: Taxonomy) -> bool:
+    """True when a strong off-topic cue outweighs every tech cue of the event."""
+    return content < -taxonomy.off_topic_weight
+
+
+def scope_relevance(
+    content: float, *, scope: str, prior: float, threshold: float, taxonomy: Taxonomy
+) -> float:
+    """``Event.relevance`` (1.0 = the bar) from the content score and the source's settings."""
+    if threshold <= 0:  # an admin lowered the bar to nothing: only off-topic events stay out
+        return 0.0 if off_topic(content, taxonomy) else 1.0
+    if scope == TECH:
+        return 0.0 if off_topic(content, taxonomy) else round(max(1.0, content / threshold), 3)
+    return round(max(content + prior, 0.0) / threshold, 3)
+
+
+@dataclass(frozen=True)
+class ScopeProposal:
+    """What ``sources check`` proposes for a feed, and why."""
+
+    scope: str
+    tech_share: float  # share of the events that reach the bar on their own words
+    events: int
+
+    def __str__(self) -> str:
+        return (
+            f"scope proposed: {self.scope} ({self.tech_share:.0%} of {self.events} events "
+            f"score tech on their own words)"
+        )
+
+
+def propose_scope(
+    events: Iterable[tuple[str, str | None, tuple[str, ...]]],
+    taxonomy: Taxonomy,
+    *,
+    threshold: float = 1.0,
+) -> ScopeProposal:
+    """Propose tech when most of a feed's events (title, description, categories) score tech."""
+    scores = [explain(t, d, c, taxonomy).score for t, d, c in events]
+    if not scores:
+        return ScopeProposal(TECH, 0.0, 0)
+    share = sum(s >= threshold for s in scores) / len(scores)
+    return ScopeProposal(TECH if share >= TECH_SHARE else MIXED, round(share, 3), len(scores))
+
+
+def exclusion_reason(
+    title: str,
+    description: str | None,
+    categories: tuple[str, ...],
+    taxonomy: Taxonomy,
+    *,
+    scope: str,
+    threshold: float,
+) -> str:
+    """Why an event is not tech enough, in the admin's language (French), with its words.
+
+    e.g. "hors sujet : score 0.4 < seuil 1.0 (mots : concert −1.0, numérique +0.5)".
+    """
+    relevance = explain(title, description, categories, taxonomy)
+    words = relevance.why() or "aucun mot technique"
+    if scope == TECH:
+        return f"hors sujet pour une source tech : score {relevance.score:.2f} (mots : {words})"
+    return (
+        f"hors sujet : score {relevance.score:.2f} < seuil {threshold:.2f} (mots : {words})"
+    )
