@@ -164,16 +164,23 @@ def sources_add(
     url: str,
     name: Annotated[str | None, typer.Option(help="Display name")] = None,
     timezone: Annotated[str | None, typer.Option(help="Default IANA timezone")] = None,
+    scope: Annotated[
+        str, typer.Option(help="tech: every event is relevant unless off topic; mixed: each earns it")
+    ] = "tech",
 ) -> None:
-    """Add a source as an admin: approved at once."""
+    """Add a source as an admin: approved at once (scope tech unless told otherwise)."""
     from aggregator.sources import add_source
 
     _check_url(url)
     if timezone:
         _check_timezone(timezone)
     with ctx.session() as session:
-        source = add_source(session, url, name=name, timezone=timezone, now=utcnow())
-        typer.echo(f"Source {source.id}: {source.name} <{source.url}> ({source.state})")
+        source = add_source(
+            session, url, name=name, timezone=timezone, scope=scope, now=utcnow()
+        )
+        typer.echo(
+            f"Source {source.id}: {source.name} <{source.url}> ({source.state}, {source.scope})"
+        )
 
 
 @sources_app.command("list")
@@ -189,6 +196,7 @@ def sources_list(
                 "name": s.name,
                 "url": s.url,
                 "state": s.state,
+                "scope": s.scope,
                 "format": s.detected_format,
                 "last_success": s.last_success_at,
                 "failures": s.consecutive_failures,
@@ -210,14 +218,24 @@ def sources_list(
 
 
 @sources_app.command("import")
-def sources_import(path: Path) -> None:
-    """Import sources from a CSV (name, town, kind, page_url, feed_url, ...) as pending."""
+def sources_import(
+    path: Path,
+    scope: Annotated[
+        str | None, typer.Option(help="Scope of rows without a scope column: tech or mixed")
+    ] = None,
+) -> None:
+    """Import sources from a CSV (name, town, kind, page_url, feed_url, scope) as pending."""
+    from aggregator.relevance import check_scope
     from aggregator.sources import import_sources_csv
 
     if not path.is_file():
         raise errors.NotFoundError(f"no such file: {path}")
+    try:
+        default = check_scope(scope)
+    except ValueError as exc:
+        raise errors.InvalidInputError(str(exc)) from exc
     with ctx.session() as session:
-        report = import_sources_csv(session, path, now=utcnow())
+        report = import_sources_csv(session, path, now=utcnow(), default_scope=default)
     typer.echo(
         f"{report.added} added, {report.skipped} already present, {len(report.invalid)} invalid"
     )

@@ -102,14 +102,13 @@ def exclusion_reason(
     scope: str,
     threshold: float,
 ) -> str:
-    """Why an event is not tech enough, in the admin's language (French), with its words.
-
-    e.g. "hors sujet : score 0.4 < seuil 1.0 (mots : concert −1.0, numérique +0.5)".
-    """
+    """Why an event is not tech enough, with the words behind its score, e.g.
+    "not tech enough (mixed source): score 0.40 < threshold 1.00 (words: concert -1.0)"."""
     relevance = explain(title, description, categories, taxonomy)
-    words = relevance.why() or "aucun mot technique"
+    words = relevance.why() or "no tech word"
     if scope == TECH:
-        return f"hors sujet pour une source tech : score {relevance.score:.2f} (mots : {words})"
+        return f"off topic for a tech source: score {relevance.score:.2f} (words: {words})"
     return (
-        f"hors sujet : score {relevance.score:.2f} < seuil {threshold:.2f} (mots : {words})"
+        f"not tech enough (mixed source): score {relevance.score:.2f} < threshold "
+        f"{threshold:.2f} (words: {words})"
     )
