@@ -279,11 +279,23 @@ def sources_reject(source_id: int) -> None:
 @sources_app.command("check")
 def sources_check(source_id: int) -> None:
     """Fetch a source once, report its format, upcoming events and warnings, and record it."""
+    from aggregator.regions import load_region
+    from aggregator.relevance import effective_scope, propose_scope
+    from aggregator.topics import load_taxonomy
     from crawlers.check import check_source
 
     with ctx.session() as session:
         report = check_source(session, ctx.settings, source_id, now=utcnow())
+        source = session.get(Source, source_id)
+        scope = effective_scope(source.scope, source.kind) if source else "tech"
     typer.echo(f"Format: {report.format or '-'}; upcoming events: {report.upcoming}")
+    if report.events:
+        taxonomy = load_taxonomy(load_region(ctx.settings.region))
+        proposal = propose_scope(
+            ((e.title, e.description, tuple(e.categories)) for e in report.events), taxonomy
+        )
+        change = "" if proposal.scope == scope else f" (now {scope}: admin page to change)"
+        typer.echo(f"{proposal}{change}")
     for warning in report.warnings:
         typer.echo(f"  warning: {warning}")
     if report.error:
