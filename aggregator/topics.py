@@ -40,6 +40,7 @@ class _Matcher:
 
     def __init__(self, keywords: dict[str, set[str]]) -> None:
         self.labels: dict[tuple[int, str], set[str]] = defaultdict(set)
+        self.names: dict[tuple[int, str], str] = {}  # as the taxonomy writes it, for display
         modes: tuple[list[str], list[str], list[str]] = ([], [], [])
         for keyword, labels in keywords.items():
             letters = re.sub(r"[^A-Za-z]", "", keyword)
@@ -53,6 +54,7 @@ class _Matcher:
                 continue
             modes[mode].append(re.escape(key))
             self.labels[(mode, key)].update(labels)
+            self.names.setdefault((mode, key), keyword)
         self.patterns = tuple(_alternation(parts) for parts in modes)
 
     def find(self, text: str, folded_text: str) -> dict[str, set[str]]:
@@ -65,7 +67,7 @@ class _Matcher:
             for match in pattern.finditer(target):
                 key = match.group(1)
                 for label in self.labels.get((mode, key), ()):
-                    hits[label].add(key)
+                    hits[label].add(self.names.get((mode, key), key))
         return hits
 
 
@@ -213,7 +215,7 @@ def explain(
         or found["categories"].get(t.slug)
         or len(found["description"].get(t.slug, ())) >= 2
     )
-    best: dict[str, float] = {}
+    best: dict[str, tuple[str, float]] = {}  # folded word -> (word, what it adds)
     strong_title = False
     for place in PLACES:
         factor = taxonomy.place_weight(place)
@@ -223,15 +225,15 @@ def explain(
             if weight > 0 and " " in key.strip():
                 weight *= taxonomy.phrase_weight
             strong_title = strong_title or (place == "title" and weight >= 1.0)
-            value, key = weight * factor, fold(key)
-            if key not in best or abs(value) > abs(best[key]):
-                best[key] = value
+            value, folded = weight * factor, fold(key)
+            if folded not in best or abs(value) > abs(best[folded][1]):
+                best[folded] = (key, value)
     if strong_title:  # a plain tech title is not undone by a weak off-topic word ("festival")
         weak = -taxonomy.off_topic_weight
-        best = {k: v for k, v in best.items() if not (weak * 1.001 <= v < 0)}
-    words = tuple(sorted(((k, round(v, 3)) for k, v in best.items()), key=lambda kv: -abs(kv[1])))
-    score = sum(best.values())
-    if not any(v <= -taxonomy.strong_off_topic_weight * taxonomy.description_weight for v in
+        best = {k: kv for k, kv in best.items() if not (weak * 1.001 <= kv[1] < 0)}
+    words = tuple(sorted(((k, round(v, 3)) for k, v in best.values()), key=lambda kv: -abs(kv[1])))
+    score = sum(v for _, v in best.values())
+    if not any(v <= -taxonomy.strong_off_topic_weight * taxonomy.description_weight for _, v in
                best.values()):  # weak off-topic words alone never make an event "off topic"
         score = max(score, -taxonomy.off_topic_weight)
     return Relevance(topics, round(score, 3), words)
