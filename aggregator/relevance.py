@@ -3,9 +3,9 @@
 A source's scope says how its events earn relevance:
 
 * ``tech``: the organizer's or a tech community's own feed. Every event is relevant unless it
-  is clearly off topic: a strong off-topic cue (concert, yoga, marché...) outweighs every tech
-  cue (``Relevance.score`` below ``-off_topic_weight``). A tech group's "Apéro de fin d'année"
-  stays.
+  is clearly off topic: strong off-topic cues (concert, yoga, marché...) outweigh every tech
+  cue by a full strong cue (``off_topic``). A tech group's "Apéro de fin d'année" stays, and so
+  does its party whose description mentions a DJ.
 * ``mixed``: a city, library, venue or general agenda. Each event must reach the source's
   threshold with its own words (``aggregator.topics.explain``), plus the kind's prior.
 
@@ -49,8 +49,9 @@ def check_scope(value: str | None) -> str | None:
 
 
 def off_topic(content: float, taxonomy: Taxonomy) -> bool:
-    """True when a strong off-topic cue outweighs every tech cue of the event."""
-    return content < -taxonomy.off_topic_weight
+    """True when strong off-topic cues outweigh every tech cue of the event by a full strong
+    cue (one in the title, or two in the description): a concert, a yoga class, a market."""
+    return content <= -taxonomy.strong_off_topic_weight
 
 
 def scope_relevance(

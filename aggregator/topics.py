@@ -94,6 +94,7 @@ class Taxonomy:
     strong_tech_weight: float = 1.0
     off_topic_weight: float = 0.5
     strong_off_topic_weight: float = 1.0
+    off_topic_description_weight: float = 0.5
     phrase_weight: float = 1.5
     source_priors: dict[str, float] = field(default_factory=dict)
     _matcher: _Matcher | None = field(default=None, repr=False)
@@ -152,6 +153,7 @@ def load_taxonomy(region: Region | None = None) -> Taxonomy:
         strong_tech_weight=float(relevance.get("strong_tech_weight", 1.0)),
         off_topic_weight=float(relevance.get("off_topic_weight", 0.5)),
         strong_off_topic_weight=float(relevance.get("strong_off_topic_weight", 1.0)),
+        off_topic_description_weight=float(relevance.get("off_topic_description_weight", 0.5)),
         phrase_weight=float(relevance.get("phrase_weight", 1.5)),
         source_priors={k: float(v) for k, v in relevance.get("source_priors", {}).items()},
         _matcher=_Matcher(mapping),
@@ -218,13 +220,15 @@ def explain(
     best: dict[str, tuple[str, float]] = {}  # folded word -> (word, what it adds)
     strong_title = False
     for place in PLACES:
-        factor = taxonomy.place_weight(place)
         for key, labels in _keys(found[place]).items():
+            factor = taxonomy.place_weight(place)
             weights = [taxonomy._cue_weights.get(label, 0.0) for label in labels]
             weight = min(weights) if min(weights) < 0 else max(weights)
             if weight > 0 and " " in key.strip():
                 weight *= taxonomy.phrase_weight
             strong_title = strong_title or (place == "title" and weight >= 1.0)
+            if weight < 0 and place == "description":  # an aside, not what the event is
+                factor = taxonomy.off_topic_description_weight
             value, folded = weight * factor, fold(key)
             if folded not in best or abs(value) > abs(best[folded][1]):
                 best[folded] = (key, value)
@@ -233,8 +237,8 @@ def explain(
         best = {k: kv for k, kv in best.items() if not (weak * 1.001 <= kv[1] < 0)}
     words = tuple(sorted(((k, round(v, 3)) for k, v in best.values()), key=lambda kv: -abs(kv[1])))
     score = sum(v for _, v in best.values())
-    if not any(v <= -taxonomy.strong_off_topic_weight * taxonomy.description_weight for _, v in
-               best.values()):  # weak off-topic words alone never make an event "off topic"
+    strong_off = -taxonomy.strong_off_topic_weight * taxonomy.off_topic_description_weight
+    if not any(v <= strong_off for _, v in best.values()):  # weak off-topic words alone never make an event "off topic"
         score = max(score, -taxonomy.off_topic_weight)
     return Relevance(topics, round(score, 3), words)
 

@@ -180,3 +180,19 @@ def test_sources_check_proposes_tech_for_a_tech_feed_and_mixed_for_a_city_agenda
     assert proposal.scope == "mixed" and proposal.tech_share == 0.25
     assert "25%" in str(proposal)
     assert propose_scope([], TAX).scope == "tech"
+
+
+def test_a_single_off_topic_word_in_a_tech_groups_description_does_not_drop_its_party() -> None:
+    from aggregator.relevance import scope_relevance
+
+    def tech(title: str, description: str | None = None) -> float:
+        from aggregator.topics import explain
+
+        content = explain(title, description, (), TAX).score
+        return scope_relevance(content, scope="tech", prior=0.0, threshold=1.0, taxonomy=TAX)
+
+    assert tech("Soirée de fin d'année", "Buffet et DJ au bar.") >= 1.0
+    assert tech("Apéro de rentrée") >= 1.0
+    assert tech("Concert de jazz") == 0.0
+    assert tech("Cours de yoga") == 0.0
+    assert tech("Marché de Noël", "Producteurs locaux.") == 0.0
