@@ -174,6 +174,7 @@ def sources_add(
     _check_url(url)
     if timezone:
         _check_timezone(timezone)
+    scope = _check_scope(scope) or "tech"
     with ctx.session() as session:
         source = add_source(
             session, url, name=name, timezone=timezone, scope=scope, now=utcnow()
@@ -225,15 +226,11 @@ def sources_import(
     ] = None,
 ) -> None:
     """Import sources from a CSV (name, town, kind, page_url, feed_url, scope) as pending."""
-    from aggregator.relevance import check_scope
     from aggregator.sources import import_sources_csv
 
+    default = _check_scope(scope)
     if not path.is_file():
         raise errors.NotFoundError(f"no such file: {path}")
-    try:
-        default = check_scope(scope)
-    except ValueError as exc:
-        raise errors.InvalidInputError(str(exc)) from exc
     with ctx.session() as session:
         report = import_sources_csv(session, path, now=utcnow(), default_scope=default)
     typer.echo(
@@ -739,6 +736,15 @@ def demo(
 def _check_url(url: str) -> None:
     if not url.startswith(("http://", "https://", "file://")):
         raise typer.BadParameter(f"{url!r} is not an http(s) URL", param_hint="URL")
+
+
+def _check_scope(value: str | None) -> str | None:
+    from aggregator.relevance import check_scope
+
+    try:
+        return check_scope(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--scope") from exc
 
 
 def _check_timezone(name: str) -> None:

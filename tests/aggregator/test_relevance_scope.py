@@ -196,3 +196,12 @@ def test_a_single_off_topic_word_in_a_tech_groups_description_does_not_drop_its_
     assert tech("Concert de jazz") == 0.0
     assert tech("Cours de yoga") == 0.0
     assert tech("Marché de Noël", "Producteurs locaux.") == 0.0
+
+
+def test_the_region_pack_adds_its_own_cues() -> None:
+    from aggregator.topics import explain
+
+    assert explain("Soirée à La Coque Numérique", None, (), TAX).score >= 1.0
+    assert explain("Foire aux santons", None, (), TAX).score <= -1.0
+    plain = load_taxonomy(None)
+    assert explain("Foire aux santons", None, (), plain).score > -1.0
