@@ -218,7 +218,7 @@ def explain(
         or len(found["description"].get(t.slug, ())) >= 2
     )
     best: dict[str, tuple[str, float]] = {}  # folded word -> (word, what it adds)
-    strong_title = False
+    strong_title = strong_off = False
     for place in PLACES:
         for key, labels in _keys(found[place]).items():
             factor = taxonomy.place_weight(place)
@@ -227,6 +227,7 @@ def explain(
             if weight > 0 and " " in key.strip():
                 weight *= taxonomy.phrase_weight
             strong_title = strong_title or (place == "title" and weight >= 1.0)
+            strong_off = strong_off or weight <= -taxonomy.strong_off_topic_weight
             if weight < 0 and place == "description":  # an aside, not what the event is
                 factor = taxonomy.off_topic_description_weight
             value, folded = weight * factor, fold(key)
@@ -237,8 +238,7 @@ def explain(
         best = {k: kv for k, kv in best.items() if not (weak * 1.001 <= kv[1] < 0)}
     words = tuple(sorted(((k, round(v, 3)) for k, v in best.values()), key=lambda kv: -abs(kv[1])))
     score = sum(v for _, v in best.values())
-    strong_off = -taxonomy.strong_off_topic_weight * taxonomy.off_topic_description_weight
-    if not any(v <= strong_off for _, v in best.values()):  # weak off-topic words alone never make an event "off topic"
+    if not strong_off:  # weak off-topic words alone never make an event "off topic"
         score = max(score, -taxonomy.off_topic_weight)
     return Relevance(topics, round(score, 3), words)
 

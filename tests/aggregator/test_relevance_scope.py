@@ -193,6 +193,7 @@ def test_a_single_off_topic_word_in_a_tech_groups_description_does_not_drop_its_
 
     assert tech("Soirée de fin d'année", "Buffet et DJ au bar.") >= 1.0
     assert tech("Apéro de rentrée") >= 1.0
+    assert tech("Apéro de fin d'année au bar") >= 1.0  # two weak words are no strong one
     assert tech("Concert de jazz") == 0.0
     assert tech("Cours de yoga") == 0.0
     assert tech("Marché de Noël", "Producteurs locaux.") == 0.0
