@@ -291,7 +291,10 @@ def all_events_with_reasons(
 
 
 def relevance_reasons(
-    session: Session, events: Sequence[Event], settings: Settings | None = None
+    session: Session,
+    events: Sequence[Event],
+    settings: Settings | None = None,
+    language: str = "en",
 ) -> dict[int, str]:
     """Event id -> why it is not tech enough, naming its words, scope and threshold (from
     the first source that carries it)."""
@@ -322,6 +325,7 @@ def relevance_reasons(
             taxonomy,
             scope=effective_scope(carrier.scope, carrier.kind),
             threshold=default if bar is None else bar,
+            language=language,
         )
     return reasons
 

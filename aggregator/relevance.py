@@ -102,14 +102,23 @@ def exclusion_reason(
     *,
     scope: str,
     threshold: float,
+    language: str = "en",
 ) -> str:
-    """Why an event is not tech enough, with the words behind its score, e.g.
-    "not tech enough (mixed source): score 0.40 < threshold 1.00 (words: concert -1.0)"."""
+    """Why an event is not tech enough, with the words behind its score, in English (the
+    CLI) or French (the admin), e.g. "not tech enough (mixed source): score 0.40 < threshold
+    1.00 (words: concert -1.0)" / "hors sujet (source mixte) : score 0.40 < seuil 1.00 (mots :
+    concert -1.0)"."""
     relevance = explain(title, description, categories, taxonomy)
+    score = f"{relevance.score:.2f}"
+    if language.startswith("fr"):
+        words = relevance.why() or "aucun mot tech"
+        if scope == TECH:
+            return f"hors sujet pour une source tech : score {score} (mots : {words})"
+        return f"hors sujet (source mixte) : score {score} < seuil {threshold:.2f} (mots : {words})"
     words = relevance.why() or "no tech word"
     if scope == TECH:
-        return f"off topic for a tech source: score {relevance.score:.2f} (words: {words})"
+        return f"off topic for a tech source: score {score} (words: {words})"
     return (
-        f"not tech enough (mixed source): score {relevance.score:.2f} < threshold "
-        f"{threshold:.2f} (words: {words})"
+        f"not tech enough (mixed source): score {score} < threshold {threshold:.2f} "
+        f"(words: {words})"
     )

@@ -21,6 +21,7 @@ from newsletter.mailers import make_mailer
 from newsletter.messages import build_message
 from newsletter.send import preview_digest, send_digest
 from web.deps import AdminDep, NowDep, SessionDep, SettingsDep, require_admin
+from web.i18n import request_language
 from web.moderation import merge_events, set_hidden, split_link
 from web.rendering import render
 from web.security import require_csrf
@@ -51,7 +52,7 @@ def events_page(
         query = query.where(col(Event.relevance) < RELEVANT, col(Event.marked_tech).is_(False))
     events = list(session.exec(query.order_by(col(Event.start)).limit(200)).all())
     dropped = [e for e in events if e.relevance < RELEVANT and not e.marked_tech]
-    reasons = relevance_reasons(session, dropped, settings)
+    reasons = relevance_reasons(session, dropped, settings, request_language(request))
     ids = [e.id for e in events]
     links: dict[int, list[tuple[EventLink, str]]] = {}
     if ids:

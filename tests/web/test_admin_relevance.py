@@ -52,7 +52,7 @@ def test_the_filtered_out_toggle_shows_dropped_events_with_their_reason(
     filtered = admin_client.get("/admin/events", params={"filtered": "true"}).text
     assert "Concert de jazz manouche" in filtered and "Soirée jeux de société" in filtered
     assert "Initiation à Python" not in filtered
-    assert "not tech enough (mixed source)" in filtered and "concert" in filtered
+    assert "hors sujet (source mixte)" in filtered and "concert" in filtered
     assert "C&#39;est tech" in filtered or "C'est tech" in filtered
 
 
