@@ -18,8 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from aggregator.topics import Taxonomy, explain
+from aggregator.regions import load_region
+from aggregator.topics import Taxonomy, explain, load_taxonomy
+
+DEFAULT_REGION = "aix-marseille"  # the settings' default region pack
 
 TECH, MIXED = "tech", "mixed"
 SCOPES = (TECH, MIXED)
@@ -79,15 +83,32 @@ class ScopeProposal:
             f"score tech on their own words)"
         )
 
+    def as_json(self) -> dict[str, Any]:
+        """What ``Source.last_check`` keeps of it."""
+        return {"scope_proposed": self.scope, "tech_share": self.tech_share}
+
+
+def _words(event: Any) -> tuple[str, str | None, tuple[str, ...]]:
+    """(title, description, categories) of a tuple, a dict, a RawEvent or a NormalizedEvent."""
+    if isinstance(event, tuple):
+        title, description, *rest = (*event, ())
+        return str(title or ""), description, tuple(rest[0] or ())
+    get = event.get if isinstance(event, dict) else lambda k, d=None: getattr(event, k, d)
+    description = get("description") or get("description_text")
+    return str(get("title") or ""), description, tuple(get("categories") or ())
+
 
 def propose_scope(
-    events: Iterable[tuple[str, str | None, tuple[str, ...]]],
-    taxonomy: Taxonomy,
-    *,
-    threshold: float = 1.0,
+    events: Iterable[Any], taxonomy: Taxonomy | None = None, *, threshold: float = 1.0
 ) -> ScopeProposal:
-    """Propose tech when most of a feed's events (title, description, categories) score tech."""
-    scores = [explain(t, d, c, taxonomy).score for t, d, c in events]
+    """Propose tech when most of a feed's events score tech on their own words, else mixed.
+
+    ``events``: RawEvents, NormalizedEvents, dicts or (title, description[, categories])
+    tuples; ``taxonomy`` defaults to the shared one with the default region's additions.
+    """
+    if taxonomy is None:
+        taxonomy = load_taxonomy(load_region(DEFAULT_REGION))
+    scores = [explain(*_words(e), taxonomy).score for e in events]
     if not scores:
         return ScopeProposal(TECH, 0.0, 0)
     share = sum(s >= threshold for s in scores) / len(scores)

@@ -15,6 +15,7 @@ from aggregator.models import Event, Source
 from aggregator.raw import RawEvent
 from aggregator.settings import Settings
 from aggregator.sources import add_source
+from tests.support.httpserver import LoopbackHTTPServer
 from tests.web.conftest import NOW, post_form
 
 
@@ -112,3 +113,22 @@ def test_the_scope_is_shown_and_editable_on_the_source_page(
     bad = post_form(admin_client, f"/admin/sources/{city_id}",
                     {"name": "Ville", "timezone": "Europe/Paris", "scope": "both"})
     assert bad.status_code == 422
+
+
+def test_checking_a_source_from_its_page_shows_the_proposed_scope(
+    admin_client: TestClient, sqlite_engine: Engine, http_server: LoopbackHTTPServer
+) -> None:
+    from tests.crawlers.test_check_scope import CITY_AGENDA
+
+    url = http_server.add("/ville/agenda.ics", CITY_AGENDA.replace("\n", "\r\n"),
+                          headers={"Content-Type": "text/calendar; charset=utf-8"})
+    with session_scope(sqlite_engine) as session:
+        city = add_source(session, url, name="Ville", scope="tech", now=NOW)
+        city_id = city.id
+    page = admin_client.get(f"/admin/sources/{city_id}").text
+    action = re.search(r'<form method="post" action="([^"]+/check)"', page)
+    assert action is not None
+    post_form(admin_client, action.group(1), {})
+    shown = admin_client.get(f"/admin/sources/{city_id}").text
+    assert "Portée proposée" in shown and "<strong>mixed</strong>" in shown
+    assert "25 %" in shown and "la source est en tech" in shown
