@@ -1,9 +1,9 @@
 """Topics and tech relevance from a transparent keyword taxonomy kept as data.
 
-The taxonomy is ``aggregator/regions/_taxonomy.toml`` plus the region pack's additions.
-:func:`classify` returns the topics of an event and a relevance score; an event is
-relevant when its score (plus its source's prior, see :func:`source_prior`) reaches the
-source's threshold. The scoring rules are written at the top of the TOML file.
+The taxonomy is ``aggregator/regions/_taxonomy.toml`` plus the region pack's additions (its
+header states the scoring rules). :func:`explain` scores an event from its words and names the
+words behind the score; :func:`classify` gives its topics and score. Whether the score is
+enough depends on the source's scope and threshold (``aggregator.relevance``).
 """
 
 from __future__ import annotations
