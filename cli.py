@@ -164,16 +164,24 @@ def sources_add(
     url: str,
     name: Annotated[str | None, typer.Option(help="Display name")] = None,
     timezone: Annotated[str | None, typer.Option(help="Default IANA timezone")] = None,
+    scope: Annotated[
+        str, typer.Option(help="tech: every event is relevant unless off topic; mixed: each earns it")
+    ] = "tech",
 ) -> None:
-    """Add a source as an admin: approved at once."""
+    """Add a source as an admin: approved at once (scope tech unless told otherwise)."""
     from aggregator.sources import add_source
 
     _check_url(url)
     if timezone:
         _check_timezone(timezone)
+    scope = _check_scope(scope) or "tech"
     with ctx.session() as session:
-        source = add_source(session, url, name=name, timezone=timezone, now=utcnow())
-        typer.echo(f"Source {source.id}: {source.name} <{source.url}> ({source.state})")
+        source = add_source(
+            session, url, name=name, timezone=timezone, scope=scope, now=utcnow()
+        )
+        typer.echo(
+            f"Source {source.id}: {source.name} <{source.url}> ({source.state}, {source.scope})"
+        )
 
 
 @sources_app.command("list")
@@ -189,6 +197,7 @@ def sources_list(
                 "name": s.name,
                 "url": s.url,
                 "state": s.state,
+                "scope": s.scope,
                 "format": s.detected_format,
                 "last_success": s.last_success_at,
                 "failures": s.consecutive_failures,
@@ -210,14 +219,20 @@ def sources_list(
 
 
 @sources_app.command("import")
-def sources_import(path: Path) -> None:
-    """Import sources from a CSV (name, town, kind, page_url, feed_url, ...) as pending."""
+def sources_import(
+    path: Path,
+    scope: Annotated[
+        str | None, typer.Option(help="Scope of rows without a scope column: tech or mixed")
+    ] = None,
+) -> None:
+    """Import sources from a CSV (name, town, kind, page_url, feed_url, scope) as pending."""
     from aggregator.sources import import_sources_csv
 
+    default = _check_scope(scope)
     if not path.is_file():
         raise errors.NotFoundError(f"no such file: {path}")
     with ctx.session() as session:
-        report = import_sources_csv(session, path, now=utcnow())
+        report = import_sources_csv(session, path, now=utcnow(), default_scope=default)
     typer.echo(
         f"{report.added} added, {report.skipped} already present, {len(report.invalid)} invalid"
     )
@@ -261,11 +276,23 @@ def sources_reject(source_id: int) -> None:
 @sources_app.command("check")
 def sources_check(source_id: int) -> None:
     """Fetch a source once, report its format, upcoming events and warnings, and record it."""
+    from aggregator.regions import load_region
+    from aggregator.relevance import effective_scope, propose_scope
+    from aggregator.topics import load_taxonomy
     from crawlers.check import check_source
 
     with ctx.session() as session:
         report = check_source(session, ctx.settings, source_id, now=utcnow())
+        source = session.get(Source, source_id)
+        scope = effective_scope(source.scope, source.kind) if source else "tech"
     typer.echo(f"Format: {report.format or '-'}; upcoming events: {report.upcoming}")
+    if report.events:
+        taxonomy = load_taxonomy(load_region(ctx.settings.region))
+        proposal = propose_scope(
+            ((e.title, e.description, tuple(e.categories)) for e in report.events), taxonomy
+        )
+        change = "" if proposal.scope == scope else f" (now {scope}: admin page to change)"
+        typer.echo(f"{proposal}{change}")
     for warning in report.warnings:
         typer.echo(f"  warning: {warning}")
     if report.error:
@@ -709,6 +736,15 @@ def demo(
 def _check_url(url: str) -> None:
     if not url.startswith(("http://", "https://", "file://")):
         raise typer.BadParameter(f"{url!r} is not an http(s) URL", param_hint="URL")
+
+
+def _check_scope(value: str | None) -> str | None:
+    from aggregator.relevance import check_scope
+
+    try:
+        return check_scope(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--scope") from exc
 
 
 def _check_timezone(name: str) -> None:

@@ -58,6 +58,7 @@ from aggregator.models import Event, EventChange, EventLink, EventStatus, Source
 from aggregator.normalize import NormalizedEvent, normalize
 from aggregator.raw import RawEvent, SourceDefaults
 from aggregator.regions import Region, load_region
+from aggregator.relevance import effective_scope, scope_relevance
 from aggregator.settings import Settings
 from aggregator.topics import load_taxonomy, source_prior
 
@@ -104,15 +105,19 @@ def source_defaults(source: Source, region: Region) -> SourceDefaults:
 
 def scaled_relevance(content: float, source: Source, settings: Settings) -> float:
     """Relevance on the scale stored in ``Event.relevance``: 1.0 is the source's bar."""
-    score = content + source_prior(source.kind, load_taxonomy(load_region(settings.region)))
+    taxonomy = load_taxonomy(load_region(settings.region))
     threshold = (
         source.relevance_threshold
         if source.relevance_threshold is not None
         else settings.relevance_threshold
     )
-    if threshold <= 0:
-        return round(max(score, 1.0), 3)
-    return round(score / threshold, 3)
+    return scope_relevance(
+        content,
+        scope=effective_scope(source.scope, source.kind),
+        prior=source_prior(source.kind, taxonomy),
+        threshold=threshold,
+        taxonomy=taxonomy,
+    )
 
 
 def ingest_events(

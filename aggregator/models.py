@@ -100,6 +100,7 @@ class Source(SQLModel, table=True):
     language: str = "fr"
     authority: int = 50  # higher wins field conflicts in a merge (organizer > aggregator)
     relevance_threshold: float | None = None  # None: the settings default
+    scope: str | None = None  # tech or mixed (aggregator.relevance); None: from its kind
     crawl_interval: int | None = None  # seconds; None: the settings default
     follow_links: bool = False
     spider: str | None = None  # name of a site-specific spider, else the generic one
@@ -160,6 +161,9 @@ class Event(SQLModel, table=True):
     topics: list[str] = _json(list)
     relevance: float = 0.0
     hidden: bool = False
+    marked_tech: bool = Field(  # an admin said "this is tech": relevant whatever its score
+        default=False, sa_column_kwargs={"server_default": sa.false()}
+    )
     series_uid: str | None = Field(default=None, index=True)
     title_key: str = ""  # normalized title, for blocking and matching
     content_hash: str = ""

@@ -19,8 +19,10 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from aggregator.models import Event, EventLink, Source
-from aggregator.regions import Region, fold
+from aggregator.regions import Region, fold, load_region
+from aggregator.relevance import effective_scope, exclusion_reason
 from aggregator.settings import Settings
+from aggregator.topics import load_taxonomy
 
 RELEVANT = 1.0  # Event.relevance at or above this is relevant
 CHUNK = 500
@@ -79,7 +81,7 @@ def published_conditions(
             ),
         )
     conditions: list[Any] = [
-        col(Event.relevance) >= RELEVANT,
+        sa.or_(col(Event.relevance) >= RELEVANT, col(Event.marked_tech).is_(True)),
         sa.or_(col(Event.online).is_(True), placed),
     ]
     if not include_hidden:
@@ -246,7 +248,11 @@ def list_agenda(
 
 
 def explain_exclusion(
-    event: Event, *, region: Region | None = None, now: datetime | None = None
+    event: Event,
+    *,
+    region: Region | None = None,
+    now: datetime | None = None,
+    relevance_reason: str | None = None,
 ) -> str | None:
     """Why the public agenda leaves this event out (None: it is shown)."""
     reasons: list[str] = []
@@ -254,8 +260,11 @@ def explain_exclusion(
         reasons.append("hidden by an admin")
     if event.start is None:
         reasons.append("no start time")
-    if event.relevance < RELEVANT:
-        reasons.append(f"not tech enough (relevance {event.relevance:.2f} < {RELEVANT:.2f})")
+    if event.relevance < RELEVANT and not event.marked_tech:
+        reasons.append(
+            relevance_reason
+            or f"not tech enough (relevance {event.relevance:.2f} < {RELEVANT:.2f})"
+        )
     if not event.online and not _in_region(event, region):
         where = ", ".join(filter(None, (event.venue, event.city, event.postcode))) or "no place"
         reasons.append(f"outside the region and not online ({where})")
@@ -273,7 +282,52 @@ def all_events_with_reasons(
 ) -> list[tuple[Event, str | None]]:
     """Every stored event, by start, with the reason it is left out of the agenda (or None)."""
     query = select(Event).order_by(col(Event.start), col(Event.id))
-    return [(e, explain_exclusion(e, region=region, now=now)) for e in session.exec(query)]
+    events = list(session.exec(query))
+    why = relevance_reasons(session, [e for e in events if e.relevance < RELEVANT], settings)
+    return [
+        (e, explain_exclusion(e, region=region, now=now, relevance_reason=why.get(e.id or 0)))
+        for e in events
+    ]
+
+
+def relevance_reasons(
+    session: Session,
+    events: Sequence[Event],
+    settings: Settings | None = None,
+    language: str = "en",
+) -> dict[int, str]:
+    """Event id -> why it is not tech enough, naming its words, scope and threshold (from
+    the first source that carries it)."""
+    ids = [e.id for e in events if e.id is not None]
+    first: dict[int, Source] = {}
+    for i in range(0, len(ids), CHUNK):
+        rows = session.exec(
+            select(EventLink.event_id, Source)
+            .join(Source, col(Source.id) == col(EventLink.source_id))
+            .where(col(EventLink.event_id).in_(ids[i : i + CHUNK]))
+            .order_by(col(EventLink.id))
+        ).all()
+        for event_id, source in rows:
+            first.setdefault(event_id, source)
+    region_name = settings.region if settings else "aix-marseille"
+    taxonomy = load_taxonomy(load_region(region_name))
+    default = settings.relevance_threshold if settings else 1.0
+    reasons = {}
+    for event in events:
+        carrier = first.get(event.id or 0)
+        if carrier is None:
+            continue
+        bar = carrier.relevance_threshold
+        reasons[event.id or 0] = exclusion_reason(
+            event.title,
+            event.description_text,
+            (),
+            taxonomy,
+            scope=effective_scope(carrier.scope, carrier.kind),
+            threshold=default if bar is None else bar,
+            language=language,
+        )
+    return reasons
 
 
 def event_sources(session: Session, event_ids: Iterable[int]) -> dict[int, list[str]]:

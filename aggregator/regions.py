@@ -349,9 +349,11 @@ def load_region(name: str) -> Region:
         postcode_defaults=dict(meta.get("postcode_defaults", {})),
         postcode_pattern=meta.get("postcode_pattern", r"(?<!\d)\d{5}(?!\d)"),
         coordinate_margin_km=float(meta.get("coordinate_margin_km", 8.0)),
-        taxonomy_additions={
-            topic: tuple(spec.get("keywords", ()))
+        taxonomy_additions={  # topic -> keywords; "relevance.<list>" -> relevance cue words
+            (topic if key == "keywords" else f"{topic}.{key}"): tuple(values)
             for topic, spec in meta.get("taxonomy", {}).items()
+            for key, values in spec.items()
+            if isinstance(values, list)
         },
         starter_sources_csv=starter if starter.is_file() else None,
         ambiguous_town_aliases=frozenset(fold(t) for t in meta.get("ambiguous_town_aliases", [])),

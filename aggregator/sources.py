@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from aggregator.errors import InvalidInputError, NotFoundError
 from aggregator.models import Source, SourceState
+from aggregator.relevance import check_scope, effective_scope
 from aggregator.timeutil import zone
 
 # How much a source's version of an event weighs in a merge: an organizer's own feed
@@ -32,7 +33,7 @@ KIND_AUTHORITY = {
     "venue": 50,
     "aggregator": 30,
 }
-CSV_COLUMNS = ("name", "town", "kind", "page_url", "feed_url")
+CSV_COLUMNS = ("name", "town", "kind", "page_url", "feed_url", "scope")
 
 
 @dataclass
@@ -79,9 +80,14 @@ def add_source(
     town: str | None = None,
     contact_email: str | None = None,
     page_url: str | None = None,
+    scope: str | None = None,
     now: datetime,
 ) -> Source:
-    """Add a source, or return the one already stored under ``url`` (unchanged)."""
+    """Add a source, or return the one already stored under ``url`` (unchanged).
+
+    ``scope`` (tech or mixed, see ``aggregator.relevance``) defaults to the kind's: mixed for
+    general agendas (aggregator, venue, city, library), else tech.
+    """
     url = clean_source_url(url)
     existing = find_source(session, url)
     if existing is not None:
@@ -89,11 +95,16 @@ def add_source(
     if state not in SourceState.__members__:
         raise InvalidInputError(f"unknown source state {state!r}")
     kind = (kind or "").strip().lower() or None
+    try:
+        scope = effective_scope(check_scope(scope), kind)
+    except ValueError as exc:
+        raise InvalidInputError(str(exc)) from exc
     source = Source(
         name=(name or "").strip() or (urlsplit(url).hostname or url),
         url=url,
         page_url=page_url,
         kind=kind,
+        scope=scope,
         town=(town or "").strip() or None,
         state=state,
         timezone=str(zone(timezone, "Europe/Paris").key) if timezone else "Europe/Paris",
@@ -106,7 +117,9 @@ def add_source(
     return source
 
 
-def import_sources_csv(session: Session, path: Path, *, now: datetime) -> ImportReport:
+def import_sources_csv(
+    session: Session, path: Path, *, now: datetime, default_scope: str | None = None
+) -> ImportReport:
     """Import a sources CSV (columns of the region pack's sources.csv) as ``pending`` sources.
 
     Each row's URL is its ``feed_url`` when given, else its ``page_url``. Rows whose URL is
@@ -114,7 +127,8 @@ def import_sources_csv(session: Session, path: Path, *, now: datetime) -> Import
     source once. A named row with no URL at all is kept as a pending source without one (an
     organisation we know of, whose agenda nobody has found yet: it cannot be approved before
     an admin sets its URL); it is skipped when a source of that name exists. Malformed rows
-    are reported with their line number, never fatal.
+    are reported with their line number, never fatal. A row's ``scope`` column (tech or
+    mixed), else ``default_scope``, else its kind's default sets the source's scope.
     """
     report = ImportReport()
     try:
@@ -144,6 +158,7 @@ def import_sources_csv(session: Session, path: Path, *, now: datetime) -> Import
                     url=None,
                     state=SourceState.pending,
                     kind=values.get("kind") or None,
+                    scope=effective_scope(None, values.get("kind")),
                     town=values.get("town") or None,
                     last_error="no URL known yet: set one before approving",
                     created_at=now,
@@ -163,6 +178,11 @@ def import_sources_csv(session: Session, path: Path, *, now: datetime) -> Import
         if find_source(session, url) is not None:
             report.skipped += 1
             continue
+        try:
+            scope = check_scope(values.get("scope") or default_scope)
+        except ValueError as exc:
+            report.invalid.append((line, str(exc)))
+            continue
         source = add_source(
             session,
             url,
@@ -171,6 +191,7 @@ def import_sources_csv(session: Session, path: Path, *, now: datetime) -> Import
             kind=values.get("kind") or None,
             town=values.get("town") or None,
             page_url=page if page and page != url else None,
+            scope=scope,
             now=now,
         )
         report.added += 1

@@ -1,9 +1,9 @@
 """Topics and tech relevance from a transparent keyword taxonomy kept as data.
 
-The taxonomy is ``aggregator/regions/_taxonomy.toml`` plus the region pack's additions.
-:func:`classify` returns the topics of an event and a relevance score; an event is
-relevant when its score (plus its source's prior, see :func:`source_prior`) reaches the
-source's threshold. The scoring rules are written at the top of the TOML file.
+The taxonomy is ``aggregator/regions/_taxonomy.toml`` plus the region pack's additions (its
+header states the scoring rules). :func:`explain` scores an event from its words and names the
+words behind the score; :func:`classify` gives its topics and score. Whether the score is
+enough depends on the source's scope and threshold (``aggregator.relevance``).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ class _Matcher:
 
     def __init__(self, keywords: dict[str, set[str]]) -> None:
         self.labels: dict[tuple[int, str], set[str]] = defaultdict(set)
+        self.names: dict[tuple[int, str], str] = {}  # as the taxonomy writes it, for display
         modes: tuple[list[str], list[str], list[str]] = ([], [], [])
         for keyword, labels in keywords.items():
             letters = re.sub(r"[^A-Za-z]", "", keyword)
@@ -53,6 +54,7 @@ class _Matcher:
                 continue
             modes[mode].append(re.escape(key))
             self.labels[(mode, key)].update(labels)
+            self.names.setdefault((mode, key), keyword)
         self.patterns = tuple(_alternation(parts) for parts in modes)
 
     def find(self, text: str, folded_text: str) -> dict[str, set[str]]:
@@ -65,7 +67,7 @@ class _Matcher:
             for match in pattern.finditer(target):
                 key = match.group(1)
                 for label in self.labels.get((mode, key), ()):
-                    hits[label].add(key)
+                    hits[label].add(self.names.get((mode, key), key))
         return hits
 
 
@@ -76,20 +78,27 @@ def _alternation(parts: list[str]) -> re.Pattern[str] | None:
     return re.compile(r"(?<![\w])(" + "|".join(parts) + r")(?![\w])")
 
 
+# How much a place counts: a cue in the title, the categories or the description.
+PLACES = ("title", "categories", "description")
+
+
 @dataclass(frozen=True)
 class Taxonomy:
-    """Topics, their matchers and the relevance weights."""
+    """Topics, their matcher and the relevance weights (see the TOML file for the rules)."""
 
     topics: tuple[Topic, ...]
     title_weight: float = 1.0
     category_weight: float = 0.75
     description_weight: float = 0.5
     tech_word_weight: float = 0.5
+    strong_tech_weight: float = 1.0
     off_topic_weight: float = 0.5
+    strong_off_topic_weight: float = 1.0
+    off_topic_description_weight: float = 0.5
+    phrase_weight: float = 1.5
     source_priors: dict[str, float] = field(default_factory=dict)
-    _topics: _Matcher | None = field(default=None, repr=False)
-    _tech: _Matcher | None = field(default=None, repr=False)
-    _off: _Matcher | None = field(default=None, repr=False)
+    _matcher: _Matcher | None = field(default=None, repr=False)
+    _cue_weights: dict[str, float] = field(default_factory=dict, repr=False)
 
     def topic(self, slug: str) -> Topic | None:
         return next((t for t in self.topics if t.slug == slug), None)
@@ -98,10 +107,26 @@ class Taxonomy:
         """slug -> display name in ``language`` (fr or en), in taxonomy order."""
         return {t.slug: t.label(language) for t in self.topics}
 
+    def place_weight(self, place: str) -> float:
+        return {
+            "title": self.title_weight,
+            "categories": self.category_weight,
+            "description": self.description_weight,
+        }[place]
+
+
+# Labels of relevance cues in the matcher (topics use their slug).
+_CUES = {
+    "tech_words": "+tech",
+    "strong_tech_words": "+strong",
+    "off_topic_words": "-off",
+    "strong_off_topic_words": "-strong",
+}
+
 
 @cache
 def load_taxonomy(region: Region | None = None) -> Taxonomy:
-    """The shared taxonomy, with the region pack's keyword additions (cached)."""
+    """The shared taxonomy, with the region pack's keyword and cue additions (cached)."""
     data: dict[str, Any] = tomllib.loads(TAXONOMY_FILE.read_text(encoding="utf-8"))
     extra = region.taxonomy_additions if region else {}
     topics = tuple(
@@ -115,18 +140,33 @@ def load_taxonomy(region: Region | None = None) -> Taxonomy:
         for slug, spec in data.get("topics", {}).items()
     )
     relevance = data.get("relevance", {})
-    return Taxonomy(
+    mapping = _keyword_map(topics)
+    for name, label in _CUES.items():
+        for word in (*relevance.get(name, ()), *extra.get(f"relevance.{name}", ())):
+            mapping[word].add(label)
+    tax = Taxonomy(
         topics=topics,
         title_weight=float(data.get("title_weight", 1.0)),
         category_weight=float(data.get("category_weight", 0.75)),
         description_weight=float(data.get("description_weight", 0.5)),
         tech_word_weight=float(relevance.get("tech_word_weight", 0.5)),
+        strong_tech_weight=float(relevance.get("strong_tech_weight", 1.0)),
         off_topic_weight=float(relevance.get("off_topic_weight", 0.5)),
+        strong_off_topic_weight=float(relevance.get("strong_off_topic_weight", 1.0)),
+        off_topic_description_weight=float(relevance.get("off_topic_description_weight", 0.5)),
+        phrase_weight=float(relevance.get("phrase_weight", 1.5)),
         source_priors={k: float(v) for k, v in relevance.get("source_priors", {}).items()},
-        _topics=_Matcher(_keyword_map(topics)),
-        _tech=_Matcher({w: {"tech"} for w in relevance.get("tech_words", ())}),
-        _off=_Matcher({w: {"off"} for w in relevance.get("off_topic_words", ())}),
+        _matcher=_Matcher(mapping),
     )
+    weights = {
+        "+tech": tax.tech_word_weight,
+        "+strong": tax.strong_tech_weight,
+        "-off": -tax.off_topic_weight,
+        "-strong": -tax.strong_off_topic_weight,
+        **{t.slug: t.weight for t in topics},
+    }
+    tax._cue_weights.update(weights)
+    return tax
 
 
 def _keyword_map(topics: tuple[Topic, ...]) -> dict[str, set[str]]:
@@ -137,36 +177,87 @@ def _keyword_map(topics: tuple[Topic, ...]) -> dict[str, set[str]]:
     return mapping
 
 
+@dataclass(frozen=True)
+class Relevance:
+    """An event's tech relevance: its score and the words that made it (for an admin)."""
+
+    topics: tuple[str, ...]
+    # Negative when off-topic cues outweigh the tech ones; below -off_topic_weight only when a
+    # strong off-topic cue (concert, yoga, marché...) does: "clearly off topic".
+    score: float
+    words: tuple[tuple[str, float], ...]  # (word as matched, what it added), largest first
+
+    def why(self, limit: int = 4) -> str:
+        """The words behind the score, e.g. "concert −1.0, numérique +0.5"."""
+        return ", ".join(f"{w} {c:+.1f}" for w, c in self.words[:limit])
+
+
+def explain(
+    title: str, description: str | None, categories: tuple[str, ...], taxonomy: Taxonomy
+) -> Relevance:
+    """Score an event from its words: each distinct cue counts once, at its best place.
+
+    A topic keyword adds its topic's weight, a generic tech word ``tech_word_weight``, a strong
+    one ``strong_tech_weight``; a keyword of several words (a phrase) counts ``phrase_weight``
+    times more. Off-topic cues subtract. Each is scaled by where it stands (title, categories,
+    description). A topic is given when a keyword is in the title or categories, or when two
+    different keywords of it are in the description.
+    """
+    texts = {
+        "title": title or "",
+        "categories": " ; ".join(categories),
+        "description": (description or "")[:20000],
+    }
+    assert taxonomy._matcher is not None
+    found = {p: taxonomy._matcher.find(t, fold(t)) for p, t in texts.items()}
+    topics = tuple(
+        t.slug
+        for t in taxonomy.topics
+        if found["title"].get(t.slug)
+        or found["categories"].get(t.slug)
+        or len(found["description"].get(t.slug, ())) >= 2
+    )
+    best: dict[str, tuple[str, float]] = {}  # folded word -> (word, what it adds)
+    strong_title = strong_off = False
+    for place in PLACES:
+        for key, labels in _keys(found[place]).items():
+            factor = taxonomy.place_weight(place)
+            weights = [taxonomy._cue_weights.get(label, 0.0) for label in labels]
+            weight = min(weights) if min(weights) < 0 else max(weights)
+            if weight > 0 and " " in key.strip():
+                weight *= taxonomy.phrase_weight
+            strong_title = strong_title or (place == "title" and weight >= 1.0)
+            strong_off = strong_off or weight <= -taxonomy.strong_off_topic_weight
+            if weight < 0 and place == "description":  # an aside, not what the event is
+                factor = taxonomy.off_topic_description_weight
+            value, folded = weight * factor, fold(key)
+            if folded not in best or abs(value) > abs(best[folded][1]):
+                best[folded] = (key, value)
+    if strong_title:  # a plain tech title is not undone by a weak off-topic word ("festival")
+        weak = -taxonomy.off_topic_weight
+        best = {k: kv for k, kv in best.items() if not (weak * 1.001 <= kv[1] < 0)}
+    words = tuple(sorted(((k, round(v, 3)) for k, v in best.values()), key=lambda kv: -abs(kv[1])))
+    score = sum(v for _, v in best.values())
+    if not strong_off:  # weak off-topic words alone never make an event "off topic"
+        score = max(score, -taxonomy.off_topic_weight)
+    return Relevance(topics, round(score, 3), words)
+
+
+def _keys(hits: dict[str, set[str]]) -> dict[str, set[str]]:
+    """Invert label -> keys into key -> labels."""
+    keys: dict[str, set[str]] = defaultdict(set)
+    for label, found in hits.items():
+        for key in found:
+            keys[key].add(label)
+    return keys
+
+
 def classify(
     title: str, description: str | None, categories: tuple[str, ...], taxonomy: Taxonomy
 ) -> tuple[tuple[str, ...], float]:
-    """The topics of an event (taxonomy order) and its tech-relevance score (>= 0).
-
-    A topic is given when a keyword is in the title or categories, or when two different
-    keywords of it are in the description.
-    """
-    description = (description or "")[:20000]
-    places = {
-        "title": (title, taxonomy.title_weight),
-        "categories": (" ; ".join(categories), taxonomy.category_weight),
-        "description": (description, taxonomy.description_weight),
-    }
-    folded = {k: fold(text) for k, (text, _) in places.items()}
-    assert taxonomy._topics and taxonomy._tech and taxonomy._off
-    found = {k: taxonomy._topics.find(text, folded[k]) for k, (text, _) in places.items()}
-    topics: list[str] = []
-    score = 0.0
-    for topic in taxonomy.topics:
-        hits = {k: found[k].get(topic.slug, set()) for k in places}
-        if hits["title"] or hits["categories"] or len(hits["description"]) >= 2:
-            topics.append(topic.slug)
-        score += topic.weight * sum(places[k][1] for k, kws in hits.items() if kws)
-    tech, off = taxonomy._tech, taxonomy._off
-    if tech.find(title, folded["title"]) or tech.find(description, folded["description"]):
-        score += taxonomy.tech_word_weight
-    if not found["title"] and off.find(title, folded["title"]):
-        score -= taxonomy.off_topic_weight
-    return tuple(topics), round(max(score, 0.0), 3)
+    """The topics of an event (taxonomy order) and its tech-relevance score (see ``explain``)."""
+    relevance = explain(title, description, categories, taxonomy)
+    return relevance.topics, relevance.score
 
 
 def source_prior(kind: str | None, taxonomy: Taxonomy) -> float:

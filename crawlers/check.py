@@ -32,7 +32,9 @@ from aggregator.errors import (
 from aggregator.models import CrawlRun, RunStatus, Source, SourceFetch, SourceState
 from aggregator.raw import RawEvent, SourceDefaults
 from aggregator.regions import Region, load_region
+from aggregator.relevance import propose_scope
 from aggregator.settings import Settings
+from aggregator.topics import load_taxonomy
 from crawlers import lint
 from crawlers.extract import extract_events, extract_target, read_target
 from crawlers.fetch import fetch, user_agent
@@ -215,6 +217,8 @@ def check_source(
         finding = lint.fetch_finding(str(exc), status=None, blocked=True)
         seen = _failed(url, finding, str(exc))
     _record(session, source, seen, now=now)
+    scope = propose_scope(seen.events, load_taxonomy(region))  # what the feed holds: tech/mixed
+    source.last_check = {**(source.last_check or {}), **scope.as_json()}
     return CheckReport(
         source_id=source_id,
         format=seen.format,

@@ -29,6 +29,8 @@ from aggregator.models import (
     SourceFetch,
     SourceState,
 )
+from aggregator.relevance import check_scope, effective_scope
+from aggregator.relevance_actions import rescore_source
 from aggregator.settings import parse_interval
 from aggregator.sources import set_source_state
 from web import admin_content
@@ -193,6 +195,7 @@ def source_page(request: Request, session: SessionDep, now: NowDep, source_id: i
         "admin/source.html",
         {
             "source": source,
+            "scope": effective_scope(source.scope, source.kind),
             "fetches": fetches,
             "clashes": _source_clashes(request, session, source_id, now),
         },
@@ -221,13 +224,16 @@ def _source_clashes(
 def source_edit(
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     source_id: int,
     name: Annotated[str, Form(min_length=1, max_length=200)],
     timezone: Annotated[str, Form(max_length=64)],
     relevance_threshold: Annotated[str, Form(max_length=20)] = "",
     crawl_interval: Annotated[str, Form(max_length=20)] = "",
+    scope: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     source = _source(session, source_id)
+    before = (source.scope, source.relevance_threshold)
     try:
         ZoneInfo(timezone.strip())
     except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -241,7 +247,13 @@ def source_edit(
     except ValueError as exc:
         raise InvalidInputError("the relevance threshold must be a number") from exc
     source.crawl_interval = parse_interval(crawl_interval) if crawl_interval.strip() else None
+    try:
+        source.scope = check_scope(scope) or source.scope
+    except ValueError as exc:
+        raise InvalidInputError(str(exc)) from exc
     session.add(source)
+    if (source.scope, source.relevance_threshold) != before:
+        rescore_source(session, source, settings)
     return RedirectResponse(f"/admin/sources/{source_id}?saved=1", status_code=303)
 
 

@@ -14,11 +14,14 @@ from sqlmodel import col, select
 
 from aggregator.errors import InvalidInputError
 from aggregator.models import Event, EventLink, Source, Subscriber, SubscriberStatus
+from aggregator.queries import RELEVANT, relevance_reasons
+from aggregator.relevance_actions import lower_threshold_for, mark_tech
 from aggregator.weeks import checked_week, upcoming_week
 from newsletter.mailers import make_mailer
 from newsletter.messages import build_message
 from newsletter.send import preview_digest, send_digest
 from web.deps import AdminDep, NowDep, SessionDep, SettingsDep, require_admin
+from web.i18n import request_language
 from web.moderation import merge_events, set_hidden, split_link
 from web.rendering import render
 from web.security import require_csrf
@@ -30,7 +33,13 @@ CSRF = [Depends(require_csrf)]
 
 @router.get("/events", response_class=HTMLResponse)
 def events_page(
-    request: Request, session: SessionDep, now: NowDep, q: str | None = None, hidden: bool = False
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    q: str | None = None,
+    hidden: bool = False,
+    filtered: bool = False,
 ) -> HTMLResponse:
     query = select(Event).where(
         or_(col(Event.start) >= now - timedelta(days=1), col(Event.start).is_(None))
@@ -39,7 +48,11 @@ def events_page(
         query = query.where(col(Event.title).icontains(q.strip()[:100]))
     if hidden:
         query = query.where(col(Event.hidden).is_(True))
+    if filtered:  # what the relevance filter keeps out, with its reason
+        query = query.where(col(Event.relevance) < RELEVANT, col(Event.marked_tech).is_(False))
     events = list(session.exec(query.order_by(col(Event.start)).limit(200)).all())
+    dropped = [e for e in events if e.relevance < RELEVANT and not e.marked_tech]
+    reasons = relevance_reasons(session, dropped, settings, request_language(request))
     ids = [e.id for e in events]
     links: dict[int, list[tuple[EventLink, str]]] = {}
     if ids:
@@ -53,8 +66,36 @@ def events_page(
     return render(
         request,
         "admin/events.html",
-        {"events": events, "links": links, "q": q or "", "hidden": hidden},
+        {
+            "events": events,
+            "links": links,
+            "q": q or "",
+            "hidden": hidden,
+            "filtered": filtered,
+            "reasons": reasons,
+            "dropped": {e.id for e in dropped},
+        },
     )
+
+
+@router.post("/events/{event_id}/tech", dependencies=CSRF)
+def mark_as_tech(session: SessionDep, event_id: int) -> Response:
+    """"This is tech": the event is published whatever its score, across every crawl."""
+    mark_tech(session, event_id, True)
+    return RedirectResponse(f"/admin/events?filtered=true#event-{event_id}", status_code=303)
+
+
+@router.post("/events/{event_id}/untech", dependencies=CSRF)
+def unmark_tech(session: SessionDep, event_id: int) -> Response:
+    mark_tech(session, event_id, False)
+    return RedirectResponse(f"/admin/events#event-{event_id}", status_code=303)
+
+
+@router.post("/events/{event_id}/lower-threshold", dependencies=CSRF)
+def lower_threshold(session: SessionDep, settings: SettingsDep, event_id: int) -> Response:
+    """Lower the bar of the event's source just enough for it (and its like) to pass."""
+    source = lower_threshold_for(session, event_id, settings)
+    return RedirectResponse(f"/admin/sources/{source.id}?saved=1", status_code=303)
 
 
 @router.post("/events/{event_id}/hide", dependencies=CSRF)
