@@ -1,25 +1,50 @@
-"""Is this the same real-world event? Pure, explainable match decisions.
+"""Is this the same real-world event? Pure, explainable match decisions from all the evidence.
 
-Exact keys first (same source and external id is handled by ingest; the same canonical URL
-or the same foreign UID on the same day), then fuzzy matching *blocked* by title word and
-time: two candidates are compared only when they share a significant title word and their
-starts could match (within 20 minutes, a whole-hour timezone slip apart, or one side
-all-day on the other's local day), so the cost grows about linearly, never as all pairs.
-See :func:`find_matches`.
+Listings of one event rarely share a title: the organizer's Meetup gives the talk, a
+community calendar says "<group> – meetup de mars", the city agenda "Rencontre <group>
+(mars)" with the doors time, Eventbrite the brand. So :func:`compare` weighs every signal
+two listings may share, and :func:`find_matches` makes the pairs meet by day *and* by place,
+organizer or title word, about linearly.
 
-A fuzzy match needs all of:
+**Vetoes** (the pair is never a match): the same source (it lists distinct events under
+distinct ids); local days more than one apart (all-day spans count as every day they
+cover); two different communes, or a town outside the region and another town; one side
+online-only and the other in person; different edition numbers ("#18" vs "#19", read in
+the titles, else in one title and the other's description) or years; times that cannot
+match (more than 45 minutes apart, unless a whole-hour timezone slip of 1 or 2 hours backed
+by other evidence); an all-day entry on a day the timed one is not on.
 
-* similar titles (rapidfuzz on accent-, case- and stop-word-free keys), and no
-  contradicting numbers ("#45" vs "#46", "2026" vs "2027");
-* compatible times: starts within 20 minutes, or whole hours apart with a near-identical
-  title (a timezone slip), or one side all-day on the other's local day;
-* compatible places: the same commune or venue, both online, or one side unknown; two
-  different communes never match (nor a town outside the region and another town), nor an
-  online-only event and one in a known town.
+**Score** (points, summed; each adds a reason):
+
+=====================================  ======
+same canonical URL or UID, same day     100 (decides alone)
+one links the other's page              +60 (description link or offers/url, tracking
+                                             parameters and /fr-FR/ locales dropped)
+both link the same event page           +40
+start 0–5 / 6–20 / 21–45 min apart      +30 / +24 / +14 (doors vs start)
+timezone slip (1 or 2 h)                +6
+all-day on the timed one's day          +12 (+20 when the spans are the same days)
+both all-day, same days / overlapping   +25 / +12
+same venue (name, address or < 200 m)   +25
+venue named in the other's text         +15
+same commune only                       +8; different venues there: −10
+both online                             +15
+organizer/group named in the other      +25 (title, description or URL)
+acronym of the other's organizer/title  +20 ("SVJS" for "Sainte-Victoire JS")
+same edition number                     +10
+each shared distinctive title word      +14 (at most 42); the same title: +30
+"Series : X" vs "Series : Y"            −40 (two sessions of one series)
+title word in the other's description   +5 each (at most 15)
+=====================================  ======
+
+``MERGE`` (60) and above: one event. ``REVIEW`` (40) to ``MERGE``: kept apart, and the pair
+goes to the admin's "possible duplicates" queue. Below ``REVIEW``: apart. The score is
+symmetric (``compare(a, b)`` and ``compare(b, a)`` agree) and depends on the pair only.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable, Sequence
@@ -30,6 +55,7 @@ from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz
 
+from aggregator import match_signals as sig
 from aggregator.regions import Region, fold
 
 if TYPE_CHECKING:
@@ -40,11 +66,12 @@ PLACE_FIELDS = ("venue", "address", "city", "postcode", "insee", "latitude", "lo
                 "in_region")
 SINGLE_FIELDS = ("title", "description_html", "description_text", "url", "image", "price",
                  "organizer", "language", "series_uid", "online")
+MERGE = 60.0
+REVIEW = 40.0
 
 STOP_WORDS = frozenset(
     ["le", "la", "les", "l", "un", "une", "des", "du", "de", "d", "au", "aux", "et", "ou", "en", "a", "à", "pour", "par", "sur", "avec", "dans", "chez", "sans", "ce", "cette", "ces", "se", "sa", "son", "ses", "notre", "nos", "votre", "vos", "the", "an", "of", "and", "or", "in", "on", "at", "for", "with", "to", "by", "from", "is", "are", "meetup", "rencontre", "soiree", "evening", "event", "evenement", "session", "edition"]
 )
-_SITE_WORDS = frozenset({"meetup", "eventbrite", "openagenda", "mobilizon", "facebook"})
 
 
 def title_key(title: str | None, region: Region | None = None) -> str:
@@ -63,7 +90,7 @@ def title_key(title: str | None, region: Region | None = None) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """What matching needs to know of one event (built from a NormalizedEvent or an Event)."""
+    """What matching needs to know of one listing (see :func:`candidate_of`)."""
 
     key: Hashable
     title_key: str
@@ -77,26 +104,51 @@ class Candidate:
     insee: str | None = None
     online: bool = False
     city: str | None = None  # the town as given; matters when it lies outside the region
+    end_date: date | None = None  # local last day (inclusive)
+    title: str = ""  # as written (acronyms need the case)
+    names: tuple[str, ...] = ()  # organizer / group names
+    text: str = ""  # folded description (first 2,000 characters)
+    page: str | None = None  # url_key of the listing's own page
+    links: frozenset[str] = frozenset()  # url_keys its description or offers mention
+    address: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+def candidate_of(event: NormalizedEvent, key: Hashable, source_id: int | None,
+                 names: Iterable[str] = ()) -> Candidate:
+    """The candidate of one source's version of an event; ``names`` are the groups the source
+    speaks for (its organizer field comes on top)."""
+    text = event.description_text or ""
+    links = {k for u in sig.urls_in(f"{text} {event.description_html or ''}")
+             if (k := sig.url_key(u)) and not sig.site_root(k)}
+    page = sig.url_key(event.url)
+    if page and sig.site_root(page):
+        page = None
+    links.discard(page or "")
+    all_names = tuple(dict.fromkeys(n for n in (event.organizer, *names) if n))
+    return Candidate(
+        key=key, title_key=event.title_key, start=event.start, all_day=event.all_day,
+        start_date=event.start_date, source_id=source_id, canonical_url=event.canonical_url,
+        uid=event.uid, venue=event.venue, insee=event.insee, online=event.online,
+        city=event.city, end_date=event.end_date, title=event.title, names=all_names,
+        text=fold(text[:2000]), page=page, links=frozenset(links), address=event.address,
+        latitude=event.latitude, longitude=event.longitude,
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    """A decision that ``left`` and ``right`` are one event, with the evidence."""
+    """The decision on a pair scored ``REVIEW`` or above, with the evidence."""
 
     left: Hashable
     right: Hashable
     score: float
     reasons: tuple[str, ...] = field(default_factory=tuple)
 
-
-@lru_cache(maxsize=65536)
-def _numbers(key: str) -> frozenset[str]:
-    return frozenset(re.findall(r"\d+", key))
-
-
-@lru_cache(maxsize=65536)
-def _folded(text: str) -> str:
-    return fold(text)
+    @property
+    def merge(self) -> bool:
+        return self.score >= MERGE
 
 
 SESSION_SHARE = 0.2  # own words this large a share of both titles: two sessions of a series
@@ -128,55 +180,212 @@ def title_similarity(a: str, b: str) -> float:
     return float(fuzz.token_set_ratio(a, b))
 
 
+def _span(c: Candidate) -> tuple[date, date]:
+    assert c.start_date is not None
+    last = c.end_date if c.end_date and c.start_date <= c.end_date <= c.start_date + timedelta(
+        days=4) else c.start_date
+    return c.start_date, last
+
+
+@lru_cache(maxsize=65536)
+def _folded(text: str) -> str:
+    return fold(text)
+
+
+def _same_venue(a: Candidate, b: Candidate) -> bool:
+    if a.latitude is not None and b.latitude is not None and a.longitude is not None \
+            and b.longitude is not None:
+        dy = (a.latitude - b.latitude) * 111_000
+        dx = (a.longitude - b.longitude) * 111_000 * math.cos(math.radians(a.latitude))
+        if math.hypot(dx, dy) < 200:
+            return True
+    if a.venue and b.venue:
+        va, vb = _folded(a.venue), _folded(b.venue)
+        if va and vb and fuzz.token_set_ratio(va, vb) >= 85 and min(len(va), len(vb)) >= 4:
+            return True
+    if a.address and b.address:
+        return fuzz.token_sort_ratio(_folded(a.address), _folded(b.address)) >= 90
+    return False
+
+
+def _venue_named(a: Candidate, b: Candidate) -> bool:
+    """``a``'s venue is written in ``b``'s description (a feed that kept it in the text)."""
+    if not a.venue or not b.text or b.venue:
+        return False
+    venue = _folded(a.venue)
+    return len(venue) >= 6 and f" {venue} " in f" {b.text} "
+
+
+def _online_only(c: Candidate) -> bool:
+    return c.online and not c.insee and not c.venue
+
+
+def _time_points(a: Candidate, b: Candidate) -> tuple[float, str, bool] | None:
+    """Points for the times, the reason, and whether the gap needs other evidence."""
+    if a.all_day or b.all_day:
+        (a0, a1), (b0, b1) = _span(a), _span(b)
+        if a.all_day and b.all_day:
+            if (a0, a1) == (b0, b1):
+                return 25.0, "all-day, same days", False
+            return (12.0, "all-day, overlapping days", False) if a0 <= b1 and b0 <= a1 else None
+        timed, whole = (b, a) if a.all_day else (a, b)
+        w0, w1 = _span(whole)
+        t0, t1 = _span(timed)
+        if not w0 <= t0 <= w1:
+            return None
+        if (t0, t1) == (w0, w1) and w1 > w0:
+            return 20.0, "all-day entry for the same days", False
+        return 12.0, "all-day entry on that day", False
+    if a.start is None or b.start is None:
+        return None
+    gap = abs((a.start - b.start).total_seconds()) / 60
+    if gap <= 5:
+        return 30.0, "same start", False
+    if gap <= 20:
+        return 24.0, f"start {gap:.0f} min apart", False
+    if gap <= 45:
+        return 14.0, f"start {gap:.0f} min apart (doors vs start)", False
+    for hours in (1, 2):
+        if abs(gap - 60 * hours) <= 2:
+            return 6.0, f"start {hours} h apart (timezone slip)", True
+    return None
+
+
 def compare(a: Candidate, b: Candidate) -> Match | None:
-    """The match decision for one pair (None: they stay apart)."""
+    """The decision on one pair: a ``Match`` scored ``REVIEW`` or above, else None."""
     if a.start_date is None or b.start_date is None:
         return None
-    if abs((a.start_date - b.start_date).days) > 1:
-        return None
     if a.source_id is not None and a.source_id == b.source_id:
-        return None  # one source lists distinct events under distinct ids
+        return None
+    (a0, a1), (b0, b1) = _span(a), _span(b)
+    if a0 > b1 + timedelta(days=1) or b0 > a1 + timedelta(days=1):
+        return None
     if a.canonical_url and a.canonical_url == b.canonical_url and a.start_date == b.start_date:
         return Match(a.key, b.key, 100.0, ("same canonical URL",))
     if a.uid and a.uid == b.uid and a.start_date == b.start_date:
         return Match(a.key, b.key, 100.0, ("same UID",))
-    # The cheap checks first (place, time), the title's numbers and similarity last.
     if a.insee and b.insee and a.insee != b.insee:
         return None
+    if not _met(a, b):
+        return None  # nothing in common to block on: never compared
     if _towns_differ(a, b):
         return None
-    if a.insee and a.insee == b.insee:
-        place, reasons_place = 1.0, "same town"
-    elif a.online and b.online:
-        place, reasons_place = 1.0, "both online"
-    elif a.venue and b.venue and fuzz.token_set_ratio(_folded(a.venue), _folded(b.venue)) >= 80:
-        place, reasons_place = 1.0, "same venue"
-    elif a.online != b.online and (a.insee or b.insee):
-        return None  # a webinar and an in-person session are two events
-    else:
-        place, reasons_place = 0.5, "place unknown"
-    if a.all_day or b.all_day:
-        if a.start_date != b.start_date:
-            return None
-        time_ok, need = "all-day on the same day", 88.0
-    else:
-        assert a.start is not None and b.start is not None
-        gap = abs((a.start - b.start).total_seconds()) / 60
-        if gap <= 20:
-            time_ok, need = f"start {gap:.0f} min apart", 72.0 if place == 1.0 else 82.0
-        elif gap <= 13 * 60 and gap % 60 <= 1 and (gap // 60) in (1, 2, 3, 6, 9):
-            time_ok, need = f"start {gap / 60:.0f} h apart (timezone slip)", 90.0
+    if (_online_only(a) and not b.online and (b.insee or b.venue)) or (
+            _online_only(b) and not a.online and (a.insee or a.venue)):
+        return None  # a webinar and an in-person event are two events
+    ed = _edition_points(a, b)
+    if ed is None:
+        return None
+    ya, yb = sig.years(a.title_key), sig.years(b.title_key)
+    if ya and yb and not ya & yb:
+        return None
+    timing = _time_points(a, b)
+    if timing is None:
+        return None
+    points, reasons = timing[0], [timing[1]]
+    needs_evidence = timing[2]
+
+    def add(value: float, reason: str) -> None:
+        nonlocal points
+        points += value
+        reasons.append(reason)
+
+    if ed:
+        add(ed, "same edition number")
+    # URLs
+    if (a.page and a.page in b.links) or (b.page and b.page in a.links):
+        add(60, "links the other's page")
+    elif a.links & b.links:
+        add(40, "both link the same page")
+    # place
+    if a.online and b.online:
+        add(15, "both online")
+    elif _same_venue(a, b):
+        add(25, "same venue")
+    elif _venue_named(a, b) or _venue_named(b, a):
+        add(15, "venue named in the description")
+    elif a.insee and a.insee == b.insee:
+        if a.venue and b.venue:
+            reasons.append("same town, other venue")
         else:
-            return None
-    numbers_a, numbers_b = _numbers(a.title_key), _numbers(b.title_key)
-    if numbers_a != numbers_b and numbers_a and numbers_b:
+            add(8, "same town")
+    # organizer / group
+    words_a, words_b = _all_words(a), _all_words(b)
+    named = next((n for n in a.names if sig.name_in(n, words_b)), None) or next(
+        (n for n in b.names if sig.name_in(n, words_a)), None)
+    if named:
+        add(25, f"organizer {named!r} named")
+    elif _abbreviated(a, b) or _abbreviated(b, a):
+        add(20, "acronym of the other's name")
+    # title words
+    sa, sb = sig.significant_words(a.title_key), sig.significant_words(b.title_key)
+    shared = sa & sb
+    if shared:
+        add(min(42, 14 * len(shared)), "shared title words: " + " ".join(sorted(shared)))
+    if (a.title_key == b.title_key and len(a.title_key.split()) >= 2) or (
+            a.title and _folded(a.title) == _folded(b.title) and len(a.title.split()) >= 2):
+        add(30, "same title")
+    elif shared and _other_sessions(a, b):
+        add(-40, "different sessions of one series")
+    in_text = ((sa - shared) & sig.text_stems(b.text)) | ((sb - shared) & sig.text_stems(a.text))
+    if in_text:
+        add(min(15, 5 * len(in_text)), "title words in the other's text")
+    if needs_evidence and points - timing[0] < 40:
+        return None  # a whole-hour gap is a slip only when everything else agrees
+    if points < REVIEW:
         return None
-    if place == 0.5:
-        need = max(need, 85.0)
-    sim = title_similarity(a.title_key, b.title_key)
-    if sim < need:
+    return Match(a.key, b.key, round(points, 1), tuple(reasons))
+
+
+_SEPARATOR = re.compile(r"\s[:|–—-]\s|\s?:\s")
+
+
+def _head_tail(title: str) -> tuple[frozenset[str], frozenset[str]] | None:
+    parts = _SEPARATOR.split(title, maxsplit=1)
+    if len(parts) < 2:
         return None
-    return Match(a.key, b.key, round(sim, 1), (f"title {sim:.0f}", reasons_place, time_ok))
+    head, tail = (frozenset(w for w in fold(p).split() if len(w) >= 2 and w not in STOP_WORDS
+                            and w not in sig.GENERIC_WORDS) for p in parts)
+    return (head, tail) if head and tail else None
+
+
+def _other_sessions(a: Candidate, b: Candidate) -> bool:
+    """"Series : X" and "Series : Y": the heads share a word and each subtitle has words the
+    other title lacks ("… : transformers" vs "… : séries temporelles")."""
+    ha, hb = _head_tail(a.title), _head_tail(b.title)
+    if ha is None or hb is None or not ha[0] & hb[0]:
+        return False
+    all_a, all_b = ha[0] | ha[1], hb[0] | hb[1]
+    return bool(ha[1] - all_b) and bool(hb[1] - all_a)
+
+
+def _all_words(c: Candidate) -> frozenset[str]:
+    """Folded words of a listing's title, description and page URL."""
+    url_words = frozenset(fold((c.page or "").replace("-", " ").replace("/", " ")).split())
+    return sig.word_set(_folded(c.title) if c.title else c.title_key) | sig.word_set(
+        c.text) | url_words
+
+
+def _abbreviated(a: Candidate, b: Candidate) -> bool:
+    """An acronym in ``a``'s title abbreviates ``b``'s organizer or ``b``'s title's start."""
+    found = sig.acronyms(a.title)
+    if not found:
+        return False
+    options = [*b.names, b.title]
+    return any(sig.abbreviates(acr, name) for acr in found for name in options if name)
+
+
+def _edition_points(a: Candidate, b: Candidate) -> float | None:
+    """None: different editions; 10: the same number named; 0: nothing to compare."""
+    ea, eb = sig.editions(a.title or a.title_key), sig.editions(b.title or b.title_key)
+    if ea and eb:
+        return 10.0 if ea & eb else None
+    if ea or eb:
+        number, other = (ea, b) if ea else (eb, a)
+        in_text = sig.editions(other.text) if other.text else frozenset()
+        if in_text:
+            return 10.0 if number & in_text else None
+    return 0.0
 
 
 def _towns_differ(a: Candidate, b: Candidate) -> bool:
@@ -190,66 +399,90 @@ def _towns_differ(a: Candidate, b: Candidate) -> bool:
     return bool((out_a and b.insee) or (out_b and a.insee))
 
 
-SLOT = 1200  # seconds: timed candidates are indexed by 20-minute slot of their UTC start
-_SLIP_HOURS = (1, 2, 3, 6, 9)  # whole-hour gaps compare accepts as a timezone slip
-# Slot offsets where a start within 20 minutes, or a whole-hour slip (60 h to 60 h + 1
-# minutes, i.e. 3 h to 3 h + 0.05 slots apart), of a candidate's start can fall.
-_SLOT_OFFSETS = tuple(sorted({0, 1, -1} | {
-    sign * (3 * hours + d) for hours in _SLIP_HOURS for d in (0, 1) for sign in (1, -1)
-}))
-
-
-def _slot(c: Candidate) -> int | None:
-    if c.all_day or c.start is None:
-        return None
-    return int(c.start.timestamp() // SLOT)
-
-
-def _block_words(c: Candidate) -> list[str]:
-    return list(_key_words(c.title_key))
+def _met(a: Candidate, b: Candidate) -> bool:
+    """The pair shares a blocking key (see :func:`_keys`): a commune (or both online), a title
+    or organizer word, or a URL. Pairs that share none are never compared."""
+    if (a.insee and a.insee == b.insee) or (a.online and b.online):
+        return True
+    if _block_words(a) & _block_words(b):
+        return True
+    return bool((a.page and a.page in b.links) or (b.page and b.page in a.links)
+                or a.links & b.links)
 
 
 @lru_cache(maxsize=65536)
-def _key_words(key: str) -> tuple[str, ...]:
-    words = [w for w in key.split() if len(w) >= 3 and w not in _SITE_WORDS]
-    return tuple(sorted(set(words or key.split()[:1] or ["_"])))
+def _name_stems(names: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(sig.stem(w) for n in names for w in sig.name_words(n) if len(w) >= 3)
+
+
+def _block_words(c: Candidate) -> frozenset[str]:
+    return sig.significant_words(c.title_key) | _name_stems(c.names)
+
+
+HOUR = 3600
+_HOURS = range(-3, 4)  # a 45-minute gap or a 2-hour slip stays within 3 hourly buckets
+
+
+def _days(c: Candidate) -> list[date]:
+    first, last = _span(c)
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def _around(days: list[date]) -> set[date]:
+    one = timedelta(days=1)
+    return {d + k * one for d in days for k in (-1, 0, 1)}
+
+
+def _places(c: Candidate) -> list[str]:
+    return [p for p in (c.insee, "online" if c.online else None) if p]
+
+
+def _exact(c: Candidate) -> list[tuple[Any, ...]]:
+    """Exact identity keys: the canonical URL and the UID, on the listing's day."""
+    keys: list[tuple[Any, ...]] = []
+    if c.canonical_url:
+        keys.append(("url", c.canonical_url, c.start_date))
+    if c.uid:
+        keys.append(("uid", c.uid, c.start_date))
+    return keys
 
 
 def _keys(c: Candidate, words: Iterable[str]) -> list[tuple[Any, ...]]:
-    """Where ``c`` is filed: per word, its 20-minute slot (timed) or its day (all-day and,
-    for all-day lookups, timed too); its canonical URL and UID on its day."""
-    day = c.start_date
-    keys: list[tuple[Any, ...]] = []
-    slot = _slot(c)
-    for word in words:
-        if slot is not None:
-            keys.append(("slot", word, slot))
-            keys.append(("timed-day", word, day))
-        else:
-            keys.append(("day", word, day))
-    if c.canonical_url:
-        keys.append(("url", c.canonical_url, day))
-    if c.uid:
-        keys.append(("uid", c.uid, day))
+    """Where ``c`` is filed: title/organizer words and URLs per local day; its commune (or
+    "online") per hourly bucket of its start when timed, per day when all-day."""
+    days = _days(c)
+    keys: list[tuple[Any, ...]] = [("w", w, d) for w in words for d in days]
+    keys += _exact(c)
+    if c.page:
+        keys += [("u", c.page, d) for d in days]
+    for link in c.links:
+        keys += [("p", link, d) for d in days] + [("l", link, d) for d in days]
+    for place in _places(c):
+        if c.all_day:
+            keys += [("cd", place, d) for d in days]
+        elif c.start is not None:
+            keys.append(("c", place, int(c.start.timestamp() // HOUR)))
+            keys.append(("ct", place, c.start_date))
     return keys
 
 
 def _lookups(c: Candidate, words: Iterable[str]) -> list[tuple[Any, ...]]:
-    """The keys under which every candidate ``compare`` could match with ``c`` is filed."""
-    day = c.start_date
-    looks: list[tuple[Any, ...]] = []
-    slot = _slot(c)
-    for word in words:
-        if slot is not None:
-            looks.extend(("slot", word, slot + offset) for offset in _SLOT_OFFSETS)
-            looks.append(("day", word, day))  # an all-day event on the same local day
-        else:
-            looks.append(("day", word, day))
-            looks.append(("timed-day", word, day))
-    if c.canonical_url:
-        looks.append(("url", c.canonical_url, day))
-    if c.uid:
-        looks.append(("uid", c.uid, day))
+    """The keys under which every candidate :func:`compare` could match with ``c`` is filed."""
+    days = _days(c)
+    near = sorted(_around(days))
+    looks: list[tuple[Any, ...]] = [("w", w, d) for w in words for d in near]
+    looks += _exact(c)
+    if c.page:
+        looks += [("p", c.page, d) for d in near]
+    for link in c.links:
+        looks += [("u", link, d) for d in near] + [("l", link, d) for d in near]
+    for place in _places(c):
+        if c.all_day:
+            looks += [("ct", place, d) for d in days] + [("cd", place, d) for d in days]
+        elif c.start is not None:
+            hour = int(c.start.timestamp() // HOUR)
+            looks += [("c", place, hour + k) for k in _HOURS]
+            looks.append(("cd", place, c.start_date))
     return looks
 
 
@@ -261,41 +494,30 @@ def find_matches(
     max_block: int = 60,
     min_words: int = 2,
 ) -> list[Match]:
-    """Pairs (new, existing), and (new, new) unless ``among_new`` is False, best score first.
+    """Pairs (new, existing), and (new, new) unless ``among_new`` is False, scored ``REVIEW``
+    or above, best score first (``Match.merge`` tells the merges).
 
-    Blocking: two candidates are compared only when they share a title word and their
-    times could match (starts within 20 minutes or a whole-hour timezone slip apart, or
-    one side all-day on the other's local day), or share a canonical URL or UID on the
-    same day. A word carried by more than ``max_block`` candidates of a local day (± 1) is
-    stop-word-like and not blocked on, except that each candidate keeps its ``min_words``
-    rarest words. Which words a candidate keeps depends only on counts over all the
-    candidates, so the pairs compared do not depend on their order; a pair is compared
-    once (the later one looks up the earlier ones), without remembering pairs.
+    Blocking: two candidates are compared only when they share a key of :func:`_keys` on
+    neighbouring days (a title or organizer word, a URL, a commune within three hours). A
+    word key carried by more than ``max_block`` candidates is stop-word-like and dropped,
+    except that each candidate keeps its ``min_words`` rarest words. Which keys a candidate
+    keeps depends only on counts over all the candidates, so the pairs compared do not
+    depend on their order; a pair is compared once (the later one looks up the earlier).
     """
     old = list(existing)
-    everyone = old + list(new)
-    per_day: Counter[tuple[date, str]] = Counter()
-    day_total: Counter[date] = Counter()
+    everyone = [c for c in old + list(new) if c.start_date is not None]
+    counts: Counter[tuple[str, date]] = Counter()
     words_of: dict[int, list[str]] = {}
     for c in everyone:
-        if c.start_date is None:
-            continue
-        words = _block_words(c)
+        words = sorted(_block_words(c))
         words_of[id(c)] = words
-        day_total[c.start_date] += 1
-        per_day.update((c.start_date, w) for w in words)
+        for d in _days(c):
+            counts.update((w, d) for w in words)
 
     def chosen(c: Candidate) -> list[str]:
-        day = c.start_date
-        assert day is not None
-        one = timedelta(days=1)
-        if day_total[day - one] + day_total[day] + day_total[day + one] <= max_block:
-            return words_of[id(c)]  # no word of these days can be over the bar
-        counted = sorted(
-            (per_day[(day, w)] + per_day[(day - one, w)] + per_day[(day + one, w)], w)
-            for w in words_of[id(c)]
-        )
-        return [w for n, (count, w) in enumerate(counted) if n < min_words or count <= max_block]
+        near = _around(_days(c))
+        ranked = sorted((sum(counts[(w, d)] for d in near), w) for w in words_of[id(c)])
+        return [w for n, (count, w) in enumerate(ranked) if n < min_words or count <= max_block]
 
     index: dict[tuple[Any, ...], list[Candidate]] = defaultdict(list)
     for c in old:
@@ -313,8 +535,7 @@ def find_matches(
                 if id(other) in compared or other.key == c.key:
                     continue
                 compared.add(id(other))
-                match = compare(c, other)
-                if match:
+                if match := compare(c, other):
                     matches.append(match)
         if among_new:
             for key in _keys(c, words):
@@ -324,7 +545,7 @@ def find_matches(
 
 
 def cluster(candidates: Sequence[Candidate]) -> list[set[Hashable]]:
-    """Groups of candidates that are one event (union of pairwise matches)."""
+    """Groups of candidates that are one event (union of the pairs scored ``MERGE``)."""
     parent: dict[Hashable, Hashable] = {c.key: c.key for c in candidates}
 
     def root(k: Hashable) -> Hashable:
@@ -334,95 +555,9 @@ def cluster(candidates: Sequence[Candidate]) -> list[set[Hashable]]:
         return k
 
     for match in find_matches(candidates):
-        parent[root(match.left)] = root(match.right)
+        if match.merge:
+            parent[root(match.left)] = root(match.right)
     groups: dict[Hashable, set[Hashable]] = defaultdict(set)
     for c in candidates:
         groups[root(c.key)].add(c.key)
     return list(groups.values())
-
-
-@dataclass(frozen=True, slots=True)
-class LinkView:
-    """One source's version of an event, as a merge sees it."""
-
-    source_id: int
-    link_id: int
-    authority: int
-    live: bool
-    event: NormalizedEvent
-    relevance: float  # on the stored scale (1.0 = the source's bar)
-
-
-def _filled(value: Any) -> bool:
-    return value not in (None, "", [], ())
-
-
-def _group_value(view: NormalizedEvent, label: str) -> Any:
-    if label == "place":
-        return view.insee or view.venue or view.city
-    if label == "time":
-        return None if view.all_day else view.start  # a timed start beats an all-day one
-    return getattr(view, label)
-
-
-def compose_fields(
-    views: Sequence[LinkView],
-    *,
-    status: str,
-    start: datetime | None,
-    cancelled_at: datetime | None,
-    now: datetime,
-    horizon: datetime,
-) -> dict[str, Any]:
-    """The published fields of an event from all its links (pure).
-
-    Live links only (all links when none is live). Each group of fields (times, place) and
-    each single field comes from the link that has it, from the most authoritative source,
-    then the most complete, then the longest text, then the oldest link. Topics are the
-    union; relevance the maximum. With no live link an upcoming event (before ``horizon``)
-    is cancelled; a past one keeps its status. For the place, a link naming a venue comes
-    before authority (a bare town is often all a news item's text gave). ``field_sources``
-    records the provenance.
-    """
-    live = [v for v in views if v.live]
-    pool = live or list(views)
-    completeness = {v.link_id: v.event.completeness() for v in pool}
-
-    def rank(view: LinkView, value: Any, label: str) -> tuple[Any, ...]:
-        size = len(value) if isinstance(value, str) else 0
-        # A place with a venue beats a bare town (often read from a news item's text).
-        detail = bool(view.event.venue) if label == "place" else False
-        return (_filled(value), detail, view.authority, completeness[view.link_id], size,
-                -view.link_id)
-
-    values: dict[str, Any] = {}
-    provenance: dict[str, int] = {}
-    groups = [("time", TIME_FIELDS), ("place", PLACE_FIELDS)]
-    groups += [(name, (name,)) for name in SINGLE_FIELDS]
-    for label, names in groups:
-        best = max(pool, key=lambda v: rank(v, _group_value(v.event, label), label))
-        for name in names:
-            values[name] = getattr(best.event, name)
-        if label == "time" or _filled(_group_value(best.event, label)):
-            provenance[label] = best.source_id
-    topics: list[str] = []
-    for view in pool:
-        topics.extend(t for t in view.event.topics if t not in topics)
-    values["topics"] = topics
-    values["relevance"] = max(v.relevance for v in pool)
-    values["title_key"] = next(
-        (v.event.title_key for v in pool if v.source_id == provenance.get("title")),
-        pool[0].event.title_key,
-    )
-    if not live:
-        upcoming = start is not None and now <= start <= horizon
-        new_status = "cancelled" if upcoming or status == "cancelled" else status
-    else:
-        statuses = {v.event.status for v in live}
-        new_status = "cancelled" if statuses == {"cancelled"} else next(
-            (s for s in ("scheduled", "tentative", "postponed") if s in statuses), "scheduled"
-        )
-    values["status"] = new_status
-    values["cancelled_at"] = (cancelled_at or now) if new_status == "cancelled" else None
-    values["field_sources"] = provenance
-    return values
