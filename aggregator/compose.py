@@ -53,7 +53,9 @@ def compose_fields(
     Live links only (all links when none is live). Each group of fields (times, place) and
     each single field comes from the link that has it, from the most authoritative source,
     then the most complete, then the longest text, then the oldest link. Topics are the
-    union; relevance the maximum. With no live link an upcoming event (before ``horizon``)
+    union; relevance the maximum. A live link saying "cancelled" (a STATUS, an eventStatus
+    or a stripped "[ANNULÉ]" title prefix) cancels the event, whatever the others say;
+    :func:`explain_fields` words the choices for the merge notes. With no live link an upcoming event (before ``horizon``)
     is cancelled; a past one keeps its status. For the place, a link naming a venue comes
     before authority (a bare town is often all a news item's text gave). ``field_sources``
     records the provenance.
@@ -93,10 +95,34 @@ def compose_fields(
         new_status = "cancelled" if upcoming or status == "cancelled" else status
     else:
         statuses = {v.event.status for v in live}
-        new_status = "cancelled" if statuses == {"cancelled"} else next(
+        # Cancellation from any live source wins: an aggregator often hears it first.
+        new_status = "cancelled" if "cancelled" in statuses else next(
             (s for s in ("scheduled", "tentative", "postponed") if s in statuses), "scheduled"
         )
     values["status"] = new_status
     values["cancelled_at"] = (cancelled_at or now) if new_status == "cancelled" else None
     values["field_sources"] = provenance
     return values
+
+
+def explain_fields(views: Sequence[LinkView], provenance: dict[str, Any],
+                   names: dict[int, str] | None = None) -> list[str]:
+    """Why the merged event shows what it shows, in a few sentences: which source gave the
+    title, times and place (the most authoritative one that has the field: an organizer's
+    own feed before an aggregator), and which source cancelled it."""
+    by_source = {v.source_id: v for v in views}
+
+    def who(source_id: int) -> str:
+        view = by_source.get(source_id)
+        label = (names or {}).get(source_id, f"source #{source_id}")
+        return f"{label} (authority {view.authority})" if view else label
+
+    notes = []
+    for label in ("title", "time", "place"):
+        if (sid := provenance.get(label)) is not None:
+            others = sorted({who(v.source_id) for v in views if v.source_id != sid})
+            notes.append(f"{label} from {who(sid)}" + (f" over {', '.join(others)}" if others else ""))
+    cancelling = sorted({who(v.source_id) for v in views if v.live and v.event.status == "cancelled"})
+    if cancelling:
+        notes.append(f"cancelled: {', '.join(cancelling)} says so")
+    return notes

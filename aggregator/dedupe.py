@@ -34,6 +34,7 @@ acronym of the other's organizer/title  +20 ("SVJS" for "Sainte-Victoire JS")
 same edition number                     +10
 each shared distinctive title word      +14 (at most 42); the same title: +30
 "Series : X" vs "Series : Y"            −40 (two sessions of one series)
+different kinds (workshop vs talk, …)   −25
 title word in the other's description   +5 each (at most 15)
 =====================================  ======
 
@@ -322,6 +323,9 @@ def compare(a: Candidate, b: Candidate) -> Match | None:
     shared = sa & sb
     if shared:
         add(min(42, 14 * len(shared)), "shared title words: " + " ".join(sorted(shared)))
+    kinds_a, kinds_b = sig.kinds(a.title or a.title_key), sig.kinds(b.title or b.title_key)
+    if kinds_a and kinds_b and not kinds_a & kinds_b:
+        add(-25, "different kinds of event")
     if (a.title_key == b.title_key and len(a.title_key.split()) >= 2) or (
             a.title and _folded(a.title) == _folded(b.title) and len(a.title.split()) >= 2):
         add(30, "same title")
@@ -340,6 +344,7 @@ def compare(a: Candidate, b: Candidate) -> Match | None:
 _SEPARATOR = re.compile(r"\s[:|–—-]\s|\s?:\s")
 
 
+@lru_cache(maxsize=65536)
 def _head_tail(title: str) -> tuple[frozenset[str], frozenset[str]] | None:
     parts = _SEPARATOR.split(title, maxsplit=1)
     if len(parts) < 2:
@@ -361,9 +366,13 @@ def _other_sessions(a: Candidate, b: Candidate) -> bool:
 
 def _all_words(c: Candidate) -> frozenset[str]:
     """Folded words of a listing's title, description and page URL."""
-    url_words = frozenset(fold((c.page or "").replace("-", " ").replace("/", " ")).split())
-    return sig.word_set(_folded(c.title) if c.title else c.title_key) | sig.word_set(
-        c.text) | url_words
+    return _words_of(c.title or c.title_key, c.text, c.page or "")
+
+
+@lru_cache(maxsize=65536)
+def _words_of(title: str, text: str, page: str) -> frozenset[str]:
+    url_words = frozenset(fold(page.replace("-", " ").replace("/", " ")).split())
+    return sig.word_set(_folded(title)) | sig.word_set(text) | url_words
 
 
 def _abbreviated(a: Candidate, b: Candidate) -> bool:
@@ -402,9 +411,9 @@ def _towns_differ(a: Candidate, b: Candidate) -> bool:
 def _met(a: Candidate, b: Candidate) -> bool:
     """The pair shares a blocking key (see :func:`_keys`): a commune (or both online), a title
     or organizer word, or a URL. Pairs that share none are never compared."""
-    if (a.insee and a.insee == b.insee) or (a.online and b.online):
+    if set(_places(a)) & set(_places(b)) and _near_hours(a, b):
         return True
-    if _block_words(a) & _block_words(b):
+    if _block_words(a) & _block_words(b) and _near_hours(a, b, 3):
         return True
     return bool((a.page and a.page in b.links) or (b.page and b.page in a.links)
                 or a.links & b.links)
@@ -419,8 +428,7 @@ def _block_words(c: Candidate) -> frozenset[str]:
     return sig.significant_words(c.title_key) | _name_stems(c.names)
 
 
-HOUR = 3600
-_HOURS = range(-3, 4)  # a 45-minute gap or a 2-hour slip stays within 3 hourly buckets
+HOUR = 3600  # timed listings meet by commune within one hourly bucket of their start
 
 
 def _days(c: Candidate) -> list[date]:
@@ -431,6 +439,13 @@ def _days(c: Candidate) -> list[date]:
 def _around(days: list[date]) -> set[date]:
     one = timedelta(days=1)
     return {d + k * one for d in days for k in (-1, 0, 1)}
+
+
+def _near_hours(a: Candidate, b: Candidate, within: int = 1) -> bool:
+    """Both timed with starts at most ``within`` hourly buckets apart, or one all-day."""
+    if a.all_day or b.all_day or a.start is None or b.start is None:
+        return True
+    return abs(int(a.start.timestamp() // HOUR) - int(b.start.timestamp() // HOUR)) <= within
 
 
 def _places(c: Candidate) -> list[str]:
@@ -447,11 +462,41 @@ def _exact(c: Candidate) -> list[tuple[Any, ...]]:
     return keys
 
 
-def _keys(c: Candidate, words: Iterable[str]) -> list[tuple[Any, ...]]:
+def _word_keys(c: Candidate, words: Iterable[str], days: list[date]) -> list[tuple[Any, ...]]:
+    """Title/organizer words: per hourly bucket and per day when timed, per day when all-day."""
+    if c.all_day or c.start is None:
+        return [("wd", w, d) for w in words for d in days]
+    hour = int(c.start.timestamp() // HOUR)
+    return [k for w in words for k in (("w", w, hour), ("wt", w, c.start_date))]
+
+
+def _word_lookups(c: Candidate, words: Iterable[str], days: list[date]) -> list[tuple[Any, ...]]:
+    if c.all_day or c.start is None:
+        near = sorted(_around(days))
+        return [k for w in words for k in [("wd", w, d) for d in near] + [("wt", w, d) for d in days]]
+    hour = int(c.start.timestamp() // HOUR)
+    return [k for w in words for k in
+            [("w", w, hour + n) for n in range(-3, 4)] + [("wd", w, c.start_date)]]
+
+
+def _place_counts(c: Candidate) -> list[tuple[Any, ...]]:
+    """The place buckets ``c`` fills: (commune, hour) when timed, and (commune, day)."""
+    out: list[tuple[Any, ...]] = []
+    for place in _places(c):
+        if c.all_day:
+            out += [("day", place, d) for d in _days(c)]
+        elif c.start is not None:
+            out += [("c", place, int(c.start.timestamp() // HOUR)), ("day", place, c.start_date)]
+    return out
+
+
+def _keys(c: Candidate, words: Iterable[str],
+          crowded: frozenset[tuple[Any, ...]] = frozenset()) -> list[tuple[Any, ...]]:
     """Where ``c`` is filed: title/organizer words and URLs per local day; its commune (or
-    "online") per hourly bucket of its start when timed, per day when all-day."""
+    "online") per hourly bucket of its start when timed, per day when all-day. A crowded
+    place bucket (more than ``max_block`` listings) is left out, on both sides alike."""
     days = _days(c)
-    keys: list[tuple[Any, ...]] = [("w", w, d) for w in words for d in days]
+    keys: list[tuple[Any, ...]] = _word_keys(c, words, days)
     keys += _exact(c)
     if c.page:
         keys += [("u", c.page, d) for d in days]
@@ -459,18 +504,22 @@ def _keys(c: Candidate, words: Iterable[str]) -> list[tuple[Any, ...]]:
         keys += [("p", link, d) for d in days] + [("l", link, d) for d in days]
     for place in _places(c):
         if c.all_day:
-            keys += [("cd", place, d) for d in days]
+            keys += [("cd", place, d) for d in days if ("day", place, d) not in crowded]
         elif c.start is not None:
-            keys.append(("c", place, int(c.start.timestamp() // HOUR)))
-            keys.append(("ct", place, c.start_date))
+            bucket = ("c", place, int(c.start.timestamp() // HOUR))
+            if bucket not in crowded:
+                keys.append(bucket)
+            if ("day", place, c.start_date) not in crowded:
+                keys.append(("ct", place, c.start_date))
     return keys
 
 
-def _lookups(c: Candidate, words: Iterable[str]) -> list[tuple[Any, ...]]:
+def _lookups(c: Candidate, words: Iterable[str],
+             crowded: frozenset[tuple[Any, ...]] = frozenset()) -> list[tuple[Any, ...]]:
     """The keys under which every candidate :func:`compare` could match with ``c`` is filed."""
     days = _days(c)
     near = sorted(_around(days))
-    looks: list[tuple[Any, ...]] = [("w", w, d) for w in words for d in near]
+    looks: list[tuple[Any, ...]] = _word_lookups(c, words, days)
     looks += _exact(c)
     if c.page:
         looks += [("p", c.page, d) for d in near]
@@ -478,11 +527,15 @@ def _lookups(c: Candidate, words: Iterable[str]) -> list[tuple[Any, ...]]:
         looks += [("u", link, d) for d in near] + [("l", link, d) for d in near]
     for place in _places(c):
         if c.all_day:
-            looks += [("ct", place, d) for d in days] + [("cd", place, d) for d in days]
+            looks += [(kind, place, d) for d in days if ("day", place, d) not in crowded
+                      for kind in ("ct", "cd")]
         elif c.start is not None:
             hour = int(c.start.timestamp() // HOUR)
-            looks += [("c", place, hour + k) for k in _HOURS]
-            looks.append(("cd", place, c.start_date))
+            if ("c", place, hour) not in crowded:
+                looks += [("c", place, hour + k) for k in (-1, 0, 1)
+                          if ("c", place, hour + k) not in crowded]
+            if ("day", place, c.start_date) not in crowded:
+                looks.append(("cd", place, c.start_date))
     return looks
 
 
@@ -507,8 +560,10 @@ def find_matches(
     old = list(existing)
     everyone = [c for c in old + list(new) if c.start_date is not None]
     counts: Counter[tuple[str, date]] = Counter()
+    place_counts: Counter[tuple[Any, ...]] = Counter()
     words_of: dict[int, list[str]] = {}
     for c in everyone:
+        place_counts.update(_place_counts(c))
         words = sorted(_block_words(c))
         words_of[id(c)] = words
         for d in _days(c):
@@ -519,10 +574,11 @@ def find_matches(
         ranked = sorted((sum(counts[(w, d)] for d in near), w) for w in words_of[id(c)])
         return [w for n, (count, w) in enumerate(ranked) if n < min_words or count <= max_block]
 
+    crowded = frozenset(k for k, n in place_counts.items() if n > max_block)
     index: dict[tuple[Any, ...], list[Candidate]] = defaultdict(list)
     for c in old:
         if c.start_date is not None:
-            for key in _keys(c, chosen(c)):
+            for key in _keys(c, chosen(c), crowded):
                 index[key].append(c)
     matches: list[Match] = []
     for c in new:
@@ -530,7 +586,7 @@ def find_matches(
             continue
         words = chosen(c)
         compared: set[int] = set()
-        for key in _lookups(c, words):
+        for key in _lookups(c, words, crowded):
             for other in index.get(key, ()):
                 if id(other) in compared or other.key == c.key:
                     continue
@@ -538,7 +594,7 @@ def find_matches(
                 if match := compare(c, other):
                     matches.append(match)
         if among_new:
-            for key in _keys(c, words):
+            for key in _keys(c, words, crowded):
                 index[key].append(c)
     matches.sort(key=lambda m: -m.score)
     return matches

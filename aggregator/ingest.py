@@ -43,7 +43,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
-from aggregator.compose import LinkView, compose_fields
+from aggregator.compose import LinkView, compose_fields, explain_fields
 from aggregator.dedupe import PLACE_FIELDS, SINGLE_FIELDS, TIME_FIELDS
 from aggregator.history import diff_fields
 from aggregator.matching import Review, fuse_events, link_key, match_fresh, record_reviews
@@ -249,9 +249,10 @@ def _apply(
         before = _published(event)
         changed = _compose(event, event_links, sources, settings, now, horizon)
         if event.id in merged_events:
-            notes = list(event.merge_notes)
-            notes.extend(merged_events[event.id])
-            event.merge_notes = notes
+            names = {sid: src.name for sid, src in sources.items()}
+            why = explain_fields(_views(event_links, sources, settings), event.field_sources, names)
+            event.merge_notes = [*event.merge_notes,
+                                 *({**n, "fields": why} for n in merged_events[event.id])]
         if event.id in fresh_ids:
             continue
         change_rows.extend(

@@ -115,7 +115,7 @@ def significant_words(folded: str) -> frozenset[str]:
     no numbers)."""
     return frozenset(
         stem(w) for w in folded.split()
-        if len(w) >= 3 and not w.isdigit() and w not in GENERIC_WORDS
+        if len(w) >= 3 and not w.isdigit() and w not in GENERIC_WORDS and w not in _KIND_OF
     )
 
 
@@ -171,3 +171,22 @@ def abbreviates(acronym: str, name: str) -> bool:
                    for n in range(1, min(len(word), len(rest)) + 1))
 
     return fits(acronym, 0)
+
+
+_KINDS = {
+    "talk": "conference conferences talk talks keynote seminaire seminar seminaires expose",
+    "workshop": "atelier ateliers workshop workshops tutoriel tutorial dojo",
+    "training": "formation formations masterclass bootcamp cours course",
+    "hackathon": "hackathon hackathons hackday",
+    "meetup": "meetup rencontre rencontres soiree",
+    "social": "afterwork apero aperitif networking",
+    "webinar": "webinaire webinar webinaires webinars",
+}
+_KIND_OF = {w: kind for kind, words in _KINDS.items() for w in words.split()}
+
+
+@lru_cache(maxsize=65536)
+def kinds(title: str) -> frozenset[str]:
+    """The kinds of event a title names (talk, workshop, training, hackathon, meetup, social,
+    webinar): "Atelier Python" and "Conférence : Python" are two events."""
+    return frozenset(k for w in fold(title).split() if (k := _KIND_OF.get(w)))
