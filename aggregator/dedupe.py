@@ -188,7 +188,7 @@ def _span(c: Candidate) -> tuple[date, date]:
     return c.start_date, last
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=1 << 18)
 def _folded(text: str) -> str:
     return fold(text)
 
@@ -267,6 +267,9 @@ def compare(a: Candidate, b: Candidate) -> Match | None:
         return Match(a.key, b.key, 100.0, ("same UID",))
     if a.insee and b.insee and a.insee != b.insee:
         return None
+    timing = _time_points(a, b)
+    if timing is None:
+        return None
     if not _met(a, b):
         return None  # nothing in common to block on: never compared
     if _towns_differ(a, b):
@@ -279,9 +282,6 @@ def compare(a: Candidate, b: Candidate) -> Match | None:
         return None
     ya, yb = sig.years(a.title_key), sig.years(b.title_key)
     if ya and yb and not ya & yb:
-        return None
-    timing = _time_points(a, b)
-    if timing is None:
         return None
     points, reasons = timing[0], [timing[1]]
     needs_evidence = timing[2]
@@ -344,7 +344,7 @@ def compare(a: Candidate, b: Candidate) -> Match | None:
 _SEPARATOR = re.compile(r"\s[:|–—-]\s|\s?:\s")
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=1 << 18)
 def _head_tail(title: str) -> tuple[frozenset[str], frozenset[str]] | None:
     parts = _SEPARATOR.split(title, maxsplit=1)
     if len(parts) < 2:
@@ -369,7 +369,7 @@ def _all_words(c: Candidate) -> frozenset[str]:
     return _words_of(c.title or c.title_key, c.text, c.page or "")
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=1 << 18)
 def _words_of(title: str, text: str, page: str) -> frozenset[str]:
     url_words = frozenset(fold(page.replace("-", " ").replace("/", " ")).split())
     return sig.word_set(_folded(title)) | sig.word_set(text) | url_words
@@ -380,8 +380,15 @@ def _abbreviated(a: Candidate, b: Candidate) -> bool:
     found = sig.acronyms(a.title)
     if not found:
         return False
-    options = [*b.names, b.title]
-    return any(sig.abbreviates(acr, name) for acr in found for name in options if name)
+    options = [n for n in (*b.names, b.title) if n]
+    return any(sig.abbreviates(acr, name) for acr in found for name in options
+               if _initial(name) == acr[0])
+
+
+@lru_cache(maxsize=1 << 18)
+def _initial(name: str) -> str:
+    folded = _folded(name)
+    return folded[:1]
 
 
 def _edition_points(a: Candidate, b: Candidate) -> float | None:
@@ -419,7 +426,7 @@ def _met(a: Candidate, b: Candidate) -> bool:
                 or a.links & b.links)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=1 << 18)
 def _name_stems(names: tuple[str, ...]) -> frozenset[str]:
     return frozenset(sig.stem(w) for n in names for w in sig.name_words(n) if len(w) >= 3)
 

@@ -81,7 +81,7 @@ def site_root(key: str) -> bool:
     return "/" not in key.rstrip("/") or key.endswith("/") or key.count("/") < 1
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=1 << 18)
 def editions(text: str) -> frozenset[str]:
     """Edition numbers in a (raw or folded) title: "#19", "n°19", "19e", "édition 19", or a
     bare number that is no quantity ("48 h", "3 jours") nor a year."""
@@ -98,7 +98,7 @@ def _deaccent(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=1 << 18)
 def years(folded: str) -> frozenset[str]:
     return frozenset(_YEAR.findall(folded))
 
@@ -109,7 +109,7 @@ def stem(word: str) -> str:
     return word[:5]
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=1 << 18)
 def significant_words(folded: str) -> frozenset[str]:
     """Stems of a folded title's words that say which event it is (no generic or short words,
     no numbers)."""
@@ -119,13 +119,13 @@ def significant_words(folded: str) -> frozenset[str]:
     )
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=1 << 18)
 def text_stems(folded: str) -> frozenset[str]:
     """Stems of every word of a folded text (for "the other's title words are in my text")."""
     return frozenset(stem(w) for w in folded.split() if len(w) >= 3)
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=1 << 16)
 def name_words(name: str) -> tuple[str, ...]:
     """The words of a group or organizer name that tell it apart ("rampe" of "Rampe
     Accélérateur"); empty when nothing distinctive is left."""
@@ -142,18 +142,18 @@ def name_in(name: str, words: frozenset[str]) -> bool:
     return bool(wanted) and all(w in words for w in wanted)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=1 << 18)
 def word_set(folded: str) -> frozenset[str]:
     return frozenset(folded.split())
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=1 << 18)
 def acronyms(title: str) -> frozenset[str]:
     """Upper-case tokens of 2–6 letters in a title as written ("SVJS", "AFUP"), folded."""
     return frozenset(t.lower() for t in re.findall(r"\b[A-Z][A-Z0-9]{1,5}\b", title or ""))
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=1 << 18)
 def abbreviates(acronym: str, name: str) -> bool:
     """``acronym`` ("svjs") is made of the starts of the name's first words (two or more) in
     order, each word giving at least its first letter ("Sainte-Victoire JS" → s + v + js)."""
@@ -185,7 +185,7 @@ _KINDS = {
 _KIND_OF = {w: kind for kind, words in _KINDS.items() for w in words.split()}
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=1 << 18)
 def kinds(title: str) -> frozenset[str]:
     """The kinds of event a title names (talk, workshop, training, hackathon, meetup, social,
     webinar): "Atelier Python" and "Conférence : Python" are two events."""

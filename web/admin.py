@@ -31,7 +31,7 @@ from aggregator.models import (
 )
 from aggregator.settings import parse_interval
 from aggregator.sources import set_source_state
-from web import admin_content
+from web import admin_content, admin_duplicates
 from web.deps import AdminDep, NowDep, SessionDep, SettingsDep, require_admin
 from web.rendering import render
 from web.security import (
@@ -279,3 +279,4 @@ def run_page(request: Request, session: SessionDep, run_id: int) -> HTMLResponse
 router.include_router(login_router)
 router.include_router(guarded)
 router.include_router(admin_content.router)
+router.include_router(admin_duplicates.router)
