@@ -312,8 +312,8 @@ def compare(a: Candidate, b: Candidate) -> Match | None:
             add(8, "same town")
     # organizer / group
     words_a, words_b = _all_words(a), _all_words(b)
-    named = next((n for n in a.names if sig.name_in(n, words_b)), None) or next(
-        (n for n in b.names if sig.name_in(n, words_a)), None)
+    named = min([n for n in a.names if sig.name_in(n, words_b)]
+                + [n for n in b.names if sig.name_in(n, words_a)], default=None)
     if named:
         add(25, f"organizer {named!r} named")
     elif _abbreviated(a, b) or _abbreviated(b, a):
