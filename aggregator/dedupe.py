@@ -469,21 +469,44 @@ def _exact(c: Candidate) -> list[tuple[Any, ...]]:
     return keys
 
 
-def _word_keys(c: Candidate, words: Iterable[str], days: list[date]) -> list[tuple[Any, ...]]:
-    """Title/organizer words: per hourly bucket and per day when timed, per day when all-day."""
+def _word_keys(c: Candidate, words: Iterable[str], days: list[date],
+               crowded: frozenset[tuple[Any, ...]] = frozenset()) -> list[tuple[Any, ...]]:
+    """Title/organizer words: per hourly bucket and per day when timed, per day when all-day
+    (a crowded bucket left out on both sides alike)."""
     if c.all_day or c.start is None:
-        return [("wd", w, d) for w in words for d in days]
+        return [("wd", w, d) for w in words for d in days if ("wday", w, d) not in crowded]
     hour = int(c.start.timestamp() // HOUR)
-    return [k for w in words for k in (("w", w, hour), ("wt", w, c.start_date))]
+    keys: list[tuple[Any, ...]] = []
+    for w in words:
+        if ("w", w, hour) not in crowded:
+            keys.append(("w", w, hour))
+        if ("wday", w, c.start_date) not in crowded:
+            keys.append(("wt", w, c.start_date))
+    return keys
 
 
-def _word_lookups(c: Candidate, words: Iterable[str], days: list[date]) -> list[tuple[Any, ...]]:
+def _word_lookups(c: Candidate, words: Iterable[str], days: list[date],
+                  crowded: frozenset[tuple[Any, ...]] = frozenset()) -> list[tuple[Any, ...]]:
     if c.all_day or c.start is None:
         near = sorted(_around(days))
-        return [k for w in words for k in [("wd", w, d) for d in near] + [("wt", w, d) for d in days]]
+        return [k for w in words for k in
+                [("wd", w, d) for d in near if ("wday", w, d) not in crowded]
+                + [("wt", w, d) for d in days if ("wday", w, d) not in crowded]]
     hour = int(c.start.timestamp() // HOUR)
-    return [k for w in words for k in
-            [("w", w, hour + n) for n in range(-3, 4)] + [("wd", w, c.start_date)]]
+    looks: list[tuple[Any, ...]] = []
+    for w in words:
+        if ("w", w, hour) not in crowded:
+            looks += [("w", w, hour + n) for n in range(-3, 4) if ("w", w, hour + n) not in crowded]
+        if ("wday", w, c.start_date) not in crowded:
+            looks.append(("wd", w, c.start_date))
+    return looks
+
+
+def _word_counts(c: Candidate, words: Iterable[str]) -> list[tuple[Any, ...]]:
+    if c.all_day or c.start is None:
+        return [("wday", w, d) for w in words for d in _days(c)]
+    hour = int(c.start.timestamp() // HOUR)
+    return [k for w in words for k in (("w", w, hour), ("wday", w, c.start_date))]
 
 
 def _place_counts(c: Candidate) -> list[tuple[Any, ...]]:
@@ -503,7 +526,7 @@ def _keys(c: Candidate, words: Iterable[str],
     "online") per hourly bucket of its start when timed, per day when all-day. A crowded
     place bucket (more than ``max_block`` listings) is left out, on both sides alike."""
     days = _days(c)
-    keys: list[tuple[Any, ...]] = _word_keys(c, words, days)
+    keys: list[tuple[Any, ...]] = _word_keys(c, words, days, crowded)
     keys += _exact(c)
     if c.page:
         keys += [("u", c.page, d) for d in days]
@@ -526,7 +549,7 @@ def _lookups(c: Candidate, words: Iterable[str],
     """The keys under which every candidate :func:`compare` could match with ``c`` is filed."""
     days = _days(c)
     near = sorted(_around(days))
-    looks: list[tuple[Any, ...]] = _word_lookups(c, words, days)
+    looks: list[tuple[Any, ...]] = _word_lookups(c, words, days, crowded)
     looks += _exact(c)
     if c.page:
         looks += [("p", c.page, d) for d in near]
@@ -553,6 +576,7 @@ def find_matches(
     among_new: bool = True,
     max_block: int = 60,
     min_words: int = 2,
+    max_crowd: int = 30,
 ) -> list[Match]:
     """Pairs (new, existing), and (new, new) unless ``among_new`` is False, scored ``REVIEW``
     or above, best score first (``Match.merge`` tells the merges).
@@ -560,7 +584,9 @@ def find_matches(
     Blocking: two candidates are compared only when they share a key of :func:`_keys` on
     neighbouring days (a title or organizer word, a URL, a commune within three hours). A
     word key carried by more than ``max_block`` candidates is stop-word-like and dropped,
-    except that each candidate keeps its ``min_words`` rarest words. Which keys a candidate
+    except that each candidate keeps its ``min_words`` rarest words; an hourly or daily bucket
+    of a word or commune holding more than ``max_crowd`` listings (far more than a real
+    region's day) is not blocked on, on either side. Which keys a candidate
     keeps depends only on counts over all the candidates, so the pairs compared do not
     depend on their order; a pair is compared once (the later one looks up the earlier).
     """
@@ -576,12 +602,19 @@ def find_matches(
         for d in _days(c):
             counts.update((w, d) for w in words)
 
-    def chosen(c: Candidate) -> list[str]:
-        near = _around(_days(c))
-        ranked = sorted((sum(counts[(w, d)] for d in near), w) for w in words_of[id(c)])
-        return [w for n, (count, w) in enumerate(ranked) if n < min_words or count <= max_block]
+    kept: dict[int, list[str]] = {}
 
-    crowded = frozenset(k for k, n in place_counts.items() if n > max_block)
+    def chosen(c: Candidate) -> list[str]:
+        if id(c) not in kept:
+            near = _around(_days(c))
+            ranked = sorted((sum(counts[(w, d)] for d in near), w) for w in words_of[id(c)])
+            kept[id(c)] = [w for n, (count, w) in enumerate(ranked)
+                           if n < min_words or count <= max_block]
+        return kept[id(c)]
+
+    for c in everyone:
+        place_counts.update(_word_counts(c, chosen(c)))
+    crowded = frozenset(k for k, n in place_counts.items() if n > max_crowd)
     index: dict[tuple[Any, ...], list[Candidate]] = defaultdict(list)
     for c in old:
         if c.start_date is not None:
