@@ -29,13 +29,14 @@ same venue (name, address or < 200 m)   +25
 venue named in the other's text         +15
 same commune only                       +8; different venues there: −10
 both online                             +15
-organizer/group named in the other      +25 (title, description or URL)
+organizer/group named in the other      +25 (title, description or URL); +15 more when
+                                             the other's title is only that name
 acronym of the other's organizer/title  +20 ("SVJS" for "Sainte-Victoire JS")
 same edition number                     +10
 each shared distinctive title word      +14 (at most 42); the same title: +30
 "Series : X" vs "Series : Y"            −40 (two sessions of one series)
 different kinds (workshop vs talk, …)   −25
-title word in the other's description   +5 each (at most 15)
+title word in the other's description   +5 each (at most 15); the whole title: +20
 =====================================  ======
 
 ``MERGE`` (60) and above: one event. ``REVIEW`` (40) to ``MERGE``: kept apart, and the pair
@@ -316,6 +317,8 @@ def compare(a: Candidate, b: Candidate) -> Match | None:
                 + [n for n in b.names if sig.name_in(n, words_a)], default=None)
     if named:
         add(25, f"organizer {named!r} named")
+        if _title_is_name(a, b) or _title_is_name(b, a):
+            add(15, "the title is the organizer's name")
     elif _abbreviated(a, b) or _abbreviated(b, a):
         add(20, "acronym of the other's name")
     # title words
@@ -332,7 +335,11 @@ def compare(a: Candidate, b: Candidate) -> Match | None:
     elif shared and _other_sessions(a, b):
         add(-40, "different sessions of one series")
     in_text = ((sa - shared) & sig.text_stems(b.text)) | ((sb - shared) & sig.text_stems(a.text))
-    if in_text:
+    whole = (len(sa) >= 2 and sa <= sig.text_stems(b.text)) or (
+        len(sb) >= 2 and sb <= sig.text_stems(a.text))
+    if whole and not shared:
+        add(20, "the other's whole title is in the description")
+    elif in_text:
         add(min(15, 5 * len(in_text)), "title words in the other's text")
     if needs_evidence and points - timing[0] < 40:
         return None  # a whole-hour gap is a slip only when everything else agrees
@@ -373,6 +380,12 @@ def _all_words(c: Candidate) -> frozenset[str]:
 def _words_of(title: str, text: str, page: str) -> frozenset[str]:
     url_words = frozenset(fold(page.replace("-", " ").replace("/", " ")).split())
     return sig.word_set(_folded(title)) | sig.word_set(text) | url_words
+
+
+def _title_is_name(a: Candidate, b: Candidate) -> bool:
+    """``b``'s title says nothing but ``a``'s group ("Calanques Python – meetup de mars")."""
+    words = sig.significant_words(b.title_key)
+    return bool(words) and bool(a.names) and words <= _name_stems(a.names)
 
 
 def _abbreviated(a: Candidate, b: Candidate) -> bool:

@@ -20,7 +20,7 @@ GENERIC_WORDS = frozenset(
 )
 # Words of an organisation's name that say what it is, not which one ("Rampe Accélérateur").
 ORG_WORDS = frozenset(
-    ["association", "asso", "club", "collectif", "groupe", "group", "meetup", "communaute", "community", "lab", "labs", "coworking", "accelerateur", "incubateur", "user", "users", "usergroup", "ug", "team", "equipe", "france", "officiel", "officielle", "agenda", "calendrier", "calendar", "evenements", "events", "page", "site"]
+    ["association", "asso", "club", "collectif", "groupe", "group", "meetup", "communaute", "community", "lab", "labs", "coworking", "accelerateur", "incubateur", "user", "users", "usergroup", "ug", "team", "equipe", "france", "officiel", "officielle", "agenda", "calendrier", "calendar", "evenements", "events", "page", "site", "tech", "techs", "numerique", "digital", "ville", "metropole", "region", "sud", "paca", "provence", "marseille", "aix", "pays", "google"]
 )
 _UNITS = r"(?:h|heures?|hours?|min|minutes?|ans?|years?|%|eur|euros?|k|km|places?|jours?|days?|mois|pers|personnes)"
 _EDITION = re.compile(
