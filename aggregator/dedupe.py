@@ -589,7 +589,7 @@ def find_matches(
     among_new: bool = True,
     max_block: int = 60,
     min_words: int = 2,
-    max_crowd: int = 30,
+    max_crowd: int = 20,
 ) -> list[Match]:
     """Pairs (new, existing), and (new, new) unless ``among_new`` is False, scored ``REVIEW``
     or above, best score first (``Match.merge`` tells the merges).
