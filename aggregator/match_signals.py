@@ -14,6 +14,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from aggregator.regions import fold
 
+STOP_WORDS = frozenset(
+    ["le", "la", "les", "l", "un", "une", "des", "du", "de", "d", "au", "aux", "et", "ou", "en", "a", "à", "pour", "par", "sur", "avec", "dans", "chez", "sans", "ce", "cette", "ces", "se", "sa", "son", "ses", "notre", "nos", "votre", "vos", "the", "an", "of", "and", "or", "in", "on", "at", "for", "with", "to", "by", "from", "is", "are", "meetup", "rencontre", "soiree", "evening", "event", "evenement", "session", "edition"]
+)
 # Words that name a kind of event or a month, not which event: sharing them proves nothing.
 GENERIC_WORDS = frozenset(
     ["meetup", "meetups", "rencontre", "rencontres", "soiree", "soirees", "evenement", "evenements", "event", "events", "session", "sessions", "edition", "editions", "atelier", "ateliers", "workshop", "conference", "conferences", "talk", "talks", "seminaire", "seminaires", "journee", "journees", "apero", "aperos", "afterwork", "cafe", "nuit", "matinee", "presentation", "groupe", "group", "communaute", "community", "mensuel", "mensuelle", "monthly", "annuel", "annuelle", "special", "edition", "janvier", "fevrier", "mars", "avril", "mai", "juin", "juillet", "aout", "septembre", "octobre", "novembre", "decembre", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "avec", "pour", "des", "les", "une", "the", "and", "with", "par", "sur", "dans", "chez", "vos", "nos", "votre", "notre", "tous", "toutes", "tout", "new", "nouveau", "nouvelle", "gratuit", "gratuite", "free", "online", "ligne", "inscription", "registration", "billets", "tickets", "ticket"]
