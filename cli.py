@@ -355,7 +355,7 @@ def events_list(
     ] = False,
 ) -> None:
     """List what the public agenda shows (upcoming, in region or online, relevant)."""
-    from aggregator.queries import all_events_with_reasons, event_sources, list_agenda
+    from aggregator.queries import all_events_with_reasons, list_agenda
     from aggregator.regions import load_region
     from aggregator.weeks import week_bounds
 
@@ -376,8 +376,9 @@ def events_list(
                     session, region=region, start=start, end=end, settings=settings
                 )
             ]
-        links = event_sources(session, [e.id for e, _ in pairs if e.id is not None])
-    rows = [_event_json(e, links.get(e.id or 0, []), reason) for e, reason in pairs]
+        feeds, pages = _feeds_and_pages(session, [e.id for e, _ in pairs if e.id is not None])
+    rows = [_event_json(e, feeds.get(e.id or 0, []), reason) | {"links": pages.get(e.id or 0, [])}
+            for e, reason in pairs]
     if as_json:
         if not show_all:
             for row in rows:
@@ -390,6 +391,29 @@ def events_list(
         where = "en ligne" if row["online"] else (row["city"] or "?")
         flag = f"  [{row['excluded']}]" if row.get("excluded") else ""
         typer.echo(f"{row['start'][:16]:<16}  {row['title'][:60]:<60}  {where}{flag}")
+
+
+def _feeds_and_pages(session: Any, ids: list[int]) -> tuple[dict[int, list[str]],
+                                                            dict[int, list[str]]]:
+    """Per event: the feed URL of every source carrying it, and each source's event page."""
+    from sqlmodel import col, select
+
+    from aggregator.models import EventLink, Source
+
+    feeds: dict[int, list[str]] = {}
+    pages: dict[int, list[str]] = {}
+    for i in range(0, len(ids), 500):
+        rows = session.exec(
+            select(EventLink.event_id, EventLink.url, Source.url)
+            .join(Source, col(Source.id) == col(EventLink.source_id))
+            .where(col(EventLink.event_id).in_(ids[i : i + 500]))
+            .order_by(col(EventLink.event_id), col(EventLink.id))
+        ).all()
+        for event_id, page, feed in rows:
+            for found, url in ((feeds, feed), (pages, page)):
+                if url and url not in found.setdefault(event_id, []):
+                    found[event_id].append(url)
+    return feeds, pages
 
 
 def _event_json(event: Any, sources: list[str], reason: str | None) -> dict[str, Any]:
@@ -422,6 +446,26 @@ def _event_json(event: Any, sources: list[str], reason: str | None) -> dict[str,
         "sources": sources,
         "excluded": reason,
     }
+
+
+@events_app.command("rematch")
+def events_rematch(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Score every pair of stored listings again: fuse events that are one, queue the
+    possible duplicates for the admin (order-independent; never splits)."""
+    from aggregator.duplicates import rematch_store
+
+    with ctx.session() as session:
+        stats = rematch_store(session, now=utcnow())
+        session.commit()
+    data = {"listings": stats.listings, "fused": stats.fused, "queued": stats.reviews,
+            "fusions": [list(f) for f in stats.fusions]}
+    if as_json:
+        echo_json(data)
+        return
+    typer.echo(f"{stats.listings} listings scored; {stats.fused} events fused into others; "
+               f"{stats.reviews} possible duplicates queued for review")
 
 
 @events_app.command("stats")

@@ -1,35 +1,76 @@
-"""Is this the same real-world event? Pure, explainable match decisions.
+"""Is this the same real-world event? Pure, explainable match decisions from all the evidence.
 
-Exact keys first (same source and external id is handled by ingest; the same canonical URL
-or the same foreign UID on the same day), then fuzzy matching *blocked* by title word and
-time: two candidates are compared only when they share a significant title word and their
-starts could match (within 20 minutes, a whole-hour timezone slip apart, or one side
-all-day on the other's local day), so the cost grows about linearly, never as all pairs.
-See :func:`find_matches`.
+Listings of one event rarely share a title: the organizer's Meetup gives the talk, a
+community calendar says "<group> – meetup de mars", the city agenda "Rencontre <group>
+(mars)" with the doors time, Eventbrite the brand. So :func:`compare` weighs every signal
+two listings may share, and :func:`find_matches` makes the pairs meet by day *and* by place,
+organizer or title word, about linearly.
 
-A fuzzy match needs all of:
+**Vetoes** (the pair is never a match): the same source (it lists distinct events under
+distinct ids); local days more than one apart (all-day spans count as every day they
+cover); two different communes, or a town outside the region and another town; one side
+online-only and the other in person; different edition numbers ("#18" vs "#19", read in
+the titles, else in one title and the other's description) or years; times that cannot
+match (more than 45 minutes apart, unless a whole-hour timezone slip of 1 or 2 hours backed
+by other evidence); an all-day entry on a day the timed one is not on.
 
-* similar titles (rapidfuzz on accent-, case- and stop-word-free keys), and no
-  contradicting numbers ("#45" vs "#46", "2026" vs "2027");
-* compatible times: starts within 20 minutes, or whole hours apart with a near-identical
-  title (a timezone slip), or one side all-day on the other's local day;
-* compatible places: the same commune or venue, both online, or one side unknown; two
-  different communes never match (nor a town outside the region and another town), nor an
-  online-only event and one in a known town.
+**Score** (points, summed; each adds a reason):
+
+=====================================  ======
+same canonical URL or UID, same day     100 (decides alone)
+one links the other's page              +60 (description link or offers/url, tracking
+                                             parameters and /fr-FR/ locales dropped)
+both link the same event page           +40
+start 0–5 / 6–20 / 21–45 min apart      +30 / +24 / +14 (doors vs start)
+timezone slip (1 or 2 h)                +6
+all-day on the timed one's day          +12 (+20 when the spans are the same days)
+both all-day, same days / overlapping   +25 / +12
+same venue (name, address or < 200 m)   +25
+venue named in the other's text         +15
+same commune only                       +8; different venues there: −10
+both online                             +15
+organizer/group named in the other      +25 (title, description or URL); +15 more when
+                                             the other's title is only that name
+acronym of the other's organizer/title  +20 ("SVJS" for "Sainte-Victoire JS")
+same edition number                     +10
+each shared distinctive title word      +14 (at most 42); the same title: +30
+"Series : X" vs "Series : Y"            −40 (two sessions of one series)
+different kinds (workshop vs talk, …)   −25
+title word in the other's description   +5 each (at most 15); the whole title: +20
+=====================================  ======
+
+``MERGE`` (60) and above: one event. ``REVIEW`` (40) to ``MERGE``: kept apart, and the pair
+goes to the admin's "possible duplicates" queue. Below ``REVIEW``: apart. The score is
+symmetric (``compare(a, b)`` and ``compare(b, a)`` agree) and depends on the pair only.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz
 
+from aggregator import match_signals as sig
+from aggregator.match_evidence import (
+    _abbreviated,
+    _all_words,
+    _edition_points,
+    _folded,
+    _name_stems,
+    _online_only,
+    _other_sessions,
+    _same_venue,
+    _span,
+    _time_points,
+    _title_is_name,
+    _towns_differ,
+    _venue_named,
+)
+from aggregator.match_signals import STOP_WORDS
 from aggregator.regions import Region, fold
 
 if TYPE_CHECKING:
@@ -40,11 +81,9 @@ PLACE_FIELDS = ("venue", "address", "city", "postcode", "insee", "latitude", "lo
                 "in_region")
 SINGLE_FIELDS = ("title", "description_html", "description_text", "url", "image", "price",
                  "organizer", "language", "series_uid", "online")
+MERGE = 60.0
+REVIEW = 40.0
 
-STOP_WORDS = frozenset(
-    ["le", "la", "les", "l", "un", "une", "des", "du", "de", "d", "au", "aux", "et", "ou", "en", "a", "à", "pour", "par", "sur", "avec", "dans", "chez", "sans", "ce", "cette", "ces", "se", "sa", "son", "ses", "notre", "nos", "votre", "vos", "the", "an", "of", "and", "or", "in", "on", "at", "for", "with", "to", "by", "from", "is", "are", "meetup", "rencontre", "soiree", "evening", "event", "evenement", "session", "edition"]
-)
-_SITE_WORDS = frozenset({"meetup", "eventbrite", "openagenda", "mobilizon", "facebook"})
 
 
 def title_key(title: str | None, region: Region | None = None) -> str:
@@ -63,7 +102,7 @@ def title_key(title: str | None, region: Region | None = None) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """What matching needs to know of one event (built from a NormalizedEvent or an Event)."""
+    """What matching needs to know of one listing (see :func:`candidate_of`)."""
 
     key: Hashable
     title_key: str
@@ -77,26 +116,51 @@ class Candidate:
     insee: str | None = None
     online: bool = False
     city: str | None = None  # the town as given; matters when it lies outside the region
+    end_date: date | None = None  # local last day (inclusive)
+    title: str = ""  # as written (acronyms need the case)
+    names: tuple[str, ...] = ()  # organizer / group names
+    text: str = ""  # folded description (first 2,000 characters)
+    page: str | None = None  # url_key of the listing's own page
+    links: frozenset[str] = frozenset()  # url_keys its description or offers mention
+    address: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+def candidate_of(event: NormalizedEvent, key: Hashable, source_id: int | None,
+                 names: Iterable[str] = ()) -> Candidate:
+    """The candidate of one source's version of an event; ``names`` are the groups the source
+    speaks for (its organizer field comes on top)."""
+    text = event.description_text or ""
+    links = {k for u in sig.urls_in(f"{text} {event.description_html or ''}")
+             if (k := sig.url_key(u)) and not sig.site_root(k)}
+    page = sig.url_key(event.url)
+    if page and sig.site_root(page):
+        page = None
+    links.discard(page or "")
+    all_names = tuple(dict.fromkeys(n for n in (event.organizer, *names) if n))
+    return Candidate(
+        key=key, title_key=event.title_key, start=event.start, all_day=event.all_day,
+        start_date=event.start_date, source_id=source_id, canonical_url=event.canonical_url,
+        uid=event.uid, venue=event.venue, insee=event.insee, online=event.online,
+        city=event.city, end_date=event.end_date, title=event.title, names=all_names,
+        text=fold(text[:2000]), page=page, links=frozenset(links), address=event.address,
+        latitude=event.latitude, longitude=event.longitude,
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    """A decision that ``left`` and ``right`` are one event, with the evidence."""
+    """The decision on a pair scored ``REVIEW`` or above, with the evidence."""
 
     left: Hashable
     right: Hashable
     score: float
     reasons: tuple[str, ...] = field(default_factory=tuple)
 
-
-@lru_cache(maxsize=65536)
-def _numbers(key: str) -> frozenset[str]:
-    return frozenset(re.findall(r"\d+", key))
-
-
-@lru_cache(maxsize=65536)
-def _folded(text: str) -> str:
-    return fold(text)
+    @property
+    def merge(self) -> bool:
+        return self.score >= MERGE
 
 
 SESSION_SHARE = 0.2  # own words this large a share of both titles: two sessions of a series
@@ -129,127 +193,246 @@ def title_similarity(a: str, b: str) -> float:
 
 
 def compare(a: Candidate, b: Candidate) -> Match | None:
-    """The match decision for one pair (None: they stay apart)."""
+    """The decision on one pair: a ``Match`` scored ``REVIEW`` or above, else None."""
     if a.start_date is None or b.start_date is None:
         return None
-    if abs((a.start_date - b.start_date).days) > 1:
-        return None
     if a.source_id is not None and a.source_id == b.source_id:
-        return None  # one source lists distinct events under distinct ids
+        return None
+    (a0, a1), (b0, b1) = _span(a), _span(b)
+    if a0 > b1 + timedelta(days=1) or b0 > a1 + timedelta(days=1):
+        return None
     if a.canonical_url and a.canonical_url == b.canonical_url and a.start_date == b.start_date:
         return Match(a.key, b.key, 100.0, ("same canonical URL",))
     if a.uid and a.uid == b.uid and a.start_date == b.start_date:
         return Match(a.key, b.key, 100.0, ("same UID",))
-    # The cheap checks first (place, time), the title's numbers and similarity last.
     if a.insee and b.insee and a.insee != b.insee:
         return None
+    timing = _time_points(a, b)
+    if timing is None:
+        return None
+    if not _met(a, b):
+        return None  # nothing in common to block on: never compared
     if _towns_differ(a, b):
         return None
-    if a.insee and a.insee == b.insee:
-        place, reasons_place = 1.0, "same town"
-    elif a.online and b.online:
-        place, reasons_place = 1.0, "both online"
-    elif a.venue and b.venue and fuzz.token_set_ratio(_folded(a.venue), _folded(b.venue)) >= 80:
-        place, reasons_place = 1.0, "same venue"
-    elif a.online != b.online and (a.insee or b.insee):
-        return None  # a webinar and an in-person session are two events
-    else:
-        place, reasons_place = 0.5, "place unknown"
-    if a.all_day or b.all_day:
-        if a.start_date != b.start_date:
-            return None
-        time_ok, need = "all-day on the same day", 88.0
-    else:
-        assert a.start is not None and b.start is not None
-        gap = abs((a.start - b.start).total_seconds()) / 60
-        if gap <= 20:
-            time_ok, need = f"start {gap:.0f} min apart", 72.0 if place == 1.0 else 82.0
-        elif gap <= 13 * 60 and gap % 60 <= 1 and (gap // 60) in (1, 2, 3, 6, 9):
-            time_ok, need = f"start {gap / 60:.0f} h apart (timezone slip)", 90.0
+    if (_online_only(a) and not b.online and (b.insee or b.venue)) or (
+            _online_only(b) and not a.online and (a.insee or a.venue)):
+        return None  # a webinar and an in-person event are two events
+    ed = _edition_points(a, b)
+    if ed is None:
+        return None
+    ya, yb = sig.years(a.title_key), sig.years(b.title_key)
+    if ya and yb and not ya & yb:
+        return None
+    points, reasons = timing[0], [timing[1]]
+    needs_evidence = timing[2]
+
+    def add(value: float, reason: str) -> None:
+        nonlocal points
+        points += value
+        reasons.append(reason)
+
+    if ed:
+        add(ed, "same edition number")
+    # URLs
+    if (a.page and a.page in b.links) or (b.page and b.page in a.links):
+        add(60, "links the other's page")
+    elif a.links & b.links:
+        add(40, "both link the same page")
+    # place
+    if a.online and b.online:
+        add(15, "both online")
+    elif _same_venue(a, b):
+        add(25, "same venue")
+    elif _venue_named(a, b) or _venue_named(b, a):
+        add(15, "venue named in the description")
+    elif a.insee and a.insee == b.insee:
+        if a.venue and b.venue:
+            reasons.append("same town, other venue")
         else:
-            return None
-    numbers_a, numbers_b = _numbers(a.title_key), _numbers(b.title_key)
-    if numbers_a != numbers_b and numbers_a and numbers_b:
+            add(8, "same town")
+    # organizer / group
+    words_a, words_b = _all_words(a), _all_words(b)
+    named = min([n for n in a.names if sig.name_in(n, words_b)]
+                + [n for n in b.names if sig.name_in(n, words_a)], default=None)
+    if named:
+        add(25, f"organizer {named!r} named")
+        if _title_is_name(a, b) or _title_is_name(b, a):
+            add(15, "the title is the organizer's name")
+    elif _abbreviated(a, b) or _abbreviated(b, a):
+        add(20, "acronym of the other's name")
+    # title words
+    sa, sb = sig.significant_words(a.title_key), sig.significant_words(b.title_key)
+    shared = sa & sb
+    if shared:
+        add(min(42, 14 * len(shared)), "shared title words: " + " ".join(sorted(shared)))
+    kinds_a, kinds_b = sig.kinds(a.title or a.title_key), sig.kinds(b.title or b.title_key)
+    if kinds_a and kinds_b and not kinds_a & kinds_b:
+        add(-25, "different kinds of event")
+    if (a.title_key == b.title_key and len(a.title_key.split()) >= 2) or (
+            a.title and _folded(a.title) == _folded(b.title) and len(a.title.split()) >= 2):
+        add(30, "same title")
+    elif shared and _other_sessions(a, b):
+        add(-40, "different sessions of one series")
+    in_text = ((sa - shared) & sig.text_stems(b.text)) | ((sb - shared) & sig.text_stems(a.text))
+    whole = (len(sa) >= 2 and sa <= sig.text_stems(b.text)) or (
+        len(sb) >= 2 and sb <= sig.text_stems(a.text))
+    if whole and not shared:
+        add(20, "the other's whole title is in the description")
+    elif in_text:
+        add(min(15, 5 * len(in_text)), "title words in the other's text")
+    if needs_evidence and points - timing[0] < 40:
+        return None  # a whole-hour gap is a slip only when everything else agrees
+    if points < REVIEW:
         return None
-    if place == 0.5:
-        need = max(need, 85.0)
-    sim = title_similarity(a.title_key, b.title_key)
-    if sim < need:
-        return None
-    return Match(a.key, b.key, round(sim, 1), (f"title {sim:.0f}", reasons_place, time_ok))
+    return Match(a.key, b.key, round(points, 1), tuple(reasons))
 
 
-def _towns_differ(a: Candidate, b: Candidate) -> bool:
-    """A town outside the region named on one side, another town on the other."""
-    if (a.insee and b.insee) or a.online or b.online:
-        return False
-    out_a = fold(a.city) if a.city and not a.insee else None
-    out_b = fold(b.city) if b.city and not b.insee else None
-    if out_a and out_b:
-        return out_a != out_b
-    return bool((out_a and b.insee) or (out_b and a.insee))
+def _met(a: Candidate, b: Candidate) -> bool:
+    """The pair shares a blocking key (see :func:`_keys`): a commune (or both online), a title
+    or organizer word, or a URL. Pairs that share none are never compared."""
+    if set(_places(a)) & set(_places(b)) and _near_hours(a, b):
+        return True
+    if _block_words(a) & _block_words(b) and _near_hours(a, b, 3):
+        return True
+    return bool((a.page and a.page in b.links) or (b.page and b.page in a.links)
+                or a.links & b.links)
 
 
-SLOT = 1200  # seconds: timed candidates are indexed by 20-minute slot of their UTC start
-_SLIP_HOURS = (1, 2, 3, 6, 9)  # whole-hour gaps compare accepts as a timezone slip
-# Slot offsets where a start within 20 minutes, or a whole-hour slip (60 h to 60 h + 1
-# minutes, i.e. 3 h to 3 h + 0.05 slots apart), of a candidate's start can fall.
-_SLOT_OFFSETS = tuple(sorted({0, 1, -1} | {
-    sign * (3 * hours + d) for hours in _SLIP_HOURS for d in (0, 1) for sign in (1, -1)
-}))
+def _block_words(c: Candidate) -> frozenset[str]:
+    return sig.significant_words(c.title_key) | _name_stems(c.names)
 
 
-def _slot(c: Candidate) -> int | None:
-    if c.all_day or c.start is None:
-        return None
-    return int(c.start.timestamp() // SLOT)
+HOUR = 3600  # timed listings meet by commune within one hourly bucket of their start
 
 
-def _block_words(c: Candidate) -> list[str]:
-    return list(_key_words(c.title_key))
+def _days(c: Candidate) -> list[date]:
+    first, last = _span(c)
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
-@lru_cache(maxsize=65536)
-def _key_words(key: str) -> tuple[str, ...]:
-    words = [w for w in key.split() if len(w) >= 3 and w not in _SITE_WORDS]
-    return tuple(sorted(set(words or key.split()[:1] or ["_"])))
+def _around(days: list[date]) -> set[date]:
+    one = timedelta(days=1)
+    return {d + k * one for d in days for k in (-1, 0, 1)}
 
 
-def _keys(c: Candidate, words: Iterable[str]) -> list[tuple[Any, ...]]:
-    """Where ``c`` is filed: per word, its 20-minute slot (timed) or its day (all-day and,
-    for all-day lookups, timed too); its canonical URL and UID on its day."""
-    day = c.start_date
+def _near_hours(a: Candidate, b: Candidate, within: int = 1) -> bool:
+    """Both timed with starts at most ``within`` hourly buckets apart, or one all-day."""
+    if a.all_day or b.all_day or a.start is None or b.start is None:
+        return True
+    return abs(int(a.start.timestamp() // HOUR) - int(b.start.timestamp() // HOUR)) <= within
+
+
+def _places(c: Candidate) -> list[str]:
+    return [p for p in (c.insee, "online" if c.online else None) if p]
+
+
+def _exact(c: Candidate) -> list[tuple[Any, ...]]:
+    """Exact identity keys: the canonical URL and the UID, on the listing's day."""
     keys: list[tuple[Any, ...]] = []
-    slot = _slot(c)
-    for word in words:
-        if slot is not None:
-            keys.append(("slot", word, slot))
-            keys.append(("timed-day", word, day))
-        else:
-            keys.append(("day", word, day))
     if c.canonical_url:
-        keys.append(("url", c.canonical_url, day))
+        keys.append(("url", c.canonical_url, c.start_date))
     if c.uid:
-        keys.append(("uid", c.uid, day))
+        keys.append(("uid", c.uid, c.start_date))
     return keys
 
 
-def _lookups(c: Candidate, words: Iterable[str]) -> list[tuple[Any, ...]]:
-    """The keys under which every candidate ``compare`` could match with ``c`` is filed."""
-    day = c.start_date
+def _word_keys(c: Candidate, words: Iterable[str], days: list[date],
+               crowded: frozenset[tuple[Any, ...]] = frozenset()) -> list[tuple[Any, ...]]:
+    """Title/organizer words: per hourly bucket and per day when timed, per day when all-day
+    (a crowded bucket left out on both sides alike)."""
+    if c.all_day or c.start is None:
+        return [("wd", w, d) for w in words for d in days if ("wday", w, d) not in crowded]
+    hour = int(c.start.timestamp() // HOUR)
+    keys: list[tuple[Any, ...]] = []
+    for w in words:
+        if ("w", w, hour) not in crowded:
+            keys.append(("w", w, hour))
+        if ("wday", w, c.start_date) not in crowded:
+            keys.append(("wt", w, c.start_date))
+    return keys
+
+
+def _word_lookups(c: Candidate, words: Iterable[str], days: list[date],
+                  crowded: frozenset[tuple[Any, ...]] = frozenset()) -> list[tuple[Any, ...]]:
+    if c.all_day or c.start is None:
+        near = sorted(_around(days))
+        return [k for w in words for k in
+                [("wd", w, d) for d in near if ("wday", w, d) not in crowded]
+                + [("wt", w, d) for d in days if ("wday", w, d) not in crowded]]
+    hour = int(c.start.timestamp() // HOUR)
     looks: list[tuple[Any, ...]] = []
-    slot = _slot(c)
-    for word in words:
-        if slot is not None:
-            looks.extend(("slot", word, slot + offset) for offset in _SLOT_OFFSETS)
-            looks.append(("day", word, day))  # an all-day event on the same local day
-        else:
-            looks.append(("day", word, day))
-            looks.append(("timed-day", word, day))
-    if c.canonical_url:
-        looks.append(("url", c.canonical_url, day))
-    if c.uid:
-        looks.append(("uid", c.uid, day))
+    for w in words:
+        if ("w", w, hour) not in crowded:
+            looks += [("w", w, hour + n) for n in range(-3, 4) if ("w", w, hour + n) not in crowded]
+        if ("wday", w, c.start_date) not in crowded:
+            looks.append(("wd", w, c.start_date))
+    return looks
+
+
+def _word_counts(c: Candidate, words: Iterable[str]) -> list[tuple[Any, ...]]:
+    if c.all_day or c.start is None:
+        return [("wday", w, d) for w in words for d in _days(c)]
+    hour = int(c.start.timestamp() // HOUR)
+    return [k for w in words for k in (("w", w, hour), ("wday", w, c.start_date))]
+
+
+def _place_counts(c: Candidate) -> list[tuple[Any, ...]]:
+    """The place buckets ``c`` fills: (commune, hour) when timed, and (commune, day)."""
+    out: list[tuple[Any, ...]] = []
+    for place in _places(c):
+        if c.all_day:
+            out += [("day", place, d) for d in _days(c)]
+        elif c.start is not None:
+            out += [("c", place, int(c.start.timestamp() // HOUR)), ("day", place, c.start_date)]
+    return out
+
+
+def _keys(c: Candidate, words: Iterable[str],
+          crowded: frozenset[tuple[Any, ...]] = frozenset()) -> list[tuple[Any, ...]]:
+    """Where ``c`` is filed: title/organizer words and URLs per local day; its commune (or
+    "online") per hourly bucket of its start when timed, per day when all-day. A crowded
+    place bucket (more than ``max_block`` listings) is left out, on both sides alike."""
+    days = _days(c)
+    keys: list[tuple[Any, ...]] = _word_keys(c, words, days, crowded)
+    keys += _exact(c)
+    if c.page:
+        keys += [("u", c.page, d) for d in days]
+    for link in c.links:
+        keys += [("p", link, d) for d in days] + [("l", link, d) for d in days]
+    for place in _places(c):
+        if c.all_day:
+            keys += [("cd", place, d) for d in days if ("day", place, d) not in crowded]
+        elif c.start is not None:
+            bucket = ("c", place, int(c.start.timestamp() // HOUR))
+            if bucket not in crowded:
+                keys.append(bucket)
+            if ("day", place, c.start_date) not in crowded:
+                keys.append(("ct", place, c.start_date))
+    return keys
+
+
+def _lookups(c: Candidate, words: Iterable[str],
+             crowded: frozenset[tuple[Any, ...]] = frozenset()) -> list[tuple[Any, ...]]:
+    """The keys under which every candidate :func:`compare` could match with ``c`` is filed."""
+    days = _days(c)
+    near = sorted(_around(days))
+    looks: list[tuple[Any, ...]] = _word_lookups(c, words, days, crowded)
+    looks += _exact(c)
+    if c.page:
+        looks += [("p", c.page, d) for d in near]
+    for link in c.links:
+        looks += [("u", link, d) for d in near] + [("l", link, d) for d in near]
+    for place in _places(c):
+        if c.all_day:
+            looks += [(kind, place, d) for d in days if ("day", place, d) not in crowded
+                      for kind in ("ct", "cd")]
+        elif c.start is not None:
+            hour = int(c.start.timestamp() // HOUR)
+            if ("c", place, hour) not in crowded:
+                looks += [("c", place, hour + k) for k in (-1, 0, 1)
+                          if ("c", place, hour + k) not in crowded]
+            if ("day", place, c.start_date) not in crowded:
+                looks.append(("cd", place, c.start_date))
     return looks
 
 
@@ -260,47 +443,49 @@ def find_matches(
     among_new: bool = True,
     max_block: int = 60,
     min_words: int = 2,
+    max_crowd: int = 20,
 ) -> list[Match]:
-    """Pairs (new, existing), and (new, new) unless ``among_new`` is False, best score first.
+    """Pairs (new, existing), and (new, new) unless ``among_new`` is False, scored ``REVIEW``
+    or above, best score first (``Match.merge`` tells the merges).
 
-    Blocking: two candidates are compared only when they share a title word and their
-    times could match (starts within 20 minutes or a whole-hour timezone slip apart, or
-    one side all-day on the other's local day), or share a canonical URL or UID on the
-    same day. A word carried by more than ``max_block`` candidates of a local day (± 1) is
-    stop-word-like and not blocked on, except that each candidate keeps its ``min_words``
-    rarest words. Which words a candidate keeps depends only on counts over all the
-    candidates, so the pairs compared do not depend on their order; a pair is compared
-    once (the later one looks up the earlier ones), without remembering pairs.
+    Blocking: two candidates are compared only when they share a key of :func:`_keys` on
+    neighbouring days (a title or organizer word, a URL, a commune within three hours). A
+    word key carried by more than ``max_block`` candidates is stop-word-like and dropped,
+    except that each candidate keeps its ``min_words`` rarest words; an hourly or daily bucket
+    of a word or commune holding more than ``max_crowd`` listings (far more than a real
+    region's day) is not blocked on, on either side. Which keys a candidate
+    keeps depends only on counts over all the candidates, so the pairs compared do not
+    depend on their order; a pair is compared once (the later one looks up the earlier).
     """
     old = list(existing)
-    everyone = old + list(new)
-    per_day: Counter[tuple[date, str]] = Counter()
-    day_total: Counter[date] = Counter()
+    everyone = [c for c in old + list(new) if c.start_date is not None]
+    counts: Counter[tuple[str, date]] = Counter()
+    place_counts: Counter[tuple[Any, ...]] = Counter()
     words_of: dict[int, list[str]] = {}
     for c in everyone:
-        if c.start_date is None:
-            continue
-        words = _block_words(c)
+        place_counts.update(_place_counts(c))
+        words = sorted(_block_words(c))
         words_of[id(c)] = words
-        day_total[c.start_date] += 1
-        per_day.update((c.start_date, w) for w in words)
+        for d in _days(c):
+            counts.update((w, d) for w in words)
+
+    kept: dict[int, list[str]] = {}
 
     def chosen(c: Candidate) -> list[str]:
-        day = c.start_date
-        assert day is not None
-        one = timedelta(days=1)
-        if day_total[day - one] + day_total[day] + day_total[day + one] <= max_block:
-            return words_of[id(c)]  # no word of these days can be over the bar
-        counted = sorted(
-            (per_day[(day, w)] + per_day[(day - one, w)] + per_day[(day + one, w)], w)
-            for w in words_of[id(c)]
-        )
-        return [w for n, (count, w) in enumerate(counted) if n < min_words or count <= max_block]
+        if id(c) not in kept:
+            near = _around(_days(c))
+            ranked = sorted((sum(counts[(w, d)] for d in near), w) for w in words_of[id(c)])
+            kept[id(c)] = [w for n, (count, w) in enumerate(ranked)
+                           if n < min_words or count <= max_block]
+        return kept[id(c)]
 
+    for c in everyone:
+        place_counts.update(_word_counts(c, chosen(c)))
+    crowded = frozenset(k for k, n in place_counts.items() if n > max_crowd)
     index: dict[tuple[Any, ...], list[Candidate]] = defaultdict(list)
     for c in old:
         if c.start_date is not None:
-            for key in _keys(c, chosen(c)):
+            for key in _keys(c, chosen(c), crowded):
                 index[key].append(c)
     matches: list[Match] = []
     for c in new:
@@ -308,23 +493,22 @@ def find_matches(
             continue
         words = chosen(c)
         compared: set[int] = set()
-        for key in _lookups(c, words):
+        for key in _lookups(c, words, crowded):
             for other in index.get(key, ()):
                 if id(other) in compared or other.key == c.key:
                     continue
                 compared.add(id(other))
-                match = compare(c, other)
-                if match:
+                if match := compare(c, other):
                     matches.append(match)
         if among_new:
-            for key in _keys(c, words):
+            for key in _keys(c, words, crowded):
                 index[key].append(c)
     matches.sort(key=lambda m: -m.score)
     return matches
 
 
 def cluster(candidates: Sequence[Candidate]) -> list[set[Hashable]]:
-    """Groups of candidates that are one event (union of pairwise matches)."""
+    """Groups of candidates that are one event (union of the pairs scored ``MERGE``)."""
     parent: dict[Hashable, Hashable] = {c.key: c.key for c in candidates}
 
     def root(k: Hashable) -> Hashable:
@@ -334,95 +518,9 @@ def cluster(candidates: Sequence[Candidate]) -> list[set[Hashable]]:
         return k
 
     for match in find_matches(candidates):
-        parent[root(match.left)] = root(match.right)
+        if match.merge:
+            parent[root(match.left)] = root(match.right)
     groups: dict[Hashable, set[Hashable]] = defaultdict(set)
     for c in candidates:
         groups[root(c.key)].add(c.key)
     return list(groups.values())
-
-
-@dataclass(frozen=True, slots=True)
-class LinkView:
-    """One source's version of an event, as a merge sees it."""
-
-    source_id: int
-    link_id: int
-    authority: int
-    live: bool
-    event: NormalizedEvent
-    relevance: float  # on the stored scale (1.0 = the source's bar)
-
-
-def _filled(value: Any) -> bool:
-    return value not in (None, "", [], ())
-
-
-def _group_value(view: NormalizedEvent, label: str) -> Any:
-    if label == "place":
-        return view.insee or view.venue or view.city
-    if label == "time":
-        return None if view.all_day else view.start  # a timed start beats an all-day one
-    return getattr(view, label)
-
-
-def compose_fields(
-    views: Sequence[LinkView],
-    *,
-    status: str,
-    start: datetime | None,
-    cancelled_at: datetime | None,
-    now: datetime,
-    horizon: datetime,
-) -> dict[str, Any]:
-    """The published fields of an event from all its links (pure).
-
-    Live links only (all links when none is live). Each group of fields (times, place) and
-    each single field comes from the link that has it, from the most authoritative source,
-    then the most complete, then the longest text, then the oldest link. Topics are the
-    union; relevance the maximum. With no live link an upcoming event (before ``horizon``)
-    is cancelled; a past one keeps its status. For the place, a link naming a venue comes
-    before authority (a bare town is often all a news item's text gave). ``field_sources``
-    records the provenance.
-    """
-    live = [v for v in views if v.live]
-    pool = live or list(views)
-    completeness = {v.link_id: v.event.completeness() for v in pool}
-
-    def rank(view: LinkView, value: Any, label: str) -> tuple[Any, ...]:
-        size = len(value) if isinstance(value, str) else 0
-        # A place with a venue beats a bare town (often read from a news item's text).
-        detail = bool(view.event.venue) if label == "place" else False
-        return (_filled(value), detail, view.authority, completeness[view.link_id], size,
-                -view.link_id)
-
-    values: dict[str, Any] = {}
-    provenance: dict[str, int] = {}
-    groups = [("time", TIME_FIELDS), ("place", PLACE_FIELDS)]
-    groups += [(name, (name,)) for name in SINGLE_FIELDS]
-    for label, names in groups:
-        best = max(pool, key=lambda v: rank(v, _group_value(v.event, label), label))
-        for name in names:
-            values[name] = getattr(best.event, name)
-        if label == "time" or _filled(_group_value(best.event, label)):
-            provenance[label] = best.source_id
-    topics: list[str] = []
-    for view in pool:
-        topics.extend(t for t in view.event.topics if t not in topics)
-    values["topics"] = topics
-    values["relevance"] = max(v.relevance for v in pool)
-    values["title_key"] = next(
-        (v.event.title_key for v in pool if v.source_id == provenance.get("title")),
-        pool[0].event.title_key,
-    )
-    if not live:
-        upcoming = start is not None and now <= start <= horizon
-        new_status = "cancelled" if upcoming or status == "cancelled" else status
-    else:
-        statuses = {v.event.status for v in live}
-        new_status = "cancelled" if statuses == {"cancelled"} else next(
-            (s for s in ("scheduled", "tentative", "postponed") if s in statuses), "scheduled"
-        )
-    values["status"] = new_status
-    values["cancelled_at"] = (cancelled_at or now) if new_status == "cancelled" else None
-    values["field_sources"] = provenance
-    return values

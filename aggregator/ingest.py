@@ -43,17 +43,10 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
-from aggregator.dedupe import (
-    PLACE_FIELDS,
-    SINGLE_FIELDS,
-    TIME_FIELDS,
-    Candidate,
-    LinkView,
-    compose_fields,
-    find_matches,
-    title_key,
-)
+from aggregator.compose import LinkView, compose_fields, explain_fields
+from aggregator.dedupe import PLACE_FIELDS, SINGLE_FIELDS, TIME_FIELDS
 from aggregator.history import diff_fields
+from aggregator.matching import Review, fuse_events, link_key, match_fresh, record_reviews
 from aggregator.models import Event, EventChange, EventLink, EventStatus, Source
 from aggregator.normalize import NormalizedEvent, normalize
 from aggregator.raw import RawEvent, SourceDefaults
@@ -199,7 +192,9 @@ def _apply(
             link.gone_since = None
             touched.add(link.event_id)
     _lock_days(session, fresh)
-    targets = _match_fresh(session, source, fresh, now)
+    days = sorted({d for n in fresh if n.start_date for d in _span_days(n)})
+    plan = match_fresh(session, source, fresh, now, days)
+    targets = plan.targets
     creating = [n for n in fresh if n.external_id not in targets]
     new_ids: dict[str, int] = {}
     for part in _chunks(creating):
@@ -237,6 +232,16 @@ def _apply(
     for rows_part in _chunks(link_rows):
         session.connection().execute(sa.insert(_table(EventLink)), list(rows_part))
     session.flush()
+    for keep, other, note in plan.fuse:  # a new listing showed two stored events are one
+        fuse_events(session, keep, other, note, now)
+        merged_events[keep].append({**note, "merged": other})
+        touched.add(keep)
+    event_of = {**new_ids, **{ext: eid for ext, (eid, _) in targets.items()}}
+    record_reviews(session, [
+        Review((link_key(source.id, ext), other_key), (event_of.get(ext), other_event), score,
+               reasons)
+        for ext, other_key, other_event, score, reasons in plan.reviews
+    ], now)
     if complete:
         vanished = [link for ext, link in links.items() if ext not in batch and not link.gone_since]
         for link in vanished:
@@ -249,9 +254,10 @@ def _apply(
         before = _published(event)
         changed = _compose(event, event_links, sources, settings, now, horizon)
         if event.id in merged_events:
-            notes = list(event.merge_notes)
-            notes.extend(merged_events[event.id])
-            event.merge_notes = notes
+            names = {sid: src.name for sid, src in sources.items()}
+            why = explain_fields(_views(event_links, sources, settings), event.field_sources, names)
+            event.merge_notes = [*event.merge_notes,
+                                 *({**n, "fields": why} for n in merged_events[event.id])]
         if event.id in fresh_ids:
             continue
         change_rows.extend(
@@ -290,100 +296,6 @@ def _lock_days(session: Session, fresh: list[NormalizedEvent]) -> None:
     )
 
 
-def _match_fresh(
-    session: Session, source: Source, fresh: list[NormalizedEvent], now: datetime
-) -> dict[str, tuple[int, dict[str, Any]]]:
-    """external id -> (event id, merge note) for the new links that join an existing event."""
-    if not fresh:
-        return {}
-    days = sorted({d for n in fresh if n.start_date for d in _around(n.start_date)})
-    events: dict[int, Any] = {}  # id -> row of the columns matching reads (not whole events)
-    for part in _chunks(days):
-        rows = session.connection().execute(
-            sa.select(*_CANDIDATE_COLUMNS).where(col(Event.start_date).in_(part))
-        )
-        for row in rows:
-            events[row.id] = row
-    canons = sorted({n.canonical_url for n in fresh if n.canonical_url})
-    url_hits: list[tuple[int, str]] = []
-    for part in _chunks(canons):
-        pairs = session.exec(
-            select(EventLink.event_id, EventLink.canonical_url).where(
-                col(EventLink.canonical_url).in_(part)
-            )
-        ).all()
-        url_hits.extend((eid, canon) for eid, canon in pairs if canon)
-    missing = sorted({eid for eid, _ in url_hits} - set(events))
-    for id_part in _chunks(missing):
-        rows = session.connection().execute(
-            sa.select(*_CANDIDATE_COLUMNS).where(col(Event.id).in_(id_part))
-        )
-        for row in rows:
-            events[row.id] = row
-    for eid in [eid for eid, e in events.items() if _merged_away(e)]:
-        del events[eid]  # an admin merged it into another event: that one is the target
-    own: set[int] = set()
-    ids = sorted(events)
-    for id_part in _chunks(ids):
-        own.update(
-            session.exec(
-                select(EventLink.event_id).where(
-                    col(EventLink.event_id).in_(id_part), EventLink.source_id == source.id
-                )
-            ).all()
-        )
-    existing = [_event_candidate(e, source.id if e.id in own else None, None) for e in events.values()]
-    existing += [
-        _event_candidate(events[eid], source.id if eid in own else None, canon)
-        for eid, canon in url_hits
-        if eid in events
-    ]
-    new = [
-        Candidate(
-            key=("n", n.external_id),
-            title_key=n.title_key,
-            start=n.start,
-            all_day=n.all_day,
-            start_date=n.start_date,
-            source_id=source.id,
-            canonical_url=n.canonical_url,
-            uid=n.uid,
-            venue=n.venue,
-            insee=n.insee,
-            online=n.online,
-            city=n.city,
-        )
-        for n in fresh
-    ]
-    result: dict[str, tuple[int, dict[str, Any]]] = {}
-    for match in find_matches(new, existing, among_new=False):
-        left, right = match.left, match.right
-        if left[0] != "n":  # type: ignore[index]
-            left, right = right, left
-        if right[0] != "e" or left[1] in result:  # type: ignore[index]
-            continue  # only new -> existing decisions; the best one wins
-        note = {
-            "source_id": source.id,
-            "external_id": left[1],  # type: ignore[index]
-            "score": match.score,
-            "reasons": list(match.reasons),
-            "at": now.isoformat(),
-        }
-        result[left[1]] = (right[1], note)  # type: ignore[index]
-    return result
-
-
-_CANDIDATE_COLUMNS = (
-    col(Event.id), col(Event.title), col(Event.title_key), col(Event.start),
-    col(Event.all_day), col(Event.start_date), col(Event.venue), col(Event.insee),
-    col(Event.online), col(Event.city), col(Event.merge_notes),
-)
-
-
-def _merged_away(event: Any) -> bool:
-    return any(isinstance(n, dict) and "merged_into" in n for n in event.merge_notes or ())
-
-
 def _new_event_row(
     item: NormalizedEvent, source: Source, settings: Settings, now: datetime
 ) -> dict[str, Any]:
@@ -410,25 +322,16 @@ def _new_event_row(
     }
 
 
+def _span_days(item: NormalizedEvent) -> set[Any]:
+    """The local days a listing covers (at most five), and the day either side."""
+    assert item.start_date is not None
+    last = item.end_date if item.end_date and item.end_date >= item.start_date else item.start_date
+    count = min((last - item.start_date).days, 4) + 1
+    return {d for n in range(count) for d in _around(item.start_date + timedelta(days=n))}
+
+
 def _around(day: Any) -> tuple[Any, ...]:
     return (day - timedelta(days=1), day, day + timedelta(days=1))
-
-
-def _event_candidate(event: Any, source_id: int | None, canon: str | None) -> Candidate:
-    """The candidate of a stored event (an ``Event`` or a row of ``_CANDIDATE_COLUMNS``)."""
-    return Candidate(
-        key=("e", event.id, canon),
-        title_key=event.title_key or title_key(event.title),
-        start=event.start,
-        all_day=event.all_day,
-        start_date=event.start_date,
-        source_id=source_id,
-        canonical_url=canon,
-        venue=event.venue,
-        insee=event.insee,
-        online=event.online,
-        city=event.city,
-    )
 
 
 def _load_events(

@@ -312,3 +312,24 @@ class Lease(SQLModel, table=True):
     holder: str
     expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     acquired_at: datetime | None = _ts()
+
+
+class PairDecision(SQLModel, table=True):
+    """Two listings that might be one event (a score in the review band), and what an admin
+    decided: ``pending``, ``merged`` or ``distinct``. The pair is named by the listings'
+    stable keys ("<source id>:<external id>", the smaller first), so a decision survives
+    every later crawl; the event ids are those the listings belonged to when scored."""
+
+    __table_args__ = (sa.UniqueConstraint("left_key", "right_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    left_key: str
+    right_key: str
+    left_event_id: int | None = Field(default=None, foreign_key="event.id", index=True)
+    right_event_id: int | None = Field(default=None, foreign_key="event.id", index=True)
+    score: float = 0.0
+    reasons: list[Any] = _json(list)
+    status: str = Field(default="pending", index=True)  # pending, merged, distinct
+    decided_by: str | None = None
+    decided_at: datetime | None = _ts()
+    created_at: datetime | None = _ts()

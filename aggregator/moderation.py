@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from aggregator.dedupe import LinkView, compose_fields
+from aggregator.compose import LinkView, compose_fields
 from aggregator.errors import InvalidInputError, NotFoundError
 from aggregator.history import load_changes
 from aggregator.ingest import event_hash

@@ -40,6 +40,10 @@ _SITE_SUFFIX = re.compile(
 _CANCELLED_PREFIX = re.compile(
     r"^\s*[\[(]?\s*(annul[ée]e?s?|cancell?ed|report[ée]e?|postponed)\s*[\])]?\s*[:\-–!]*\s+", re.I
 )
+_CANCELLED_SUFFIX = re.compile(
+    r"\s*(?:[\[(]\s*(annul[ée]e?s?|cancell?ed)\s*[\])]|[\-–—:|]\s*(annul[ée]e?s?|cancell?ed)!?)\s*$",
+    re.I,
+)
 _STATUS = {
     "cancelled": "cancelled",
     "canceled": "cancelled",
@@ -253,6 +257,10 @@ def _status(raw_status: object, title: str) -> tuple[str, str]:
         if status == "scheduled":
             status = "postponed" if word.startswith(("report", "postpon")) else "cancelled"
         title = title[match.end() :].strip()
+    suffix = _CANCELLED_SUFFIX.search(title)
+    if suffix and suffix.start() > 0:
+        status = "cancelled" if status == "scheduled" else status
+        title = title[: suffix.start()].strip()
     return status, title
 
 

@@ -126,7 +126,7 @@ def dedupe_stage(events: int, seed: int) -> list[Row]:
                 key=key, title_key=title_key(item.title), start=start, all_day=e.all_day,
                 start_date=day, source_id=source.index, canonical_url=item.url,
                 venue=e.venue[0] if e.venue else None, insee=e.town[2] if e.town else None,
-                online=e.town is None))
+                online=e.town is None, title=item.title))
     with Clock() as clock:
         groups = cluster(candidates)
     # pair counts from a contingency table (never enumerates pairs: a big cluster stays cheap)

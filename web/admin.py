@@ -33,7 +33,7 @@ from aggregator.relevance import check_scope, effective_scope
 from aggregator.relevance_actions import rescore_source
 from aggregator.settings import parse_interval
 from aggregator.sources import set_source_state
-from web import admin_content
+from web import admin_content, admin_duplicates
 from web.deps import AdminDep, NowDep, SessionDep, SettingsDep, require_admin
 from web.rendering import render
 from web.security import (
@@ -291,3 +291,4 @@ def run_page(request: Request, session: SessionDep, run_id: int) -> HTMLResponse
 router.include_router(login_router)
 router.include_router(guarded)
 router.include_router(admin_content.router)
+router.include_router(admin_duplicates.router)

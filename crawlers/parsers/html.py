@@ -140,7 +140,8 @@ def _h_events(node: Any, depth: int = 0) -> list[dict[str, Any]]:
                 "longitude": _first(location.get("longitude")),
             },
         }
-    description = _first(node.get("description")) or _first(node.get("summary"))
+    description = (_first(node.get("description")) or _first(node.get("summary"))
+                   or _first(node.get("content")))
     if isinstance(description, dict):
         description = description.get("value")
     return [

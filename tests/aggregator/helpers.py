@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from aggregator.dedupe import Candidate
+from aggregator.dedupe import Candidate, candidate_of
 from aggregator.normalize import NormalizedEvent
 from aggregator.raw import RawEvent
 
@@ -36,17 +36,4 @@ def raw_from_dict(data: dict[str, Any]) -> RawEvent:
 
 
 def candidate(event: NormalizedEvent, key: Any, source_id: int | None) -> Candidate:
-    return Candidate(
-        key=key,
-        title_key=event.title_key,
-        start=event.start,
-        all_day=event.all_day,
-        start_date=event.start_date,
-        source_id=source_id,
-        canonical_url=event.canonical_url,
-        uid=event.uid,
-        venue=event.venue,
-        insee=event.insee,
-        city=event.city,
-        online=event.online,
-    )
+    return candidate_of(event, key, source_id)

@@ -23,7 +23,7 @@ DEFAULTS = SourceDefaults(timezone="Europe/Paris")
 def decide(pair: dict) -> bool:
     a = normalize(raw_from_dict(pair["a"]), defaults=DEFAULTS, region=REGION)
     b = normalize(raw_from_dict(pair["b"]), defaults=DEFAULTS, region=REGION)
-    return bool(find_matches([candidate(a, "a", 1)], [candidate(b, "b", 2)]))
+    return any(m.merge for m in find_matches([candidate(a, "a", 1)], [candidate(b, "b", 2)]))
 
 
 def test_the_labelled_set_has_at_least_sixty_pairs_of_both_kinds() -> None:

@@ -1,0 +1,259 @@
+"""The store side of dedupe: stored listings as candidates, new listings matched to them,
+the whole store matched again, and the review queue of possible duplicates.
+
+Matching is done listing to listing (each ``EventLink``'s own version of the event, with
+the names of the group its source speaks for), so the evidence of every source of a stored
+event counts, not only the fields its composition kept. Decisions follow the score bands
+of :mod:`aggregator.dedupe`: a new listing joins the event it matches best at ``MERGE``;
+when it matches several stored events at ``MERGE``, they are one event and are fused
+(the lowest id stays, the others are hidden and noted ``merged_into``), unless an admin
+pinned them or said the pair is distinct. Pairs in the review band go to the
+``PairDecision`` queue (named by the listings' stable keys, so a decision survives every
+crawl). ``aggregator.duplicates`` does the same over the whole store and holds the admin's queue.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from aggregator.dedupe import Candidate, Match, candidate_of, find_matches
+from aggregator.models import Event, EventLink, PairDecision, Source
+from aggregator.normalize import NormalizedEvent
+
+CHUNK = 500
+AGGREGATOR_KINDS = ("aggregator", "agenda", "media", "city", "calendar", "newsletter", "portal")
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def link_key(source_id: int, external_id: str) -> str:
+    """The stable name of one listing: "<source id>:<external id>"."""
+    return f"{source_id}:{external_id}"
+
+
+def source_names(source: Any) -> tuple[str, ...]:
+    """The group a source speaks for, from its name ("Calanques Python (Meetup)" → "Calanques
+    Python"); none for aggregators (a shared calendar names nobody's event)."""
+    kind = (getattr(source, "kind", None) or "").lower()
+    name = (getattr(source, "name", None) or "").strip()
+    if not name or any(k in kind for k in AGGREGATOR_KINDS):
+        return ()
+    for sep in (" (", " – ", " - ", " | ", " — "):
+        name = name.split(sep, 1)[0]
+    return (name.strip(),) if name.strip() else ()
+
+
+@dataclass
+class StoredListings:
+    """The stored listings of the events around some days, as candidates."""
+
+    candidates: list[Candidate] = field(default_factory=list)
+    key_of: dict[int, str] = field(default_factory=dict)  # link id -> stable key
+    pinned_events: set[int] = field(default_factory=set)
+    distinct: set[frozenset[str]] = field(default_factory=set)  # admin: not the same
+
+
+def _merged_away(notes: Any) -> bool:
+    return any(isinstance(n, dict) and "merged_into" in n for n in notes or ())
+
+
+def load_listings(session: Session, days: Sequence[date] | None,
+                  own_source: int | None = None) -> StoredListings:
+    """Candidates for every listing of the events starting on ``days`` (or spanning one of
+    them; all events when ``days`` is None). With ``own_source``, the listings of an event
+    that source already carries count as that source's (it never gets a second one)."""
+    table = Event.__table__  # type: ignore[attr-defined]
+    query = sa.select(table.c.id, table.c.merge_notes)
+    events: dict[int, Any] = {}
+    if days is None:
+        for row in session.connection().execute(query):
+            events[row.id] = row
+    else:
+        ordered = sorted(set(days))
+        for part in _chunks(ordered):
+            rows = session.connection().execute(query.where(table.c.start_date.in_(part)))
+            events.update((r.id, r) for r in rows)
+        if ordered:
+            spanning = query.where(
+                table.c.start_date < ordered[0], table.c.start_date >= ordered[0] - timedelta(days=4),
+                table.c.end_date >= ordered[0])
+            events.update((r.id, r) for r in session.connection().execute(spanning))
+    ids = sorted(eid for eid, row in events.items() if not _merged_away(row.merge_notes))
+    links: list[EventLink] = []
+    for part in _chunks(ids):
+        links.extend(session.exec(select(EventLink).where(col(EventLink.event_id).in_(part))))
+    source_ids = sorted({link.source_id for link in links})
+    sources: dict[int, Source] = {}
+    for part in _chunks(source_ids):
+        sources.update((s.id, s) for s in session.exec(  # type: ignore[misc]
+            select(Source).where(col(Source.id).in_(part))))
+    own = {link.event_id for link in links if own_source is not None and link.source_id == own_source}
+    stored = StoredListings()
+    for link in links:
+        if link.pinned:
+            stored.pinned_events.add(link.event_id)
+        if not link.raw or link.gone_since is not None:
+            continue
+        item = NormalizedEvent.from_json(link.raw)
+        assert link.id is not None
+        stored.key_of[link.id] = link_key(link.source_id, link.external_id)
+        source_id = own_source if link.event_id in own else link.source_id
+        stored.candidates.append(candidate_of(item, ("e", link.event_id, link.id), source_id,
+                                              source_names(sources.get(link.source_id))))
+    keys = sorted(stored.key_of.values())
+    for part in _chunks(keys):
+        pairs = session.exec(select(PairDecision.left_key, PairDecision.right_key).where(
+            PairDecision.status == "distinct",
+            sa.or_(col(PairDecision.left_key).in_(part), col(PairDecision.right_key).in_(part))))
+        stored.distinct.update(frozenset(r) for r in pairs)
+    return stored
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """A pair in the review band: two listings' stable keys, their events, the evidence."""
+
+    keys: tuple[str, str]
+    events: tuple[int | None, int | None]
+    score: float
+    reasons: tuple[str, ...]
+
+
+@dataclass
+class FreshPlan:
+    """What matching decided for a source's new listings."""
+
+    targets: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    fuse: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)  # keep, other, note
+    reviews: list[tuple[str, str, int | None, float, tuple[str, ...]]] = field(
+        default_factory=list)  # new external id, stored key, stored event, score, reasons
+
+
+def _note(match: Match, now: datetime, **extra: Any) -> dict[str, Any]:
+    return {**extra, "score": match.score, "reasons": list(match.reasons), "at": now.isoformat()}
+
+
+def match_fresh(session: Session, source: Source, fresh: Sequence[NormalizedEvent],
+                now: datetime, days: Sequence[date]) -> FreshPlan:
+    """Match a source's new listings against the stored listings around ``days``."""
+    plan = FreshPlan()
+    if not fresh:
+        return plan
+    assert source.id is not None
+    stored = load_listings(session, days, own_source=source.id)
+    names = source_names(source)
+    new = [candidate_of(n, ("n", n.external_id), source.id, names) for n in fresh]
+    best: dict[str, dict[int, Match]] = defaultdict(dict)
+    for match in find_matches(new, stored.candidates, among_new=False):
+        left, right = match.left, match.right
+        if left[0] != "n":  # type: ignore[index]
+            left, right = right, left
+        if left[0] != "n" or right[0] != "e":  # type: ignore[index]
+            continue
+        event_id: int = right[1]  # type: ignore[index]
+        kept = best[left[1]].get(event_id)  # type: ignore[index]
+        if kept is None or match.score > kept.score:
+            best[left[1]][event_id] = Match(left, right, match.score, match.reasons)  # type: ignore[index]
+    parent: dict[int, int] = {}
+
+    def root(e: int) -> int:
+        while parent.get(e, e) != e:
+            e = parent[e]
+        return e
+
+    fuse_notes: dict[int, dict[str, Any]] = {}
+    for ext in sorted(best):
+        per_event = best[ext]
+        merges = sorted((m for m in per_event.values() if m.merge), key=lambda m: (-m.score, m.right[1]))  # type: ignore[index]
+        if merges:
+            target = merges[0].right[1]  # type: ignore[index]
+            plan.targets[ext] = (target, _note(merges[0], now, source_id=source.id, external_id=ext))
+            for extra in merges[1:]:
+                eid = extra.right[1]  # type: ignore[index]
+                if eid in stored.pinned_events or _said_distinct(stored, per_event, target, eid):
+                    continue
+                a, b = root(target), root(eid)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+                    fuse_notes[max(a, b)] = _note(extra, now, source_id=source.id, external_id=ext,
+                                                  bridge=True)
+        for match in per_event.values():
+            if match.merge:
+                continue
+            stored_key = stored.key_of.get(match.right[2])  # type: ignore[index]
+            if stored_key:
+                plan.reviews.append((ext, stored_key, match.right[1], match.score, match.reasons))  # type: ignore[index]
+    for event in sorted(parent):
+        keep = root(event)
+        if keep != event:
+            plan.fuse.append((keep, event, fuse_notes.get(event, {})))
+    plan.targets = {ext: (root(eid), note) for ext, (eid, note) in plan.targets.items()}
+    return plan
+
+
+def _said_distinct(stored: StoredListings, per_event: dict[int, Match], a: int, b: int) -> bool:
+    """An admin said some listing of event ``a`` and some listing of ``b`` are not the same."""
+    keys_a = {k for c in stored.candidates if c.key[1] == a  # type: ignore[index]
+              if (k := stored.key_of.get(c.key[2]))}  # type: ignore[index]
+    keys_b = {k for c in stored.candidates if c.key[1] == b  # type: ignore[index]
+              if (k := stored.key_of.get(c.key[2]))}  # type: ignore[index]
+    return any(frozenset((x, y)) in stored.distinct for x in keys_a for y in keys_b)
+
+
+def fuse_events(session: Session, keep: int, other: int, note: dict[str, Any],
+                now: datetime) -> None:
+    """Move every listing of ``other`` onto ``keep``; ``other`` is hidden, noted merged."""
+    links = EventLink.__table__  # type: ignore[attr-defined]
+    session.connection().execute(
+        sa.update(links).where(links.c.event_id == other).values(event_id=keep))
+    row = session.get(Event, other)
+    if row is not None:
+        row.hidden = True
+        row.merge_notes = [*row.merge_notes, {"merged_into": keep, "by": "dedupe", **note}]
+        row.updated_at = now
+        session.add(row)
+
+
+def record_reviews(session: Session, reviews: Iterable[Review], now: datetime) -> int:
+    """Add review-band pairs to the queue (a pair already there keeps its decision; a
+    pending one gets the new score). Returns how many were added."""
+    wanted: dict[tuple[str, str], Review] = {}
+    for review in reviews:
+        (a, b), (ea, eb) = review.keys, review.events
+        if a == b or (ea is not None and ea == eb):
+            continue
+        if b < a:
+            review = Review((b, a), (eb, ea), review.score, review.reasons)
+        wanted[review.keys] = review
+    if not wanted:
+        return 0
+    existing: dict[tuple[str, str], PairDecision] = {}
+    lefts = sorted({k[0] for k in wanted})
+    for part in _chunks(lefts):
+        for row in session.exec(select(PairDecision).where(col(PairDecision.left_key).in_(part))):
+            existing[(row.left_key, row.right_key)] = row
+    added = 0
+    for keys, review in sorted(wanted.items()):
+        found = existing.get(keys)
+        if found is None:
+            session.add(PairDecision(left_key=keys[0], right_key=keys[1],
+                                     left_event_id=review.events[0], right_event_id=review.events[1],
+                                     score=review.score, reasons=list(review.reasons),
+                                     created_at=now))
+            added += 1
+        elif found.status == "pending":
+            found.score, found.reasons = review.score, list(review.reasons)
+            found.left_event_id, found.right_event_id = review.events
+            session.add(found)
+    session.flush()
+    return added
