@@ -1,7 +1,7 @@
 """pair decisions: the admin's "possible duplicates" queue
 
 Revision ID: 0005
-Revises: 0001
+Revises: 0006
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import aggregator.models
 
 
 revision = '0005'
-down_revision = '0001'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
