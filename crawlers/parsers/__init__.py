@@ -22,6 +22,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from aggregator.place import is_online_location, is_online_url
 from aggregator.raw import RawEvent, SourceDefaults
 from crawlers.detect import detect_format
 from crawlers.parsers.common import check_size, decode_body
@@ -50,6 +51,14 @@ def parse_document(
     body: bytes, *, url: str, headers: Mapping[str, str], defaults: SourceDefaults
 ) -> ParseResult:
     """Detect the format of ``body`` and parse it. Raises ParseError / UnsupportedFormatError."""
+    result = _parse(body, url=url, headers=headers, defaults=defaults)
+    events = [settle_online(e) for e in result.events]
+    return ParseResult(result.format, events, result.links, result.warnings)
+
+
+def _parse(
+    body: bytes, *, url: str, headers: Mapping[str, str], defaults: SourceDefaults
+) -> ParseResult:
     check_size(body)
     lowered = {k.lower(): v for k, v in headers.items()}
     content_type = lowered.get("content-type")
@@ -66,13 +75,13 @@ def parse_document(
         )
         return ParseResult(fmt, events, [], warnings + _floating_warning(events))
     if fmt == "sitemap":
-        links, warnings = parse_sitemap(body, url=url)
+        links, warnings = parse_sitemap(_as_utf8_xml(body, content_type), url=url)
         return ParseResult("sitemap", [], links, warnings)
     text = decode_body(body, content_type)
     if fmt == "json":
         fmt, events, warnings = parse_json(text, url=url, defaults=defaults)
         return ParseResult(fmt, events, [], warnings + _floating_warning(events))
-    fmt, events, links, warnings = parse_html(text, url=url)
+    fmt, events, links, warnings = parse_html(text, url=url, defaults=defaults)
     return ParseResult(fmt, events, links, warnings + _floating_warning(events))
 
 
@@ -80,6 +89,28 @@ def _as_utf8_xml(body: bytes, content_type: str | None) -> bytes:
     """The XML re-encoded as UTF-8, its declaration saying so (survives wrong charsets)."""
     text = decode_body(body, content_type).encode("utf-8")
     return _XML_ENCODING.sub(rb"\1\2utf-8\2", text, count=1)
+
+
+def settle_online(event: RawEvent) -> RawEvent:
+    """An event whose location is a meeting service or a remote format ("Online event",
+    "Distanciel", a Zoom or Mumble address) is online; the text stays the location, a bare
+    address moves to ``online_url``, a town field saying "Online" moves to the venue."""
+    if event.online is not None and (event.online_url or not event.online):
+        return event
+    venue, city, link = event.venue, event.city, event.online_url
+    found = is_online_url(link)
+    for text in (venue, event.address, city):
+        if text and is_online_location(text):
+            found = True
+            if "://" in text:
+                link = link or text.strip()
+    if not found:
+        return event
+    if venue and "://" in venue and venue.strip() == link:
+        venue = None
+    if city and is_online_location(city):
+        venue, city = venue or (None if "://" in city else city), None
+    return event.with_(online=True, online_url=link, venue=venue, city=city)
 
 
 def _floating_warning(events: list[RawEvent]) -> list[str]:

@@ -18,7 +18,7 @@ import lxml.etree
 import lxml.html
 
 from aggregator.errors import ParseError
-from aggregator.raw import RawEvent
+from aggregator.raw import RawEvent, SourceDefaults
 from crawlers.parsers.common import clean_text
 from crawlers.parsers.schemaorg import compact_rdfa, event_from_schema, find_events
 
@@ -37,7 +37,9 @@ _SKIP = re.compile(
 )
 
 
-def parse_html(text: str, *, url: str) -> tuple[str, list[RawEvent], list[str], list[str]]:
+def parse_html(
+    text: str, *, url: str, defaults: SourceDefaults | None = None
+) -> tuple[str, list[RawEvent], list[str], list[str]]:
     """(format, events, links, warnings) of an HTML page."""
     try:
         tree = lxml.html.document_fromstring(text or "<html></html>")
