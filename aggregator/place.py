@@ -61,6 +61,11 @@ _ONLINE_LOCATION = re.compile(
     r"|webinar|zoom|jitsi|(microsoft |ms )?teams|google meet|bigbluebutton|bbb|mumble"
     r"|discord|twitch|youtube live|livestream|virtual|virtuel(le)?)(?![\w-])"
 )
+_HYBRID_PREFIX = re.compile(r"(?i)^\s*(hybride?|hybrid|mixte)\s*[:\-–]\s*")
+_HYBRID_TAIL = re.compile(
+    r"(?i)\s*\(?\s*(\+|&|/|\bet\b|\band\b|\bou\b|\bor\b)\s*(aussi\s+)?"
+    r"(en ligne|online|visio(conf[ée]rence)?|distanciel|zoom|teams|jitsi|streaming|live)\s*\)?$"
+)
 _ONLINE_ONLY_WORDS = frozenset({"web", "internet", "meet", "stream", "youtube", "remote"})
 _NOT_ONLINE = re.compile(
     r"(?<![\w])(inscription en ligne|billetterie en ligne|online tickets?)(?![\w])"
@@ -130,6 +135,15 @@ def is_online_location(text: str | None) -> bool:
         return False
     words = folded.strip(" .()[]-")
     return words in _ONLINE_ONLY_WORDS or bool(_ONLINE_LOCATION.match(words))
+
+
+def hybrid_parts(text: str | None) -> tuple[str | None, bool]:
+    """A location naming a place *and* a remote way in ("Hybride : La Cantine",
+    "Aubagne & visio", "Marseille + en ligne"): (the place part, True); else (text, False)."""
+    if not text or not isinstance(text, str):
+        return text, False
+    place = _HYBRID_TAIL.sub("", _HYBRID_PREFIX.sub("", text)).strip(" ,-")
+    return (place or None, True) if place != text.strip() else (text, False)
 
 
 def detect_online(

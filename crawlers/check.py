@@ -36,7 +36,7 @@ from aggregator.raw import RawEvent, SourceDefaults
 from aggregator.regions import Region, load_region
 from aggregator.settings import Settings
 from crawlers import lint
-from crawlers.document import read_document, read_isolated
+from crawlers.document import Limits, read_document, read_isolated
 from crawlers.extract import Reader, extract_events, extract_target, read_target
 from crawlers.fetch import fetch, user_agent
 from crawlers.lint import Finding
@@ -94,6 +94,7 @@ def inspect_url(
     refetch_delay: float | None = 3.0,
     sleep: Callable[[float], None] = time.sleep,
     isolated: bool = False,
+    limits: Limits | None = None,
 ) -> Inspection:
     """Fetch, parse and lint ``url``; ``refetch_delay=None`` skips the second fetch.
 
@@ -102,7 +103,7 @@ def inspect_url(
     normalises the events as ingest would, so the preview shows what would be stored."""
     reader: Reader = read_document
     if isolated:
-        reader = partial(read_isolated, region_name=settings.region)
+        reader = partial(read_isolated, region_name=settings.region, limits=limits)
     window_start = now - timedelta(days=settings.crawl_window_past_days)
     window_end = now + timedelta(days=settings.crawl_window_future_days)
     tz = zone(timezone) or region.tz

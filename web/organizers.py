@@ -74,6 +74,7 @@ def submit_preview(
         now=now,
         refetch_delay=getattr(request.app.state, "refetch_delay", REFETCH_DELAY),
         isolated=True,
+        limits=getattr(request.app.state, "read_limits", None),
     )
     if seen.error is not None:
         return render(

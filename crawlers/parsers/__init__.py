@@ -22,7 +22,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from aggregator.place import is_online_location, is_online_url
+from aggregator.place import hybrid_parts, is_online_location, is_online_url
 from aggregator.raw import RawEvent, SourceDefaults
 from crawlers.detect import detect_format
 from crawlers.parsers.common import check_size, decode_body
@@ -34,6 +34,7 @@ from crawlers.parsers.sitemap import parse_sitemap
 
 __all__ = ["ParseResult", "parse_document"]
 
+_URL = re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://[^\s<>\"']+")
 _XML_ENCODING = re.compile(rb"""^(\s*<\?xml[^>]*?encoding=)(["'])[^"']*\2""")
 
 
@@ -99,18 +100,24 @@ def settle_online(event: RawEvent) -> RawEvent:
         return event
     venue, city, link = event.venue, event.city, event.online_url
     found = is_online_url(link)
-    for text in (venue, event.address, city):
+    address = event.address
+    if event.online is None:
+        venue, mixed_venue = hybrid_parts(venue)
+        address, mixed_address = hybrid_parts(address)
+        city, mixed_city = hybrid_parts(city)
+        found = found or mixed_venue or mixed_address or mixed_city
+    for text in (venue, address, city):
         if text and is_online_location(text):
             found = True
-            if "://" in text:
-                link = link or text.strip()
+            if not link and (address_in_text := _URL.search(text)):
+                link = address_in_text.group(0).rstrip(".,;)")
     if not found:
         return event
-    if venue and "://" in venue and venue.strip() == link:
-        venue = None
+    if venue and link and _URL.search(venue):
+        venue = _URL.sub("", venue).strip(" :-–,()") or None  # "Mumble : <address>": Mumble
     if city and is_online_location(city):
         venue, city = venue or (None if "://" in city else city), None
-    return event.with_(online=True, online_url=link, venue=venue, city=city)
+    return event.with_(online=True, online_url=link, venue=venue, address=address, city=city)
 
 
 def _floating_warning(events: list[RawEvent]) -> list[str]:
