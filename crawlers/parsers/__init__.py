@@ -34,6 +34,10 @@ from crawlers.parsers.sitemap import parse_sitemap
 
 __all__ = ["ParseResult", "parse_document"]
 
+_MAYBE_ONLINE = re.compile(
+    r"(?i)line|ligne|distan|visio|webin|zoom|jitsi|teams|meet|bigblue|bbb|mumble|discord|twitch"
+    r"|youtube|stream|virtu|internet|web|hybrid|mixte|remote|live|://"
+)
 _URL = re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://[^\s<>\"']+")
 _XML_ENCODING = re.compile(rb"""^(\s*<\?xml[^>]*?encoding=)(["'])[^"']*\2""")
 
@@ -100,6 +104,10 @@ def settle_online(event: RawEvent) -> RawEvent:
         return event
     venue, city, link = event.venue, event.city, event.online_url
     found = is_online_url(link)
+    if not found and not _MAYBE_ONLINE.search(
+        f"{venue or ''}\n{event.address or ''}\n{city or ''}"
+    ):
+        return event  # the cheap test first: most locations name no remote way at all
     address = event.address
     if event.online is None:
         venue, mixed_venue = hybrid_parts(venue)
