@@ -233,8 +233,8 @@ def _child(
         answer = ("crashed", "out of memory")
     except UnsupportedFormatError as exc:
         answer = ("unsupported", str(exc))
-    except ParseError as exc:
-        answer = ("parse", str(exc))
+    except ParseError as exc:  # a parser may have wrapped the MemoryError that stopped it
+        answer = ("crashed", "out of memory") if _from_memory(exc) else ("parse", str(exc))
     except RecursionError:
         answer = ("crashed", "nested too deeply")
     except Exception as exc:  # a parser bug: the organizer still gets a plain answer
@@ -245,6 +245,18 @@ def _child(
         sender.send(("crashed", "out of memory"))
     finally:
         sender.close()
+
+
+def _from_memory(exc: BaseException) -> bool:
+    """True when a MemoryError is anywhere in the exception's cause chain."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, MemoryError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _limit_self(limits: Limits) -> None:
