@@ -107,11 +107,11 @@ def test_json_followed_by_stray_text_is_still_read() -> None:
 
 
 HOURLY_FOR_DECADES = (
-    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//hostile//EN\r\nBEGIN:VEVENT\r\n"
-    "UID:every-five-minutes@hostile.example\r\nDTSTART:20260301T000000Z\r\n"
-    "RRULE:FREQ=HOURLY;BYMINUTE=0,5,10,15,20,25,30,35,40,45,50,55\r\n"
-    "SUMMARY:Toutes les cinq minutes\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
-).encode()
+    b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//hostile//EN\r\nBEGIN:VEVENT\r\n"
+    b"UID:every-five-minutes@hostile.example\r\nDTSTART:20260301T000000Z\r\n"
+    b"RRULE:FREQ=HOURLY;BYMINUTE=0,5,10,15,20,25,30,35,40,45,50,55\r\n"
+    b"SUMMARY:Toutes les cinq minutes\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+)
 
 
 def many_events(count: int) -> bytes:
