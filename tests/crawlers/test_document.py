@@ -3,6 +3,7 @@ variant with memory and time limits."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -160,3 +161,17 @@ def test_an_isolated_read_of_a_fine_document_gives_the_same_events() -> None:
 def test_an_unreadable_document_raises_the_parse_error_from_the_child() -> None:
     with pytest.raises(ParseError):
         read_isolated(Fetched(b"   ", "https://x.example/empty", {}), DEFAULTS)
+
+
+def test_techagenda_extract_names_the_platform_it_recognised(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from cli import main
+
+    path = str(TEXT / "hcalendar-v1.html")
+    assert main(["extract", path, "--json", "--from", "2026-03-01", "--to", "2027-03-01"]) == 0
+    captured = capsys.readouterr()
+    assert "platform: hcalendar" in captured.err
+    assert [e["title"] for e in json.loads(captured.out)][0] == (
+        "Install party de novembre"
+    )
