@@ -749,6 +749,7 @@ def extract(
     extraction = extract_target(
         target, settings, defaults=defaults, window_start=window_start, window_end=window_end
     )
+    typer.echo(f"platform: {extraction.platform} ({extraction.pages} document(s) read)", err=True)
     for warning in extraction.warnings:
         typer.echo(f"warning: {warning}", err=True)
     rows = [event_to_json(e) for e in extraction.events]

@@ -37,12 +37,36 @@ ONLINE_HOSTS = (
     "streamyard.com",
     "framatalk.org",
     "visio.",
+    "mumble",
+    "bbb.",
+    "webinaire.",
+    "teams.live",
+    "bluejeans.com",
+    "gather.town",
+    "workadventu.re",
+    "hangouts.google.com",
 )
+# Schemes of voice and chat servers: "mumble://voix.example.org", "discord://...".
+ONLINE_SCHEMES = ("mumble", "discord", "teamspeak", "ts3server", "xmpp", "matrix", "irc", "ircs")
 _ONLINE_WORDS = re.compile(
     r"(?<![\w])(en ligne|webinaire|webinar|webinars|online|distanciel|a distance|"
     r"visioconference|visio conference|livestream|live stream|virtual event|"
     r"evenement virtuel|remote only)(?![\w])"
 )
+# A location naming a meeting service or a remote format, not a place: "Online event",
+# "En ligne (Zoom)", "Distanciel", "Visio", "Serveur Mumble de l'April", "Google Meet".
+_ONLINE_LOCATION = re.compile(
+    r"^(?:(?:sur|via|en|serveur|salon( vocal)?|reunion|conference|evenement|event|live)\s+)?"
+    r"(online|en ligne|distanciel|a distance|visio(conference)?|visio-conference|webinaire"
+    r"|webinar|zoom|jitsi|(microsoft |ms )?teams|google meet|bigbluebutton|bbb|mumble"
+    r"|discord|twitch|youtube live|livestream|virtual|virtuel(le)?)(?![\w-])"
+)
+_HYBRID_PREFIX = re.compile(r"(?i)^\s*(hybride?|hybrid|mixte)\s*[:\-–]\s*")
+_HYBRID_TAIL = re.compile(
+    r"(?i)\s*\(?\s*(\+|&|/|\bet\b|\band\b|\bou\b|\bor\b)\s*(aussi\s+)?"
+    r"(en ligne|online|visio(conf[ée]rence)?|distanciel|zoom|teams|jitsi|streaming|live)\s*\)?$"
+)
+_ONLINE_ONLY_WORDS = frozenset({"web", "internet", "meet", "stream", "youtube", "remote"})
 _NOT_ONLINE = re.compile(
     r"(?<![\w])(inscription en ligne|billetterie en ligne|online tickets?)(?![\w])"
 )
@@ -86,10 +110,40 @@ def is_online_url(url: str | None) -> bool:
     if not url or not isinstance(url, str):
         return False
     try:
-        host = (urlsplit(url.strip()).hostname or "").lower()
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").lower()
     except ValueError:
         return False
+    if parts.scheme.lower() in ONLINE_SCHEMES and host:
+        return True
     return bool(host) and any(h in host for h in ONLINE_HOSTS)
+
+
+def is_online_location(text: str | None) -> bool:
+    """True when a location string names no place but a remote format or a meeting
+    service ("Online event", "En ligne", "Distanciel", "Visio Jitsi", a Zoom or Mumble
+    address); "Zoom, 12 rue X, Marseille" (a street address) is not."""
+    if not text or not isinstance(text, str):
+        return False
+    stripped = text.strip()
+    if is_online_url(stripped):
+        return True
+    folded = fold(stripped)
+    if not folded or re.search(
+        r"\d{5}|\b\d+,? (rue|avenue|av|bd|boulevard|place|chemin)\b", folded
+    ):
+        return False
+    words = folded.strip(" .()[]-")
+    return words in _ONLINE_ONLY_WORDS or bool(_ONLINE_LOCATION.match(words))
+
+
+def hybrid_parts(text: str | None) -> tuple[str | None, bool]:
+    """A location naming a place *and* a remote way in ("Hybride : La Cantine",
+    "Aubagne & visio", "Marseille + en ligne"): (the place part, True); else (text, False)."""
+    if not text or not isinstance(text, str):
+        return text, False
+    place = _HYBRID_TAIL.sub("", _HYBRID_PREFIX.sub("", text)).strip(" ,-")
+    return (place or None, True) if place != text.strip() else (text, False)
 
 
 def detect_online(
@@ -107,7 +161,7 @@ def detect_online(
     if is_online_url(online_url) or is_online_url(url):
         return True
     for field in (venue, city):
-        if fold(field) in _ONLINE_PLACES:
+        if fold(field) in _ONLINE_PLACES or is_online_location(field):
             return True
     for text in (title, venue, description[:3000] if description else None):
         folded = fold(text)
@@ -146,6 +200,8 @@ def resolve_place(
     """
     venue, address = clean_text(venue), clean_text(address)
     city, postcode = clean_text(city, 120), clean_text(postcode, 20)
+    if city and (fold(city) in _ONLINE_PLACES or is_online_location(city)):
+        venue, city = venue or city, None  # "Online" given as the town: a location, no town
     lat, lon = _coordinate(latitude, 90), _coordinate(longitude, 180)
     if lat is None or lon is None:
         lat = lon = None

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -30,19 +31,23 @@ from aggregator.errors import (
     ParseError,
 )
 from aggregator.models import CrawlRun, RunStatus, Source, SourceFetch, SourceState
+from aggregator.normalize import NormalizedEvent
 from aggregator.raw import RawEvent, SourceDefaults
 from aggregator.regions import Region, load_region
 from aggregator.relevance import propose_scope
 from aggregator.settings import Settings
 from aggregator.topics import load_taxonomy
 from crawlers import lint
-from crawlers.extract import extract_events, extract_target, read_target
+from crawlers.document import Limits, read_document, read_isolated
+from crawlers.extract import Reader, extract_events, extract_target, read_target
 from crawlers.fetch import fetch, user_agent
 from crawlers.lint import Finding
 from crawlers.parsers.common import zone
 from crawlers.urlsafety import Allowlist, check_url
 
-FATAL = frozenset({"blocked", "http_error", "unreachable", "unreadable", "robots_disallow"})
+FATAL = frozenset(
+    {"blocked", "http_error", "unreachable", "unreadable", "robots_disallow", "too_complex"}
+)
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,7 @@ class Inspection:
     error: str | None  # set when the source cannot be read at all
     http_status: int | None
     pages: int = 0
+    normalized: list[NormalizedEvent] = field(default_factory=list)  # as ingest would store
 
 
 @dataclass(frozen=True)
@@ -89,8 +95,17 @@ def inspect_url(
     now: datetime,
     refetch_delay: float | None = 3.0,
     sleep: Callable[[float], None] = time.sleep,
+    isolated: bool = False,
+    limits: Limits | None = None,
 ) -> Inspection:
-    """Fetch, parse and lint ``url``; ``refetch_delay=None`` skips the second fetch."""
+    """Fetch, parse and lint ``url``; ``refetch_delay=None`` skips the second fetch.
+
+    ``isolated`` reads each document in a memory- and time-limited child process
+    (:func:`crawlers.document.read_isolated`, for URLs anonymous visitors name) and
+    normalises the events as ingest would, so the preview shows what would be stored."""
+    reader: Reader = read_document
+    if isolated:
+        reader = partial(read_isolated, region_name=settings.region, limits=limits)
     window_start = now - timedelta(days=settings.crawl_window_past_days)
     window_end = now + timedelta(days=settings.crawl_window_future_days)
     tz = zone(timezone) or region.tz
@@ -100,7 +115,12 @@ def inspect_url(
         return _failed(url, robots, None)
     try:
         extraction = extract_target(
-            url, settings, defaults=defaults, window_start=window_start, window_end=window_end
+            url,
+            settings,
+            defaults=defaults,
+            window_start=window_start,
+            window_end=window_end,
+            reader=reader,
         )
     except BlockedURLError as exc:
         return _failed(url, lint.fetch_finding(str(exc), status=None, blocked=True), str(exc))
@@ -109,11 +129,15 @@ def inspect_url(
         return _failed(url, finding, str(exc), exc.status)
     except ParseError as exc:
         return _failed(url, lint.parse_finding(str(exc)), str(exc), 200)
+    fatal = [f for f in extraction.findings if f.code in FATAL]
+    if fatal:
+        return _failed(url, fatal[0], fatal[0].message_en, 200)
     events = extraction.events
     findings = lint.lint_events(events, region=region, timezone=tz.key, now=now)
+    findings.extend(extraction.findings)
     if refetch_delay is not None and extraction.pages == 1 and any(e.uid for e in events):
         sleep(refetch_delay)
-        churn = _churn(url, settings, events, defaults, window_start, window_end)
+        churn = _churn(url, settings, events, defaults, window_start, window_end, reader)
         if churn is not None:
             findings.append(churn)
     notes = lint.parser_notes(extraction.warnings)
@@ -129,6 +153,7 @@ def inspect_url(
         error=None,
         http_status=200 if urlsplit(url).scheme.lower() in ("http", "https") else None,
         pages=extraction.pages,
+        normalized=extraction.normalized,
     )
 
 
@@ -157,6 +182,7 @@ def _churn(
     defaults: SourceDefaults,
     window_start: datetime,
     window_end: datetime,
+    reader: Reader = read_document,
 ) -> Finding | None:
     """Fetch the document again and compare UIDs; a failed second fetch says nothing."""
     try:
@@ -168,6 +194,7 @@ def _churn(
             defaults=defaults,
             window_start=window_start,
             window_end=window_end,
+            reader=reader,
         )
     except (FetchError, ParseError):
         return None

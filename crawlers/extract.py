@@ -1,6 +1,6 @@
 """``techagenda extract`` and the organizer preview: one file or URL → events, no database.
 
-The same detection and parsers as the crawler. Times are made presentable here:
+The same reading path as the crawler (:func:`crawlers.document.read_document`). Times are made presentable here:
 a floating time takes the zone the document declared, else the defaults' timezone
 (``--timezone``); with neither it stays floating and ``timezone`` is null. Nonexistent
 and ambiguous local times follow the DST rule of ``crawlers.parsers.common``.
@@ -9,17 +9,19 @@ and ambiguous local times follow the DST rule of ``crawlers.parsers.common``.
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from aggregator.errors import FetchError, ParseError
+from aggregator.normalize import NormalizedEvent
 from aggregator.raw import RawEvent, SourceDefaults
 from aggregator.settings import Settings
-from crawlers.parsers import ParseResult, parse_document
+from crawlers.document import Fetched, Reading, read_document
+from crawlers.lint import Finding
 from crawlers.parsers.common import localize, zone
 
 JSON_KEYS = (
@@ -52,6 +54,9 @@ def event_to_json(event: RawEvent) -> dict[str, Any]:
     return {key: data[key] for key in JSON_KEYS}
 
 
+Reader = Callable[[Fetched, SourceDefaults], Reading]
+
+
 def extract_events(
     body: bytes,
     *,
@@ -60,19 +65,12 @@ def extract_events(
     defaults: SourceDefaults,
     window_start: datetime | None,
     window_end: datetime | None,
+    reader: Reader = read_document,
 ) -> list[RawEvent]:
     """Parse ``body`` and keep the events starting in the window, sorted by start."""
-    return _window_events(
-        parse_document(
-            body,
-            url=url,
-            headers=headers,
-            defaults=_with_window(defaults, window_start, window_end),
-        ).events,
-        defaults,
-        window_start,
-        window_end,
-    )
+    scoped = _with_window(defaults, window_start, window_end)
+    reading = reader(Fetched(body, url, dict(headers)), scoped)
+    return _window_events(reading.events, defaults, window_start, window_end)
 
 
 @dataclass(frozen=True)
@@ -80,9 +78,15 @@ class Extraction:
     """What ``extract_target`` found: events in the window, and how."""
 
     events: list[RawEvent]
-    format: str
+    format: str  # the platform recognised (``Reading.platform``)
     pages: int  # documents read, the target included
     warnings: list[str]
+    findings: list[Finding] = field(default_factory=list)  # from reading the documents
+    normalized: list[NormalizedEvent] = field(default_factory=list)  # as stored, when read so
+
+    @property
+    def platform(self) -> str:
+        return self.format
 
 
 def extract_target(
@@ -93,28 +97,44 @@ def extract_target(
     window_start: datetime | None,
     window_end: datetime | None,
     max_pages: int = MAX_FOLLOWED_PAGES,
+    reader: Reader = read_document,
 ) -> Extraction:
     """Read a file or URL, parse it, and follow a listing page's or sitemap's event links
-    (at most ``max_pages`` of them, one level deep); events of the window, sorted."""
+    (at most ``max_pages`` of them, one level deep); events of the window, sorted.
+
+    ``reader`` is :func:`crawlers.document.read_document`, or its isolated variant for
+    documents an anonymous visitor named (the organizer preview)."""
     body, url, headers = read_target(path_or_url, settings)
     scoped = _with_window(defaults, window_start, window_end)
-    result: ParseResult = parse_document(body, url=url, headers=headers, defaults=scoped)
+    result = reader(Fetched(body, url, headers), scoped)
     events = list(result.events)
+    stored = list(result.normalized)
     warnings = list(result.warnings)
+    findings = list(result.findings)
     pages = 1
     for link in result.links[:max_pages]:
         try:
             page_body, page_url, page_headers = read_target(link, settings)
-            page = parse_document(page_body, url=page_url, headers=page_headers, defaults=scoped)
+            page = reader(Fetched(page_body, page_url, page_headers), scoped)
         except (FetchError, ParseError) as exc:
             warnings.append(f"{link}: {exc}")
             continue
         pages += 1
         events.extend(page.events)
+        stored.extend(page.normalized)
+        findings.extend(f for f in page.findings if f.code != "parser_notes")
     if len(result.links) > max_pages:
         warnings.append(f"only the first {max_pages} of {len(result.links)} links were read")
+    if len(stored) != len(events):
+        stored = []
+    pairs = _window_pairs(events, stored, defaults, window_start, window_end)
     return Extraction(
-        _window_events(events, defaults, window_start, window_end), result.format, pages, warnings
+        [raw for raw, _ in pairs],
+        result.platform,
+        pages,
+        warnings,
+        findings,
+        [item for _, item in pairs if item is not None],
     )
 
 
@@ -153,14 +173,29 @@ def _window_events(
     start: datetime | None,
     end: datetime | None,
 ) -> list[RawEvent]:
-    placed = [_place_in_time(e, defaults) for e in events if e.start is not None]
+    return [raw for raw, _ in _window_pairs(events, [], defaults, start, end)]
+
+
+def _window_pairs(
+    events: list[RawEvent],
+    stored: list[NormalizedEvent],
+    defaults: SourceDefaults,
+    start: datetime | None,
+    end: datetime | None,
+) -> list[tuple[RawEvent, NormalizedEvent | None]]:
+    """The events starting in the window (with their normalised form when known), sorted."""
+    normalized: list[NormalizedEvent | None] = list(stored) or [None] * len(events)
+    placed = [
+        (_place_in_time(e, defaults), n) for e, n in zip(events, normalized, strict=True)
+        if e.start is not None
+    ]  # fmt: skip
     kept = [
-        e
-        for e in placed
-        if (start is None or _instant(e.start) >= _aware(start))
-        and (end is None or _instant(e.start) < _aware(end))
+        pair
+        for pair in placed
+        if (start is None or _instant(pair[0].start) >= _aware(start))
+        and (end is None or _instant(pair[0].start) < _aware(end))
     ]
-    return sorted(kept, key=lambda e: (_instant(e.start), e.title, e.uid or ""))
+    return sorted(kept, key=lambda p: (_instant(p[0].start), p[0].title, p[0].uid or ""))
 
 
 def _place_in_time(event: RawEvent, defaults: SourceDefaults) -> RawEvent:

@@ -1,9 +1,11 @@
 """Organizer pages: submit a feed URL with a preview of what we understood.
 
 The preview is the source check itself (``crawlers.check.inspect_url``): the same guarded
-fetch as the crawler (SSRF rules, size and time caps, robots.txt), the same parsers, a
-second fetch a moment later to see whether UIDs hold, and the same plain-words findings
-(``crawlers.lint``) the admin sees. Confirming creates a *pending* Source that an admin
+fetch as the crawler (SSRF rules, size and time caps, robots.txt), the same reading path
+(``crawlers.document.read_document``, here in a memory- and time-limited child process),
+the events shown as ingest would store them (normalised), a second fetch a moment later
+to see whether UIDs hold, and the same plain-words findings (``crawlers.lint``) the admin
+sees. Confirming creates a *pending* Source that an admin
 approves.
 """
 
@@ -28,7 +30,7 @@ from crawlers.check import inspect_url
 from newsletter.subscribers import normalize_email
 from web.deps import NowDep, SessionDep, SettingsDep
 from web.i18n import request_language
-from web.preview import preview_rows
+from web.preview import preview_rows, stored_rows
 from web.rendering import render
 from web.security import limit, require_csrf
 
@@ -71,6 +73,8 @@ def submit_preview(
         timezone=region.timezone,
         now=now,
         refetch_delay=getattr(request.app.state, "refetch_delay", REFETCH_DELAY),
+        isolated=True,
+        limits=getattr(request.app.state, "read_limits", None),
     )
     if seen.error is not None:
         return render(
@@ -79,7 +83,10 @@ def submit_preview(
             {"url": url, "error": seen.findings[0].message(request_language(request))},
             status=422,
         )
-    rows = preview_rows(seen.events, region, now)
+    if seen.normalized:
+        rows = stored_rows(seen.normalized, region, now)
+    else:
+        rows = preview_rows(seen.events, region, now)
     known = session.exec(select(Source).where(Source.url == url)).first()
     tz = ZoneInfo(region.timezone)
     evenings = {

@@ -22,6 +22,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from aggregator.place import hybrid_parts, is_online_location, is_online_url
 from aggregator.raw import RawEvent, SourceDefaults
 from crawlers.detect import detect_format
 from crawlers.parsers.common import check_size, decode_body
@@ -33,6 +34,11 @@ from crawlers.parsers.sitemap import parse_sitemap
 
 __all__ = ["ParseResult", "parse_document"]
 
+_MAYBE_ONLINE = re.compile(
+    r"(?i)line|ligne|distan|visio|webin|zoom|jitsi|teams|meet|bigblue|bbb|mumble|discord|twitch"
+    r"|youtube|stream|virtu|internet|web|hybrid|mixte|remote|live|://"
+)
+_URL = re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://[^\s<>\"']+")
 _XML_ENCODING = re.compile(rb"""^(\s*<\?xml[^>]*?encoding=)(["'])[^"']*\2""")
 
 
@@ -50,6 +56,14 @@ def parse_document(
     body: bytes, *, url: str, headers: Mapping[str, str], defaults: SourceDefaults
 ) -> ParseResult:
     """Detect the format of ``body`` and parse it. Raises ParseError / UnsupportedFormatError."""
+    result = _parse(body, url=url, headers=headers, defaults=defaults)
+    events = [settle_online(e) for e in result.events]
+    return ParseResult(result.format, events, result.links, result.warnings)
+
+
+def _parse(
+    body: bytes, *, url: str, headers: Mapping[str, str], defaults: SourceDefaults
+) -> ParseResult:
     check_size(body)
     lowered = {k.lower(): v for k, v in headers.items()}
     content_type = lowered.get("content-type")
@@ -66,13 +80,13 @@ def parse_document(
         )
         return ParseResult(fmt, events, [], warnings + _floating_warning(events))
     if fmt == "sitemap":
-        links, warnings = parse_sitemap(body, url=url)
+        links, warnings = parse_sitemap(_as_utf8_xml(body, content_type), url=url)
         return ParseResult("sitemap", [], links, warnings)
     text = decode_body(body, content_type)
     if fmt == "json":
         fmt, events, warnings = parse_json(text, url=url, defaults=defaults)
         return ParseResult(fmt, events, [], warnings + _floating_warning(events))
-    fmt, events, links, warnings = parse_html(text, url=url)
+    fmt, events, links, warnings = parse_html(text, url=url, defaults=defaults)
     return ParseResult(fmt, events, links, warnings + _floating_warning(events))
 
 
@@ -80,6 +94,38 @@ def _as_utf8_xml(body: bytes, content_type: str | None) -> bytes:
     """The XML re-encoded as UTF-8, its declaration saying so (survives wrong charsets)."""
     text = decode_body(body, content_type).encode("utf-8")
     return _XML_ENCODING.sub(rb"\1\2utf-8\2", text, count=1)
+
+
+def settle_online(event: RawEvent) -> RawEvent:
+    """An event whose location is a meeting service or a remote format ("Online event",
+    "Distanciel", a Zoom or Mumble address) is online; the text stays the location, a bare
+    address moves to ``online_url``, a town field saying "Online" moves to the venue."""
+    if event.online is not None and (event.online_url or not event.online):
+        return event
+    venue, city, link = event.venue, event.city, event.online_url
+    found = is_online_url(link)
+    if not found and not _MAYBE_ONLINE.search(
+        f"{venue or ''}\n{event.address or ''}\n{city or ''}"
+    ):
+        return event  # the cheap test first: most locations name no remote way at all
+    address = event.address
+    if event.online is None:
+        venue, mixed_venue = hybrid_parts(venue)
+        address, mixed_address = hybrid_parts(address)
+        city, mixed_city = hybrid_parts(city)
+        found = found or mixed_venue or mixed_address or mixed_city
+    for text in (venue, address, city):
+        if text and is_online_location(text):
+            found = True
+            if not link and (address_in_text := _URL.search(text)):
+                link = address_in_text.group(0).rstrip(".,;)")
+    if not found:
+        return event
+    if venue and link and _URL.search(venue):
+        venue = _URL.sub("", venue).strip(" :-–,()") or None  # "Mumble : <address>": Mumble
+    if city and is_online_location(city):
+        venue, city = venue or (None if "://" in city else city), None
+    return event.with_(online=True, online_url=link, venue=venue, address=address, city=city)
 
 
 def _floating_warning(events: list[RawEvent]) -> list[str]:

@@ -11,23 +11,35 @@ semantics, then written back in its zone:
 
 from __future__ import annotations
 
+import codecs
 import html
+import json
 import re
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from charset_normalizer import from_bytes
 
 from aggregator.errors import ParseError
 
 _BOMS = (
     (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
     (b"\xff\xfe", "utf-16-le"),
     (b"\xfe\xff", "utf-16-be"),
 )
 _XML_DECL = re.compile(rb"""^\s*<\?xml[^>]*encoding=["']([A-Za-z0-9._-]+)["']""")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset=["']?([A-Za-z0-9._-]+)""", re.I)
 _CT_CHARSET = re.compile(r"charset=[\"']?([A-Za-z0-9._-]+)", re.I)
+_UTF8_SEQUENCE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+# WHATWG: documents declaring Latin-1 or ASCII are read as Windows-1252 (curly quotes, €, œ).
+_AS_CP1252 = frozenset({"latin_1", "ascii", "cp1252", "iso8859_1"})
+_HIGH_BYTES = bytes(range(0x80, 0x100))
+_CP1252_TABLE = tuple(
+    bytes([i]).decode("cp1252", errors="ignore") or bytes([i]).decode("latin-1") for i in range(256)
+)
 _TAGS = re.compile(r"<[^>]+>")
 _BLOCK_TAGS = re.compile(
     r"(?i)<\s*/?\s*(br|p|div|li|ul|ol|h[1-6]|tr|td|th|table|section|article|header|footer"
@@ -42,46 +54,101 @@ ONLINE_WORDS = frozenset(
 MAX_BODY = 20 * 1024 * 1024
 
 
-def declared_charset(body: bytes, content_type: str | None) -> str | None:
-    """The charset a document claims: Content-Type first, then the XML or meta declaration."""
+def _cp1252_fallback(error: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: undecodable bytes read as Windows-1252 (Latin-1 where undefined)."""
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    chunk = error.object[error.start : error.end]
+    return "".join(_CP1252_TABLE[b] for b in chunk), error.end
+
+
+codecs.register_error("techagenda-cp1252", _cp1252_fallback)
+
+
+def _codec(name: str) -> str | None:
+    try:
+        return codecs.lookup(name).name.replace("-", "_")
+    except LookupError:
+        return None
+
+
+def declared_charsets(body: bytes, content_type: str | None) -> list[str]:
+    """The codecs a document claims, in authority order: Content-Type, XML declaration, meta."""
+    names: list[str] = []
     if content_type and (found := _CT_CHARSET.search(content_type)):
-        return found.group(1).lower()
-    head = body[:2048]
+        names.append(found.group(1))
+    head = body[:4096]
     for pattern in (_XML_DECL, _META_CHARSET):
         if match := pattern.search(head):
-            return match.group(1).decode("ascii").lower()
-    return None
+            names.append(match.group(1).decode("ascii"))
+    return list(dict.fromkeys(c for n in names if (c := _codec(n.lower()))))
+
+
+def declared_charset(body: bytes, content_type: str | None) -> str | None:
+    """The first charset a document claims (Content-Type, then the XML or meta declaration)."""
+    found = declared_charsets(body, content_type)
+    return found[0] if found else None
 
 
 def decode_body(body: bytes, content_type: str | None = None) -> str:
-    """Bytes to text, surviving a wrong declared charset.
+    """Bytes to text, surviving a wrong or missing declared charset. Every parser reads
+    its text through here.
 
-    A BOM wins. Valid UTF-8 holding non-ASCII bytes is read as UTF-8 whatever the
-    declaration says (real Latin-1 text is practically never valid UTF-8); otherwise the
-    declared charset, then charset-normalizer's guess, then Windows-1252.
+    A BOM wins; then UTF-16 seen by its zero bytes. Valid UTF-8 is read as UTF-8 whatever
+    the declaration says (real Latin-1 text is practically never valid UTF-8); text that is
+    mostly UTF-8 with a few stray Latin-1 bytes keeps its UTF-8 and reads those bytes as
+    Windows-1252. Otherwise the first declared non-UTF-8 charset (Latin-1 and ASCII read
+    as Windows-1252, as browsers do), else Windows-1252: a French site's legacy encoding.
     """
     for bom, encoding in _BOMS:
         if body.startswith(bom):
             return body[len(bom) :].decode(encoding, errors="replace")
+    if len(body) >= 4 and b"\x00" in body[:4]:
+        even, odd = body[0:200:2].count(0), body[1:200:2].count(0)
+        if even != odd:
+            encoding = "utf-16-be" if even > odd else "utf-16-le"
+            return body.decode(encoding, errors="replace")
     try:
-        text = body.decode("utf-8")
+        return body.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    else:
-        return text
-    declared = declared_charset(body, content_type)
-    if declared and declared.replace("-", "").replace("_", "") not in ("utf8", "utf16"):
+    if _mostly_utf8(body):
+        return body.decode("utf-8", errors="techagenda-cp1252")
+    declared = [c for c in declared_charsets(body, content_type) if not c.startswith("utf")]
+    for codec in declared:
+        if codec in _AS_CP1252:
+            break
         try:
-            return body.decode(declared)
+            return body.decode(codec)
         except (LookupError, UnicodeDecodeError):
-            pass
-    best = from_bytes(body[:200_000]).best()
-    if best is not None and best.encoding not in ("utf_8",):
-        try:
-            return body.decode(best.encoding)
-        except (LookupError, UnicodeDecodeError):
-            pass
-    return body.decode("cp1252", errors="replace")
+            continue
+    return body.decode("cp1252", errors="techagenda-cp1252")
+
+
+def _mostly_utf8(body: bytes) -> bool:
+    """True when most non-ASCII bytes form UTF-8 sequences (a few stray bytes aside)."""
+    high = len(body) - len(body.translate(None, _HIGH_BYTES))
+    in_sequences = sum(len(m) for m in _UTF8_SEQUENCE.findall(body))
+    return high > 0 and in_sequences * 4 >= high * 3
+
+
+def load_json(text: str) -> tuple[Any, bool]:
+    """(data, trailing) of a JSON text; ``trailing`` is True when stray text followed the
+    document and was ignored (a PHP notice, a second document, an HTML comment).
+
+    A JSON-hijacking guard prefix (``)]}\'``) is skipped. Raises ParseError when the
+    text does not start with JSON, or is nested absurdly deep.
+    """
+    stripped = text.lstrip("\ufeff \t\r\n")
+    if stripped.startswith(")]}'"):
+        stripped = stripped[4:].lstrip(", \t\r\n")
+    try:
+        data, end = json.JSONDecoder(strict=False).raw_decode(stripped)
+    except RecursionError as exc:
+        raise ParseError("JSON is nested too deeply to read") from exc
+    except ValueError as exc:
+        raise ParseError(f"not valid JSON ({exc})") from exc
+    return data, bool(stripped[end:].strip())
 
 
 def clean_text(value: object, *, keep_lines: bool = False) -> str | None:
@@ -172,6 +239,12 @@ def day_before(value: date) -> date:
     return value - timedelta(days=1)
 
 
+# A trailing country ("…, Bègles, fr", "…, France", "…, FRA"): never a town.
+_COUNTRY_TAIL = re.compile(
+    r"(?i),\s*(fr|fra|france|be|bel|belgique|belgium|ch|che|suisse|switzerland|lu|luxembourg"
+    r"|mc|monaco|de|deu|deutschland|germany|allemagne|es|esp|espagne|spain|espana|españa"
+    r"|it|ita|italie|italy|italia|gb|uk|united kingdom|royaume-uni|us|usa|united states)\s*\.?$"
+)
 _POSTCODE_CITY = re.compile(r"\b(\d{5})\s+([^\d,()]+?)\s*(?:,|\(|\)|$|\bFrance\b)")
 
 
@@ -195,9 +268,11 @@ def split_location(text: str | None) -> tuple[str | None, str | None, str | None
     venue = venue.strip() or None
     rest = rest.strip(" ,") if rest else None
     if rest:
-        rest = re.sub(r",?\s*(France|FR)$", "", rest).strip(" ,") or None
+        rest = _COUNTRY_TAIL.sub("", rest).strip(" ,") or None
     postcode = city = None
-    if match := _POSTCODE_CITY.search(text):
+    if (match := _POSTCODE_CITY.search(text)) and not _COUNTRY_TAIL.fullmatch(
+        ", " + match.group(2)
+    ):
         postcode, city = match.group(1), match.group(2).strip(" -") or None
     elif rest and "," in rest:
         tail = rest.rsplit(",", 1)[1].strip()

@@ -56,8 +56,13 @@ def parse_feed(
     feed_language = (parsed.feed.get("language") or defaults.language or "fr")[:2].lower()
     events: list[RawEvent] = []
     undated = 0
+    fallback = _day(parsed.feed.get("updated_parsed") or parsed.feed.get("published_parsed"))
+    if fallback is None and defaults.window_start is not None:
+        fallback = defaults.window_start.date()  # the caller's reference instant
     for entry in parsed.entries:
-        event = _entry_event(entry, fmt=fmt, url=url, language=feed_language)
+        event = _entry_event(
+            entry, fmt=fmt, url=url, language=feed_language, reference=fallback
+        )
         if event is None:
             undated += 1
         else:
@@ -88,7 +93,17 @@ def _when(value: str | None) -> datetime | date | None:
     return parse_iso(value)
 
 
-def _entry_event(entry: Any, *, fmt: str, url: str, language: str) -> RawEvent | None:
+def _day(parsed: Any) -> date | None:
+    """The day of a feedparser time tuple, or None."""
+    try:
+        return date(*parsed[:3]) if parsed else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _entry_event(
+    entry: Any, *, fmt: str, url: str, language: str, reference: date | None
+) -> RawEvent | None:
     title = clean_text(entry.get("title"))
     if not title:
         return None
@@ -101,7 +116,7 @@ def _entry_event(entry: Any, *, fmt: str, url: str, language: str) -> RawEvent |
     if start is None:
         text = "\n".join(filter(None, [title, clean_text(summary, keep_lines=True), description]))
         published = entry.get("published_parsed") or entry.get("updated_parsed")
-        reference = date(*published[:3]) if published else None
+        reference = _day(published) or reference
         found = find_when(text, reference=reference, day_first=language != "en")
         if found is None:
             return None

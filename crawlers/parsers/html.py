@@ -18,9 +18,11 @@ import lxml.etree
 import lxml.html
 
 from aggregator.errors import ParseError
-from aggregator.raw import RawEvent
+from aggregator.raw import RawEvent, SourceDefaults
 from crawlers.parsers.common import clean_text
+from crawlers.parsers.hcalendar import has_hcalendar, parse_hcalendar
 from crawlers.parsers.schemaorg import compact_rdfa, event_from_schema, find_events
+from crawlers.parsers.timecards import parse_time_cards
 
 MAX_LINKS = 50
 _EXSLT = {"re": "http://exslt.org/regular-expressions"}
@@ -37,7 +39,9 @@ _SKIP = re.compile(
 )
 
 
-def parse_html(text: str, *, url: str) -> tuple[str, list[RawEvent], list[str], list[str]]:
+def parse_html(
+    text: str, *, url: str, defaults: SourceDefaults | None = None
+) -> tuple[str, list[RawEvent], list[str], list[str]]:
     """(format, events, links, warnings) of an HTML page."""
     try:
         tree = lxml.html.document_fromstring(text or "<html></html>")
@@ -50,6 +54,8 @@ def parse_html(text: str, *, url: str) -> tuple[str, list[RawEvent], list[str], 
     ]
     if not found:
         found = _other_syntaxes(text, tree, url, warnings)
+    if not found and (page_events := _page_dates(tree, url)):
+        return page_events[0].source_format, page_events, [], warnings
     events: list[RawEvent] = []
     seen: set[tuple[str, str]] = set()
     for fmt, node in found:
@@ -66,6 +72,13 @@ def parse_html(text: str, *, url: str) -> tuple[str, list[RawEvent], list[str], 
     if links:
         return "listing", [], links, warnings
     return "html", [], [], [*warnings, "the page has no event data and no event links"]
+
+
+def _page_dates(tree: Any, url: str) -> list[RawEvent]:
+    """Events from hCalendar v1 markup, else from ``<time datetime>`` cards."""
+    if has_hcalendar(tree) and (events := parse_hcalendar(tree, url=url)):
+        return events
+    return parse_time_cards(tree, url=url)
 
 
 def _jsonld_blocks(tree: Any, warnings: list[str]) -> list[Any]:

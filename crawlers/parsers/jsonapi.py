@@ -10,26 +10,21 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime
 from typing import Any
 
 from aggregator.errors import ParseError
 from aggregator.raw import RawEvent, SourceDefaults
 from crawlers.parsers.common import clean_text, localize, parse_iso, zone
+from crawlers.parsers.common import load_json as read_json
 from crawlers.parsers.schemaorg import event_from_schema, find_events
 
 _OA_STATUS = {2: "rescheduled", 4: "postponed", 6: "cancelled"}
 
 
 def load_json(text: str) -> Any:
-    """JSON text to data, as a ParseError when it is not JSON (or absurdly deep)."""
-    try:
-        return json.loads(text)
-    except RecursionError as exc:
-        raise ParseError("JSON is nested too deeply to read") from exc
-    except ValueError as exc:
-        raise ParseError(f"not valid JSON ({exc})") from exc
+    """JSON text to data (stray text after the document ignored), or a ParseError."""
+    return read_json(text)[0]
 
 
 def parse_json(

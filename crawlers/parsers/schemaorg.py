@@ -15,8 +15,9 @@ from collections.abc import Iterator
 from datetime import date, datetime, time
 from typing import Any
 
+from aggregator.place import is_online_location
 from aggregator.raw import RawEvent
-from crawlers.parsers.common import ONLINE_WORDS, clean_text, parse_iso, split_location
+from crawlers.parsers.common import clean_text, parse_iso, split_location
 
 EVENT_TYPES = frozenset(
     (
@@ -191,12 +192,14 @@ def _location(value: Any) -> dict[str, Any]:
     physical = virtual = False
     for item in items:
         if isinstance(item, str):
-            venue, address, postcode, city = split_location(item)
-            if item.startswith(("http://", "https://")) or item.strip().lower() in ONLINE_WORDS:
-                virtual = True
-                if item.startswith("http"):
-                    place["online_url"] = item
+            if item.strip().startswith(("http://", "https://")) or is_online_location(item):
+                virtual = True  # "Online event" stays the location's text; a URL is the link
+                if "://" in item:
+                    place["online_url"] = place["online_url"] or item.strip()
+                else:
+                    place["venue"] = place["venue"] or clean_text(item)
                 continue
+            venue, address, postcode, city = split_location(item)
             physical = True
             place.update(venue=venue, address=address, postcode=postcode, city=city)
         elif isinstance(item, dict):

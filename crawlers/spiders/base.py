@@ -25,6 +25,7 @@ from aggregator.errors import ParseError, SourceError
 from aggregator.models import Source
 from aggregator.raw import RawEvent, SourceDefaults
 from aggregator.settings import Settings
+from crawlers.document import Fetched, read_document
 from crawlers.items import EventItem, SourceReport
 from crawlers.parsers import ParseResult
 from crawlers.spiders.failures import describe_failure
@@ -81,6 +82,15 @@ def feed_item_links(body: bytes) -> list[str]:
     return [str(entry["link"]) for entry in parsed.entries if entry.get("link")]
 
 
+def response_headers(response: Response) -> dict[str, str]:
+    """The response headers as text, names lower-cased (first value of each)."""
+    headers: dict[str, str] = {}
+    for name, values in response.headers.items():
+        if values:
+            headers[name.decode("latin-1").lower()] = values[0].decode("latin-1")
+    return headers
+
+
 def same_site(url: str, root: str) -> bool:
     """True when ``url`` is on the root's host or one of its subdomains (or vice versa)."""
     host = (urlsplit(url).hostname or "").lower().removeprefix("www.")
@@ -112,6 +122,12 @@ class SourceSpider(scrapy.Spider):
     def extract(self, job: SourceJob, response: Response) -> ParseResult:
         """Read one downloaded page into events and links (raise ParseError when unreadable)."""
         raise NotImplementedError
+
+    def read(self, job: SourceJob, response: Response) -> ParseResult:
+        """The shared reading path (:func:`crawlers.document.read_document`) on a response;
+        ingest normalises what it returns with the source's own defaults."""
+        fetched = Fetched(response.body, response.url, response_headers(response))
+        return read_document(fetched, job.defaults).as_result()
 
     # -- requests ----------------------------------------------------------------------
 

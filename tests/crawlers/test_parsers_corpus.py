@@ -1,4 +1,4 @@
-"""The golden corpus: every file of tests/data/{ical,feeds,html,bad} against its
+"""The golden corpus: every file of tests/data/{ical,feeds,html,bad,text} against its
 ``<case>.expected.json`` — the exact ``techagenda extract --json`` output for a FIXED
 window (2026-03-01 to 2027-03-01 UTC) and no default timezone (no ``--timezone``), so
 dates never rot. An unreadable file expects ``{"error": "<one-line message>"}``.
@@ -23,7 +23,7 @@ from aggregator.settings import Settings
 from crawlers.extract import event_to_json, extract_target
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-FAMILIES = ("ical", "feeds", "html", "bad")
+FAMILIES = ("ical", "feeds", "html", "bad", "text")
 WINDOW_START = datetime(2026, 3, 1, tzinfo=UTC)
 WINDOW_END = datetime(2027, 3, 1, tzinfo=UTC)
 DEFAULTS = SourceDefaults(timezone=None, language="fr")
