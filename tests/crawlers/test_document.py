@@ -172,6 +172,6 @@ def test_techagenda_extract_names_the_platform_it_recognised(
     assert main(["extract", path, "--json", "--from", "2026-03-01", "--to", "2027-03-01"]) == 0
     captured = capsys.readouterr()
     assert "platform: hcalendar" in captured.err
-    assert [e["title"] for e in json.loads(captured.out)][0] == (
+    assert json.loads(captured.out)[0]["title"] == (
         "Install party de novembre"
     )
