@@ -27,7 +27,8 @@ all-day on the timed one's day          +12 (+20 when the spans are the same day
 both all-day, same days / overlapping   +25 / +12
 same venue (name, address or < 200 m)   +25
 venue named in the other's text         +15
-same commune only                       +8; different venues there: −10
+same commune only                       +8; different venues there: −15 (−30 when the
+                                             addresses or coordinates disagree)
 both online                             +15
 organizer/group named in the other      +25 (title, description or URL); +15 more when
                                              the other's title is only that name
@@ -35,7 +36,9 @@ acronym of the other's organizer/title  +20 ("SVJS" for "Sainte-Victoire JS")
 same edition number                     +10
 each shared distinctive title word      +14 (at most 42); the same title: +30
 "Series : X" vs "Series : Y"            −40 (two sessions of one series)
-different kinds (workshop vs talk, …)   −25
+kinds that clash (workshop vs talk, …)  −40 (a meetup and its talk, an afterwork, a
+                                             training run as a workshop do not clash)
+"<Group A> : X" vs "<Group B> : X"      −25 (no organizer named, no acronym)
 title word in the other's description   +5 each (at most 15); the whole title: +20
 =====================================  ======
 
@@ -49,12 +52,13 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz
 
 from aggregator import match_signals as sig
+from aggregator.candidate import Candidate
 from aggregator.match_evidence import (
     _abbreviated,
     _all_words,
@@ -62,16 +66,17 @@ from aggregator.match_evidence import (
     _folded,
     _name_stems,
     _online_only,
+    _other_hosts,
     _other_sessions,
     _same_venue,
     _span,
     _time_points,
     _title_is_name,
     _towns_differ,
+    _venue_gap,
     _venue_named,
 )
-from aggregator.match_signals import STOP_WORDS
-from aggregator.regions import Region, fold
+from aggregator.regions import fold
 
 if TYPE_CHECKING:
     from aggregator.normalize import NormalizedEvent
@@ -84,47 +89,6 @@ SINGLE_FIELDS = ("title", "description_html", "description_text", "url", "image"
 MERGE = 60.0
 REVIEW = 40.0
 
-
-
-def title_key(title: str | None, region: Region | None = None) -> str:
-    """Accent-, case-, punctuation- and stop-word-free words of a title, in order.
-
-    With a ``region``, its town names are left out too: they say where, not what
-    ("Marseille : Kubernetes en production" is the talk "Kubernetes en production"); the
-    place check of :func:`compare` keeps a Marseille and an Aix edition apart.
-    """
-    folded = fold(title)
-    if region is not None:
-        folded = region.strip_place_words(folded)
-    words = [w for w in folded.split() if w not in STOP_WORDS]
-    return " ".join(words) if words else folded
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """What matching needs to know of one listing (see :func:`candidate_of`)."""
-
-    key: Hashable
-    title_key: str
-    start: datetime | None
-    all_day: bool
-    start_date: date | None
-    source_id: int | None = None
-    canonical_url: str | None = None
-    uid: str | None = None
-    venue: str | None = None
-    insee: str | None = None
-    online: bool = False
-    city: str | None = None  # the town as given; matters when it lies outside the region
-    end_date: date | None = None  # local last day (inclusive)
-    title: str = ""  # as written (acronyms need the case)
-    names: tuple[str, ...] = ()  # organizer / group names
-    text: str = ""  # folded description (first 2,000 characters)
-    page: str | None = None  # url_key of the listing's own page
-    links: frozenset[str] = frozenset()  # url_keys its description or offers mention
-    address: str | None = None
-    latitude: float | None = None
-    longitude: float | None = None
 
 
 def candidate_of(event: NormalizedEvent, key: Hashable, source_id: int | None,
@@ -247,7 +211,7 @@ def compare(a: Candidate, b: Candidate) -> Match | None:
         add(15, "venue named in the description")
     elif a.insee and a.insee == b.insee:
         if a.venue and b.venue:
-            reasons.append("same town, other venue")
+            add(_venue_gap(a, b), "same town, other venue")
         else:
             add(8, "same town")
     # organizer / group
@@ -260,14 +224,16 @@ def compare(a: Candidate, b: Candidate) -> Match | None:
             add(15, "the title is the organizer's name")
     elif _abbreviated(a, b) or _abbreviated(b, a):
         add(20, "acronym of the other's name")
+    elif _other_hosts(a, b):
+        add(-25, "one subject under two other names")
     # title words
     sa, sb = sig.significant_words(a.title_key), sig.significant_words(b.title_key)
     shared = sa & sb
     if shared:
         add(min(42, 14 * len(shared)), "shared title words: " + " ".join(sorted(shared)))
     kinds_a, kinds_b = sig.kinds(a.title or a.title_key), sig.kinds(b.title or b.title_key)
-    if kinds_a and kinds_b and not kinds_a & kinds_b:
-        add(-25, "different kinds of event")
+    if sig.kinds_clash(kinds_a, kinds_b):
+        add(-40, "different kinds of event")
     if (a.title_key == b.title_key and len(a.title_key.split()) >= 2) or (
             a.title and _folded(a.title) == _folded(b.title) and len(a.title.split()) >= 2):
         add(30, "same title")

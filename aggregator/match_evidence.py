@@ -7,10 +7,10 @@ import math
 import re
 from datetime import date, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 from rapidfuzz import fuzz
 
+from aggregator.candidate import Candidate
 from aggregator.match_signals import (
     GENERIC_WORDS,
     STOP_WORDS,
@@ -23,9 +23,6 @@ from aggregator.match_signals import (
     word_set,
 )
 from aggregator.regions import fold
-
-if TYPE_CHECKING:
-    from aggregator.dedupe import Candidate
 
 
 def _span(c: Candidate) -> tuple[date, date]:
@@ -54,6 +51,21 @@ def _same_venue(a: Candidate, b: Candidate) -> bool:
     if a.address and b.address:
         return fuzz.token_sort_ratio(_folded(a.address), _folded(b.address)) >= 90
     return False
+
+
+def _venue_gap(a: Candidate, b: Candidate) -> float:
+    """Points against two listings naming different venues in one town: −15 on the names
+    alone (sources name a place differently), −30 when addresses or coordinates disagree."""
+    if a.latitude is not None and b.latitude is not None and a.longitude is not None \
+            and b.longitude is not None:
+        dy = (a.latitude - b.latitude) * 111_000
+        dx = (a.longitude - b.longitude) * 111_000 * math.cos(math.radians(a.latitude))
+        if math.hypot(dx, dy) > 1000:
+            return -30.0
+    if a.address and b.address and fuzz.token_sort_ratio(
+            _folded(a.address), _folded(b.address)) < 60:
+        return -30.0
+    return -15.0
 
 
 def _venue_named(a: Candidate, b: Candidate) -> bool:
@@ -120,6 +132,17 @@ def _other_sessions(a: Candidate, b: Candidate) -> bool:
         return False
     all_a, all_b = ha[0] | ha[1], hb[0] | hb[1]
     return bool(ha[1] - all_b) and bool(hb[1] - all_a)
+
+
+def _other_hosts(a: Candidate, b: Candidate) -> bool:
+    """"<Group A> : X" and "<Group B> : X": one subject, announced under two heads that share
+    no word once town names are dropped (two groups' evenings on one topic)."""
+    ha, hb = _head_tail(a.title), _head_tail(b.title)
+    if ha is None or hb is None or not ha[1] & hb[1]:
+        return False
+    head_a = {w for w in ha[0] if not w.isdigit()} & set(a.title_key.split())
+    head_b = {w for w in hb[0] if not w.isdigit()} & set(b.title_key.split())
+    return bool(head_a) and bool(head_b) and not head_a & head_b
 
 
 def _all_words(c: Candidate) -> frozenset[str]:

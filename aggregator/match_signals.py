@@ -188,6 +188,23 @@ _KINDS = {
 _KIND_OF = {w: kind for kind, words in _KINDS.items() for w in words.split()}
 
 
+# Kinds one event may be listed under by different sources: a meetup is announced by its
+# talk, a talk evening ends in an afterwork, a training is run as a workshop.
+_SAME_EVENT_KINDS = frozenset(frozenset(p.split()) for p in (
+    "meetup talk", "meetup social", "talk social", "workshop training", "talk webinar",
+    "meetup webinar",
+))
+
+
+def kinds_clash(a: frozenset[str], b: frozenset[str]) -> bool:
+    """The kinds two titles name cannot be one event ("Atelier …" vs "Conférence : …", a
+    hackathon vs its info webinar); kinds that sources use for the same evening do not clash
+    ("Meetup … #12" vs "Conférence : …")."""
+    if not a or not b or a & b:
+        return False
+    return not any(frozenset((x, y)) in _SAME_EVENT_KINDS for x in a for y in b)
+
+
 @lru_cache(maxsize=1 << 18)
 def kinds(title: str) -> frozenset[str]:
     """The kinds of event a title names (talk, workshop, training, hackathon, meetup, social,

@@ -23,7 +23,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from aggregator.dedupe import Candidate, Match, candidate_of, find_matches
+from aggregator.candidate import Candidate
+from aggregator.dedupe import Match, candidate_of, find_matches
 from aggregator.models import Event, EventLink, PairDecision, Source
 from aggregator.normalize import NormalizedEvent
 

@@ -18,11 +18,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import nh3
 
-from aggregator.dedupe import title_key as make_title_key
 from aggregator.place import clean_text, detect_online, resolve_place
 from aggregator.raw import RawEvent, SourceDefaults
 from aggregator.regions import Region
 from aggregator.timeutil import resolve
+from aggregator.titles import title_key as make_title_key
 from aggregator.topics import classify, load_taxonomy
 
 ALLOWED_TAGS = {"p", "br", "a", "ul", "ol", "li", "strong", "em", "code"}

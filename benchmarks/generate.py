@@ -149,9 +149,11 @@ class Corpus:
 
 
 def build_corpus(
-    sources: int, events_per_source: int, *, seed: int = 20261126, duplicate_rate: float = 0.2
+    sources: int, events_per_source: int, *, seed: int = 20261126, duplicate_rate: float = 0.2,
+    days: int = 120,
 ) -> Corpus:
-    """Plan ``sources`` sources of ``events_per_source`` listings each (pure, seeded)."""
+    """Plan ``sources`` sources of ``events_per_source`` listings each (pure, seeded), dated
+    over ``days`` days from ``NOW``."""
     rng = random.Random(seed)
     names, weights = zip(*FORMATS, strict=True)
     specs: list[SourceSpec] = []
@@ -171,7 +173,7 @@ def build_corpus(
                 title = _variant(events[key].title, rng)
             else:
                 key = len(events)
-                events[key] = _plan(key, spec, rng)
+                events[key] = _plan(key, spec, rng, days)
                 title = events[key].title
                 if not events[key].weekly:
                     fresh.append(key)
@@ -181,12 +183,12 @@ def build_corpus(
     return Corpus(seed, specs, events)
 
 
-def _plan(key: int, spec: SourceSpec, rng: random.Random) -> Planned:
+def _plan(key: int, spec: SourceSpec, rng: random.Random, days: int = 120) -> Planned:
     en = spec.language == "en"
     topic = rng.choice(TOPICS_EN if en else TOPICS_FR)
     title = rng.choice(KINDS_EN if en else KINDS_FR).format(
         c=rng.choice(COMMUNITIES), n=rng.randint(1, 400), t=topic)
-    day = NOW.date() + timedelta(days=rng.randint(0, 120))
+    day = NOW.date() + timedelta(days=rng.randint(0, days))
     weekly = rng.choice((4, 6, 8)) if spec.format == "ical" and rng.random() < 0.15 else 0
     if rng.random() < 0.08:  # all-day (festivals, hackathon weekends)
         start: datetime | date = day

@@ -82,7 +82,7 @@ def _event_rows(count: int, first: date, days: int, seed: int) -> list[dict[str,
     """Published events spread over ``days`` from ``first`` (for the digest and the web)."""
     from zoneinfo import ZoneInfo
 
-    from aggregator.dedupe import title_key
+    from aggregator.titles import title_key
 
     tz = ZoneInfo("Europe/Paris")
     corpus = build_corpus(max(1, count // 25), 25, seed=seed, duplicate_rate=0.0)

@@ -24,9 +24,10 @@ from typing import Literal
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from aggregator.dedupe import title_key, title_similarity
+from aggregator.dedupe import title_similarity
 from aggregator.models import Digest, Source, SourceFetch, SourceState
 from aggregator.settings import Settings
+from aggregator.titles import title_key
 from newsletter.compose import load_inputs, whole_region
 from newsletter.select import DigestItem
 

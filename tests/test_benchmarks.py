@@ -77,6 +77,7 @@ def test_quick_run_of_the_pure_stages_writes_the_table_as_json(tmp_path: Path) -
     out = tmp_path / "last.json"
     assert main(["--quick", "--only", "dedupe", "--out", str(out)]) == 0
     report = json.loads(out.read_text())
-    (row,) = report["rows"]
-    assert row["stage"] == "dedupe (cluster)" and row["items"] == 10_000 and row["seconds"] > 0
-    assert "recall" in row["note"] and report["machine"]["nproc"] >= 1
+    real, dense = report["rows"]
+    assert real["stage"] == "dedupe (cluster)" and real["items"] == 10_000 and real["seconds"] > 0
+    assert dense["stage"] == "dedupe (dense: 120 days)" and "120 days" in dense["note"]
+    assert "recall" in real["note"] and report["machine"]["nproc"] >= 1

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from aggregator.dedupe import Candidate, candidate_of
+from aggregator.candidate import Candidate
+from aggregator.dedupe import candidate_of
 from aggregator.normalize import NormalizedEvent
 from aggregator.raw import RawEvent
 

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.dedupe import Candidate, cluster, find_matches, title_key
+from aggregator.candidate import Candidate
+from aggregator.dedupe import cluster, find_matches
 from aggregator.normalize import normalize
 from aggregator.raw import SourceDefaults
 from aggregator.regions import load_region
+from aggregator.titles import title_key
 from tests.aggregator.helpers import candidate, raw_from_dict
 
 PAIRS = json.loads((Path(__file__).parents[1] / "data/dedupe/pairs.json").read_text("utf-8"))

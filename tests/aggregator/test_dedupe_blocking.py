@@ -10,7 +10,9 @@ from itertools import combinations
 
 import pytest
 
-from aggregator.dedupe import Candidate, compare, find_matches, title_key
+from aggregator.candidate import Candidate
+from aggregator.dedupe import compare, find_matches
+from aggregator.titles import title_key
 
 TITLES = ["Meetup Python Aix #12", "Python Aix meetup 12", "Atelier Kubernetes en production",
           "Kubernetes en production : atelier", "Conférence sécurité des API",

@@ -8,7 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aggregator.dedupe import Candidate, cluster, compare, find_matches, title_key
+from aggregator.candidate import Candidate
+from aggregator.dedupe import cluster, compare, find_matches
+from aggregator.titles import title_key
 
 TITLES = ["Calanques Python – meetup de mars", "Typage progressif avec mypy", "SVJS #19",
           "Sainte-Victoire JS #18", "Rencontre Calanques Python (mars)", "Atelier Terraform",

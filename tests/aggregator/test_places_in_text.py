@@ -6,10 +6,11 @@ from datetime import datetime
 
 import pytest
 
-from aggregator.dedupe import title_key, title_similarity
+from aggregator.dedupe import title_similarity
 from aggregator.normalize import normalize
 from aggregator.raw import RawEvent, SourceDefaults
 from aggregator.regions import load_region
+from aggregator.titles import title_key
 
 AMP = load_region("aix-marseille")
 PARIS = SourceDefaults(timezone="Europe/Paris")
