@@ -37,13 +37,19 @@ def _folded(text: str) -> str:
     return fold(text)
 
 
+def _metres(a: Candidate, b: Candidate) -> float | None:
+    """How far apart the two listings' coordinates are, when both have them."""
+    if a.latitude is None or b.latitude is None or a.longitude is None or b.longitude is None:
+        return None
+    dy = (a.latitude - b.latitude) * 111_000
+    dx = (a.longitude - b.longitude) * 111_000 * math.cos(math.radians(a.latitude))
+    return math.hypot(dx, dy)
+
+
 def _same_venue(a: Candidate, b: Candidate) -> bool:
-    if a.latitude is not None and b.latitude is not None and a.longitude is not None \
-            and b.longitude is not None:
-        dy = (a.latitude - b.latitude) * 111_000
-        dx = (a.longitude - b.longitude) * 111_000 * math.cos(math.radians(a.latitude))
-        if math.hypot(dx, dy) < 200:
-            return True
+    distance = _metres(a, b)
+    if distance is not None and distance < 200:
+        return True
     if a.venue and b.venue:
         va, vb = _folded(a.venue), _folded(b.venue)
         if va and vb and fuzz.token_set_ratio(va, vb) >= 85 and min(len(va), len(vb)) >= 4:
@@ -56,12 +62,9 @@ def _same_venue(a: Candidate, b: Candidate) -> bool:
 def _venue_gap(a: Candidate, b: Candidate) -> float:
     """Points against two listings naming different venues in one town: −15 on the names
     alone (sources name a place differently), −30 when addresses or coordinates disagree."""
-    if a.latitude is not None and b.latitude is not None and a.longitude is not None \
-            and b.longitude is not None:
-        dy = (a.latitude - b.latitude) * 111_000
-        dx = (a.longitude - b.longitude) * 111_000 * math.cos(math.radians(a.latitude))
-        if math.hypot(dx, dy) > 1000:
-            return -30.0
+    distance = _metres(a, b)
+    if distance is not None and distance > 1000:
+        return -30.0
     if a.address and b.address and fuzz.token_sort_ratio(
             _folded(a.address), _folded(b.address)) < 60:
         return -30.0
