@@ -23,7 +23,7 @@ from aggregator.errors import InvalidTokenError, NotFoundError
 from aggregator.models import Event, Subscriber, SubscriberStatus
 from aggregator.settings import Settings
 from newsletter.select import MUTE_AT, WEIGHT_LIMIT
-from newsletter.tokens import make_feedback_token, read_feedback_token
+from newsletter.tokens import claim_matches, make_feedback_token, read_feedback_token
 
 STEP = 1.0
 
@@ -63,9 +63,9 @@ def read_feedback(session: Session, settings: Settings, token: str) -> FeedbackR
     :class:`InvalidTokenError` for a forged, expired or revoked link or a reader who left;
     :class:`NotFoundError` when the event is gone.
     """
-    sub_id, version, event_id, direction = read_feedback_token(settings, token)
-    sub = session.get(Subscriber, sub_id)
-    if sub is None or sub.token_version != version or sub.status != SubscriberStatus.confirmed:
+    claim, event_id, direction = read_feedback_token(settings, token)
+    sub = session.get(Subscriber, claim.subscriber_id)
+    if sub is None or not claim_matches(claim, sub) or sub.status != SubscriberStatus.confirmed:
         raise InvalidTokenError("this link is no longer valid")
     event = session.get(Event, event_id)
     if event is None:

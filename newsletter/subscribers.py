@@ -17,12 +17,19 @@ from sqlalchemy import delete
 from sqlmodel import Session, select
 
 from aggregator.errors import InvalidInputError, InvalidTokenError, NotFoundError
-from aggregator.models import Delivery, Digest, Subscriber, SubscriberStatus
+from aggregator.models import (
+    Delivery,
+    Digest,
+    FeedbackVote,
+    Subscriber,
+    SubscriberStatus,
+    new_link_secret,
+)
 from aggregator.settings import Settings
 from newsletter.formatting import LANGUAGES
 from newsletter.messages import build_message
 from newsletter.render import region_display_name, render_confirmation
-from newsletter.tokens import make_token, read_token
+from newsletter.tokens import claim_matches, make_token, read_token
 
 _LOCAL = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -109,6 +116,7 @@ def subscribe(
         sub = Subscriber(email=address, created_at=now)
     elif sub.status in (SubscriberStatus.unsubscribed, SubscriberStatus.bounced):
         sub.token_version += 1
+        sub.link_secret = new_link_secret()
         sub.unsubscribed_at = None
         sub.confirmed_at = None
         sub.hard_bounces = 0
@@ -136,6 +144,9 @@ def add_confirmed(
     address = normalize_email(email)
     lang, topic_list, town_list = clean_preferences(language, topics, towns)
     sub = find_by_email(session, address) or Subscriber(email=address, created_at=now)
+    if sub.status in (SubscriberStatus.unsubscribed, SubscriberStatus.bounced):
+        sub.token_version += 1  # links from before they left stay dead
+        sub.link_secret = new_link_secret()
     if sub.status != SubscriberStatus.confirmed:
         sub.status = SubscriberStatus.confirmed
         sub.confirmed_at = now
@@ -153,9 +164,9 @@ def subscriber_from_token(
     session: Session, settings: Settings, token: str, scope: str, *, max_age: int | None = None
 ) -> Subscriber:
     """The subscriber a link names, or :class:`InvalidTokenError` (forged, expired, revoked)."""
-    sub_id, version = read_token(settings, token, scope, max_age=max_age)
-    sub = session.get(Subscriber, sub_id)
-    if sub is None or sub.token_version != version:
+    claim = read_token(settings, token, scope, max_age=max_age)
+    sub = session.get(Subscriber, claim.subscriber_id)
+    if sub is None or not claim_matches(claim, sub):
         raise InvalidTokenError("this link is no longer valid")
     return sub
 
@@ -250,5 +261,6 @@ def delete_subscriber(session: Session, subscriber_id: int) -> None:
     if sub is None:
         raise NotFoundError(f"no subscriber #{subscriber_id}")
     session.execute(delete(Delivery).where(Delivery.subscriber_id == subscriber_id))  # type: ignore[arg-type]
+    session.execute(delete(FeedbackVote).where(FeedbackVote.subscriber_id == subscriber_id))  # type: ignore[arg-type]
     session.delete(sub)
     session.flush()

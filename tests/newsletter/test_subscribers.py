@@ -70,7 +70,7 @@ def test_a_confirm_token_cannot_unsubscribe_and_expires(
     confirm_token = make_token(settings, sub, "confirm")
     with pytest.raises(InvalidTokenError):
         unsubscribe(session, settings, confirm_token, now=NOW)
-    assert read_token(settings, confirm_token, "confirm") == (sub.id, 0)
+    assert read_token(settings, confirm_token, "confirm") == (sub.id, 0, sub.link_secret)
     with pytest.raises(InvalidTokenError) as info:
         read_token(settings, confirm_token, "confirm", max_age=-1)
     assert info.value.expired
