@@ -2,14 +2,16 @@
 
 Every change arrives through a signed, scoped link (see :mod:`newsletter.tokens`), so a
 form never needs a login. Consent time and origin are stored on the row. Nobody gets a
-digest before confirming; an unconfirmed address only ever gets confirmation emails.
+digest before confirming; an unconfirmed address only ever gets confirmation emails, and
+few of them: none within ``subscribe_resend_minutes`` of the last one, at most
+``subscribe_mails_per_day`` in 24 hours (:func:`may_send_confirmation`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
@@ -89,6 +91,36 @@ def confirmation_message(
     )
 
 
+DAY = timedelta(days=1)
+
+
+def recent_confirmations(sent: Iterable[str], now: datetime) -> list[str]:
+    """The confirmation-mail instants (ISO 8601) of the 24 hours before ``now``, sorted."""
+    kept = []
+    for stamp in sent:
+        try:
+            when = datetime.fromisoformat(stamp)
+        except (TypeError, ValueError):
+            continue
+        if when.tzinfo is not None and now - DAY < when <= now:
+            kept.append(when.isoformat())
+    return sorted(kept)
+
+
+def may_send_confirmation(
+    recent: Iterable[str], now: datetime, *, resend_after: timedelta, per_day: int
+) -> bool:
+    """Whether one more confirmation mail may leave for an address (pure).
+
+    ``recent`` are the instants of the mails of the last 24 hours: none may be younger
+    than ``resend_after`` and there must be fewer than ``per_day`` of them.
+    """
+    stamps = [datetime.fromisoformat(x) for x in recent]
+    if len(stamps) >= per_day:
+        return False
+    return all(now - when >= resend_after for when in stamps)
+
+
 def subscribe(
     session: Session,
     settings: Settings,
@@ -106,6 +138,8 @@ def subscribe(
     An already confirmed address is left unchanged (nobody can alter someone else's
     preferences by typing their address) and no email is returned. Someone who left
     (or bounced) comes back as pending with a fresh consent; older links are revoked.
+    No email is returned either when the address had one too recently or too many
+    today (the settings ``subscribe_resend_minutes`` and ``subscribe_mails_per_day``).
     """
     address = normalize_email(email)
     lang, topic_list, town_list = clean_preferences(language, topics, towns)
@@ -115,8 +149,10 @@ def subscribe(
     if sub is None:
         sub = Subscriber(email=address, created_at=now)
     elif sub.status in (SubscriberStatus.unsubscribed, SubscriberStatus.bounced):
+        # Coming back (only the person's own link could make them leave): a fresh start.
         sub.token_version += 1
         sub.link_secret = new_link_secret()
+        sub.confirm_mails = []
         sub.unsubscribed_at = None
         sub.confirmed_at = None
         sub.hard_bounces = 0
@@ -124,9 +160,17 @@ def subscribe(
     sub.language, sub.topics, sub.towns = lang, topic_list, town_list
     sub.include_online = include_online
     sub.consent_at, sub.consent_origin = now, origin
+    recent = recent_confirmations(sub.confirm_mails or [], now)
+    allowed = may_send_confirmation(
+        recent,
+        now,
+        resend_after=timedelta(minutes=settings.subscribe_resend_minutes),
+        per_day=settings.subscribe_mails_per_day,
+    )
+    sub.confirm_mails = [*recent, now.isoformat()] if allowed else recent
     session.add(sub)
     session.flush()
-    return sub, confirmation_message(settings, sub, now=now)
+    return sub, confirmation_message(settings, sub, now=now) if allowed else None
 
 
 def add_confirmed(

@@ -259,6 +259,12 @@ EN: dict[str, str] = {
     "Connexion administrateur requise.": "Admin login required.",
     "Adresse invalide : elle doit commencer par https:// ou http://": "Invalid address: it must "
     "start with https:// or http://",
+    "Vous êtes désinscrit·e : vous ne recevez plus l'agenda.": "You are unsubscribed: you no "
+    "longer get the agenda.",
+    "Me réabonner": "Subscribe again",
+    "Inscription déjà confirmée": "Subscription already confirmed",
+    "Ce lien a déjà servi : vous recevez l'agenda chaque semaine.": "This link was already "
+    "used: you get the agenda every week.",
 }
 
 FR_STATES: dict[str, str] = {
