@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import threading
 from datetime import UTC, datetime
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
@@ -69,3 +71,35 @@ def test_a_replayed_feedback_post_through_the_app_counts_once(
     with Session(sqlite_engine) as s:
         sub = s.get(Subscriber, reader.id)
         assert sub is not None and sub.topic_weights == {"startups-business": -1.0}
+
+
+@pytest.mark.postgres
+def test_two_replays_at_the_same_moment_count_once_on_postgresql(
+    pg_engine: Engine, settings: Settings
+) -> None:
+    with Session(pg_engine, expire_on_commit=False) as s:
+        events = seed_week(s)
+        reader = add_subscriber(s, "lea@exemple.fr")
+        s.commit()
+    ml = events["ml"]
+    assert ml.id is not None
+    less = token_of(feedback_urls(settings, reader, ml.id)[1])
+    results: list[bool] = []
+
+    def second_click() -> None:
+        with Session(pg_engine) as other:
+            results.append(apply_feedback(other, settings, less, now=THURSDAY).counted)
+            other.commit()
+
+    with Session(pg_engine) as first:
+        assert apply_feedback(first, settings, less, now=THURSDAY).counted  # not committed yet
+        thread = threading.Thread(target=second_click)
+        thread.start()
+        thread.join(1.0)
+        assert thread.is_alive()  # waiting on the unique constraint held by the first
+        first.commit()
+    thread.join(10)
+    assert results == [False]
+    with Session(pg_engine) as s:
+        sub = s.get(Subscriber, reader.id)
+        assert sub is not None and sub.topic_weights == {"ia-data": -1.0}
