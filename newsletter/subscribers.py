@@ -16,7 +16,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from sqlalchemy import delete
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from aggregator.errors import InvalidInputError, InvalidTokenError, NotFoundError
 from aggregator.models import (
@@ -286,6 +286,16 @@ def export_data(session: Session, subscriber_id: int) -> dict[str, Any]:
         "unsubscribed_at": iso(sub.unsubscribed_at),
         "created_at": iso(sub.created_at),
         "hard_bounces": sub.hard_bounces,
+        "topic_weights": dict(sub.topic_weights or {}),
+        "confirmation_mails": list(sub.confirm_mails or []),
+        "feedback": [
+            {"event_id": vote.event_id, "direction": vote.direction, "at": iso(vote.created_at)}
+            for vote in session.exec(
+                select(FeedbackVote)
+                .where(FeedbackVote.subscriber_id == subscriber_id)
+                .order_by(col(FeedbackVote.id))
+            )
+        ],
         "deliveries": [
             {
                 "region": digest.region,

@@ -14,7 +14,7 @@ from sqlmodel import Session, func, select
 from aggregator.models import FeedbackVote, Subscriber
 from aggregator.settings import Settings
 from newsletter.feedback import apply_feedback, feedback_urls
-from newsletter.subscribers import delete_subscriber
+from newsletter.subscribers import delete_subscriber, export_data
 from tests.newsletter.conftest import add_subscriber, seed_week
 from web.app import create_app
 from web.security import CSRF_COOKIE
@@ -47,6 +47,8 @@ def test_the_same_click_replayed_counts_once_and_the_other_direction_still_count
         assert sub.topic_weights == {}
         votes = s.exec(select(func.count()).select_from(FeedbackVote)).one()
         assert votes == 2
+        exported = export_data(s, reader.id)["feedback"]
+        assert [(v["event_id"], v["direction"]) for v in exported] == [(jug.id, "less"), (jug.id, "more")]
         delete_subscriber(s, reader.id)  # the votes go with the reader
         s.commit()
         assert s.exec(select(func.count()).select_from(FeedbackVote)).one() == 0
