@@ -1,4 +1,9 @@
-"""Admin accounts: argon2-hashed passwords, created by ``techagenda admin create``."""
+"""Admin accounts: argon2-hashed passwords, created by ``techagenda admin create``.
+
+Each admin has a ``session_version`` that every session cookie carries: logging out,
+changing or resetting the password bumps it (:func:`end_sessions`), which ends every
+session opened before, on every browser.
+"""
 
 from __future__ import annotations
 
@@ -37,6 +42,8 @@ def create_admin(
     admin = session.exec(select(AdminUser).where(AdminUser.username == username)).first()
     if admin is None:
         admin = AdminUser(username=username, email=email, password_hash="", created_at=now)
+    else:
+        end_sessions(session, admin)  # a password reset logs the old sessions out
     admin.password_hash = _hasher.hash(password)
     if email:
         admin.email = email
@@ -60,3 +67,34 @@ def verify_admin(session: Session, username: str, password: str) -> AdminUser | 
         admin.password_hash = _hasher.hash(password)
         session.add(admin)
     return admin
+
+
+def end_sessions(session: Session, admin: AdminUser) -> None:
+    """Revoke every session cookie of ``admin`` issued so far (the caller commits)."""
+    admin.session_version = (admin.session_version or 0) + 1
+    session.add(admin)
+    session.flush()
+
+
+def password_problem(current_ok: bool, new: str, confirmation: str) -> str | None:
+    """Why a password change is refused (``wrong``, ``differ``, ``short``), else None."""
+    if not current_ok:
+        return "wrong"
+    if new != confirmation:
+        return "differ"
+    if len(new) < MIN_PASSWORD_LENGTH:
+        return "short"
+    return None
+
+
+def change_password(
+    session: Session, admin: AdminUser, current: str, new: str, confirmation: str
+) -> str | None:
+    """Replace ``admin``'s password and end their sessions, or say why not (see
+    :func:`password_problem`)."""
+    current_ok = verify_admin(session, admin.username, current) is not None
+    problem = password_problem(current_ok, new, confirmation)
+    if problem is None:
+        admin.password_hash = _hasher.hash(new)
+        end_sessions(session, admin)
+    return problem

@@ -6,6 +6,7 @@ next to the IANA timezone name they were announced in.
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
@@ -48,6 +49,11 @@ def _ts(**kw: Any) -> Any:
 
 def _json(default: Any) -> Any:
     return Field(default_factory=default, sa_column=Column(JSON, nullable=False))
+
+
+def new_link_secret() -> str:
+    """A random per-subscriber value every signed link carries (18 bytes, URL-safe)."""
+    return secrets.token_urlsafe(18)
 
 
 class SourceState(StrEnum):
@@ -221,7 +227,28 @@ class Subscriber(SQLModel, table=True):
     unsubscribed_at: datetime | None = _ts()
     hard_bounces: int = 0
     token_version: int = 0  # bump to invalidate every link already sent
+    # Random, replaced at re-subscription and gone with the row: a link names one person,
+    # never the next one to get a reused id.
+    link_secret: str = Field(
+        default_factory=new_link_secret,
+        sa_column=Column(sa.String(32), nullable=False, default=new_link_secret),
+    )
+    confirm_mails: list[str] = Field(  # ISO instants of the last day's confirmation mails
+        default_factory=list, sa_column=Column(JSON, nullable=False, default=lambda: [])
+    )
     topic_weights: dict[str, Any] = _json(dict)  # topic slug -> weight from digest feedback
+    created_at: datetime | None = _ts()
+
+
+class FeedbackVote(SQLModel, table=True):
+    """One counted "more/fewer like this" click: a replayed click finds its row and stops."""
+
+    __table_args__ = (sa.UniqueConstraint("subscriber_id", "event_id", "direction"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscriber_id: int = Field(foreign_key="subscriber.id", index=True)
+    event_id: int
+    direction: str
     created_at: datetime | None = _ts()
 
 
@@ -302,6 +329,9 @@ class AdminUser(SQLModel, table=True):
     username: str = Field(index=True, unique=True)
     email: str | None = None
     password_hash: str
+    session_version: int = Field(  # bumped at logout and password change: old cookies die
+        default=0, sa_column_kwargs={"server_default": "0"}
+    )
     created_at: datetime | None = _ts()
 
 

@@ -24,6 +24,7 @@ from aggregator.regions import Region
 from aggregator.timeutil import resolve
 from aggregator.titles import title_key as make_title_key
 from aggregator.topics import classify, load_taxonomy
+from aggregator.xmltext import drop_xml_illegal
 
 ALLOWED_TAGS = {"p", "br", "a", "ul", "ol", "li", "strong", "em", "code"}
 _TRACKING = re.compile(
@@ -145,6 +146,7 @@ def clean_title(value: object) -> str:
     text = value
     for _ in range(2):
         text = html.unescape(text)
+    text = drop_xml_illegal(text)  # also what an entity such as &#xFFFE; decoded to
     text = re.sub(r"<[^>]{0,200}>", " ", text)
     text = re.sub(r"\s+", " ", text).strip()
     for _ in range(3):
@@ -178,7 +180,7 @@ def sanitize_html(value: object) -> str | None:
     """Source HTML (or plain text) reduced to a safe subset; links get rel=nofollow noopener."""
     if not isinstance(value, str) or not value.strip():
         return None
-    text = value[:50000]
+    text = drop_xml_illegal(value[:50000])
     if not re.search(r"</?[a-zA-Z][^>]*>|&[#a-zA-Z0-9]+;", text):
         paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
         text = "".join(
@@ -208,7 +210,7 @@ def html_to_text(markup: str | None) -> str | None:
     text = re.sub(r"</(p|ul|ol)>", "\n\n", text)
     text = re.sub(r"<li>", "\n- ", text)
     text = re.sub(r"<[^>]*>", "", text)
-    text = html.unescape(text)
+    text = drop_xml_illegal(html.unescape(text))
     lines = [re.sub(r"[ \t\r\f\v\xa0]+", " ", line).strip() for line in text.split("\n")]
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
     return text or None
@@ -264,8 +266,25 @@ def _status(raw_status: object, title: str) -> tuple[str, str]:
     return status, title
 
 
+def _xml_safe(raw: RawEvent) -> RawEvent:
+    """``raw`` with the characters XML forbids dropped from every text field."""
+    changes: dict[str, Any] = {}
+    for f in fields(RawEvent):
+        value = getattr(raw, f.name)
+        if isinstance(value, str):
+            cleaned: Any = drop_xml_illegal(value)
+        elif isinstance(value, tuple) and all(isinstance(x, str) for x in value):
+            cleaned = tuple(drop_xml_illegal(x) for x in value)
+        else:
+            continue
+        if cleaned != value:
+            changes[f.name] = cleaned
+    return raw.with_(**changes) if changes else raw
+
+
 def normalize(raw: RawEvent, *, defaults: SourceDefaults, region: Region) -> NormalizedEvent:
     """The publishable fields of ``raw`` (pure; never raises on junk)."""
+    raw = _xml_safe(raw)
     title = clean_title(raw.title)
     status, title = _status(raw.status, title)
     title = title or "(sans titre)"

@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     digest_send_empty: bool = Field(False, description="Send a digest even when nothing matches")
     mail_rate_per_second: float = Field(0.0, description="Messages per second; 0 means unlimited")
     mail_max_hard_bounces: int = Field(3, description="Hard bounces before a subscriber is bounced")
+    subscribe_resend_minutes: int = Field(
+        15, description="Minutes before one address can get another confirmation mail"
+    )
+    subscribe_mails_per_day: int = Field(3, description="Confirmation mails per address per day")
     legal_line: str = Field(
         "Techagenda, Marseille, France", description="Sender's postal address in every email"
     )

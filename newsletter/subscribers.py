@@ -2,27 +2,36 @@
 
 Every change arrives through a signed, scoped link (see :mod:`newsletter.tokens`), so a
 form never needs a login. Consent time and origin are stored on the row. Nobody gets a
-digest before confirming; an unconfirmed address only ever gets confirmation emails.
+digest before confirming; an unconfirmed address only ever gets confirmation emails, and
+few of them: none within ``subscribe_resend_minutes`` of the last one, at most
+``subscribe_mails_per_day`` in 24 hours (:func:`may_send_confirmation`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
 from sqlalchemy import delete
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from aggregator.errors import InvalidInputError, InvalidTokenError, NotFoundError
-from aggregator.models import Delivery, Digest, Subscriber, SubscriberStatus
+from aggregator.models import (
+    Delivery,
+    Digest,
+    FeedbackVote,
+    Subscriber,
+    SubscriberStatus,
+    new_link_secret,
+)
 from aggregator.settings import Settings
 from newsletter.formatting import LANGUAGES
 from newsletter.messages import build_message
 from newsletter.render import region_display_name, render_confirmation
-from newsletter.tokens import make_token, read_token
+from newsletter.tokens import claim_matches, make_token, read_token
 
 _LOCAL = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -82,6 +91,36 @@ def confirmation_message(
     )
 
 
+DAY = timedelta(days=1)
+
+
+def recent_confirmations(sent: Iterable[str], now: datetime) -> list[str]:
+    """The confirmation-mail instants (ISO 8601) of the 24 hours before ``now``, sorted."""
+    kept = []
+    for stamp in sent:
+        try:
+            when = datetime.fromisoformat(stamp)
+        except (TypeError, ValueError):
+            continue
+        if when.tzinfo is not None and now - DAY < when <= now:
+            kept.append(when.isoformat())
+    return sorted(kept)
+
+
+def may_send_confirmation(
+    recent: Iterable[str], now: datetime, *, resend_after: timedelta, per_day: int
+) -> bool:
+    """Whether one more confirmation mail may leave for an address (pure).
+
+    ``recent`` are the instants of the mails of the last 24 hours: none may be younger
+    than ``resend_after`` and there must be fewer than ``per_day`` of them.
+    """
+    stamps = [datetime.fromisoformat(x) for x in recent]
+    if len(stamps) >= per_day:
+        return False
+    return all(now - when >= resend_after for when in stamps)
+
+
 def subscribe(
     session: Session,
     settings: Settings,
@@ -99,6 +138,8 @@ def subscribe(
     An already confirmed address is left unchanged (nobody can alter someone else's
     preferences by typing their address) and no email is returned. Someone who left
     (or bounced) comes back as pending with a fresh consent; older links are revoked.
+    No email is returned either when the address had one too recently or too many
+    today (the settings ``subscribe_resend_minutes`` and ``subscribe_mails_per_day``).
     """
     address = normalize_email(email)
     lang, topic_list, town_list = clean_preferences(language, topics, towns)
@@ -108,7 +149,10 @@ def subscribe(
     if sub is None:
         sub = Subscriber(email=address, created_at=now)
     elif sub.status in (SubscriberStatus.unsubscribed, SubscriberStatus.bounced):
+        # Coming back (only the person's own link could make them leave): a fresh start.
         sub.token_version += 1
+        sub.link_secret = new_link_secret()
+        sub.confirm_mails = []
         sub.unsubscribed_at = None
         sub.confirmed_at = None
         sub.hard_bounces = 0
@@ -116,9 +160,17 @@ def subscribe(
     sub.language, sub.topics, sub.towns = lang, topic_list, town_list
     sub.include_online = include_online
     sub.consent_at, sub.consent_origin = now, origin
+    recent = recent_confirmations(sub.confirm_mails or [], now)
+    allowed = may_send_confirmation(
+        recent,
+        now,
+        resend_after=timedelta(minutes=settings.subscribe_resend_minutes),
+        per_day=settings.subscribe_mails_per_day,
+    )
+    sub.confirm_mails = [*recent, now.isoformat()] if allowed else recent
     session.add(sub)
     session.flush()
-    return sub, confirmation_message(settings, sub, now=now)
+    return sub, confirmation_message(settings, sub, now=now) if allowed else None
 
 
 def add_confirmed(
@@ -136,6 +188,9 @@ def add_confirmed(
     address = normalize_email(email)
     lang, topic_list, town_list = clean_preferences(language, topics, towns)
     sub = find_by_email(session, address) or Subscriber(email=address, created_at=now)
+    if sub.status in (SubscriberStatus.unsubscribed, SubscriberStatus.bounced):
+        sub.token_version += 1  # links from before they left stay dead
+        sub.link_secret = new_link_secret()
     if sub.status != SubscriberStatus.confirmed:
         sub.status = SubscriberStatus.confirmed
         sub.confirmed_at = now
@@ -153,9 +208,9 @@ def subscriber_from_token(
     session: Session, settings: Settings, token: str, scope: str, *, max_age: int | None = None
 ) -> Subscriber:
     """The subscriber a link names, or :class:`InvalidTokenError` (forged, expired, revoked)."""
-    sub_id, version = read_token(settings, token, scope, max_age=max_age)
-    sub = session.get(Subscriber, sub_id)
-    if sub is None or sub.token_version != version:
+    claim = read_token(settings, token, scope, max_age=max_age)
+    sub = session.get(Subscriber, claim.subscriber_id)
+    if sub is None or not claim_matches(claim, sub):
         raise InvalidTokenError("this link is no longer valid")
     return sub
 
@@ -231,6 +286,16 @@ def export_data(session: Session, subscriber_id: int) -> dict[str, Any]:
         "unsubscribed_at": iso(sub.unsubscribed_at),
         "created_at": iso(sub.created_at),
         "hard_bounces": sub.hard_bounces,
+        "topic_weights": dict(sub.topic_weights or {}),
+        "confirmation_mails": list(sub.confirm_mails or []),
+        "feedback": [
+            {"event_id": vote.event_id, "direction": vote.direction, "at": iso(vote.created_at)}
+            for vote in session.exec(
+                select(FeedbackVote)
+                .where(FeedbackVote.subscriber_id == subscriber_id)
+                .order_by(col(FeedbackVote.id))
+            )
+        ],
         "deliveries": [
             {
                 "region": digest.region,
@@ -250,5 +315,6 @@ def delete_subscriber(session: Session, subscriber_id: int) -> None:
     if sub is None:
         raise NotFoundError(f"no subscriber #{subscriber_id}")
     session.execute(delete(Delivery).where(Delivery.subscriber_id == subscriber_id))  # type: ignore[arg-type]
+    session.execute(delete(FeedbackVote).where(FeedbackVote.subscriber_id == subscriber_id))  # type: ignore[arg-type]
     session.delete(sub)
     session.flush()

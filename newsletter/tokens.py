@@ -1,14 +1,18 @@
 """Signed, scoped links for subscribers (confirm, unsubscribe, preferences, feedback...).
 
-A token carries ``(subscriber_id, token_version)``, signed with ``settings.secret_key``
-and a salt per scope, so a confirmation token can never unsubscribe anyone. Bumping
-``Subscriber.token_version`` revokes every link already sent (the caller compares the
-version it reads back with the row's). Confirmation links expire after seven days.
+A token carries ``(subscriber_id, token_version, link_secret)``, signed with
+``settings.secret_key`` and a salt per scope, so a confirmation token can never
+unsubscribe anyone. Bumping ``Subscriber.token_version`` revokes every link already sent;
+``Subscriber.link_secret`` is random per row and replaced at re-subscription, so a link
+can only ever name the person it was sent to, even when a deleted row's id is reused
+(:func:`claim_matches` compares both with the row). Confirmation links expire after
+seven days.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import hmac
+from typing import Any, NamedTuple
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -29,17 +33,58 @@ def _serializer(settings: Settings, scope: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(settings.secret_key, salt=f"techagenda.{scope}")
 
 
-def make_token(settings: Settings, subscriber: Subscriber, scope: str) -> str:
-    """A URL-safe signed token naming ``subscriber`` for one ``scope``."""
+class LinkClaim(NamedTuple):
+    """Whom a link names: checked against the row by :func:`claim_matches`."""
+
+    subscriber_id: int
+    version: int
+    secret: str
+
+
+def claim_matches(claim: LinkClaim, subscriber: Subscriber | None) -> bool:
+    """True when ``subscriber`` is the very person the link was made for."""
+    return (
+        subscriber is not None
+        and subscriber.id == claim.subscriber_id
+        and subscriber.token_version == claim.version
+        and bool(subscriber.link_secret)
+        and hmac.compare_digest(subscriber.link_secret.encode(), claim.secret.encode())
+    )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _claim(subscriber: Subscriber) -> list[Any]:
     if subscriber.id is None:
         raise ValueError("the subscriber must be stored before a link can name it")
-    return str(_serializer(settings, scope).dumps([subscriber.id, subscriber.token_version]))
+    if not subscriber.link_secret:
+        raise ValueError("the subscriber has no link secret")
+    return [subscriber.id, subscriber.token_version, subscriber.link_secret]
+
+
+def _read_claim(data: Any) -> LinkClaim:
+    if (
+        not isinstance(data, list)
+        or len(data) != 3
+        or not all(_is_int(x) for x in data[:2])
+        or not isinstance(data[2], str)
+        or not data[2]
+    ):
+        raise InvalidTokenError("this link is not valid")
+    return LinkClaim(int(data[0]), int(data[1]), str(data[2]))
+
+
+def make_token(settings: Settings, subscriber: Subscriber, scope: str) -> str:
+    """A URL-safe signed token naming ``subscriber`` (id, version, secret) for one ``scope``."""
+    return str(_serializer(settings, scope).dumps(_claim(subscriber)))
 
 
 def read_token(
     settings: Settings, token: str, scope: str, *, max_age: int | None = None
-) -> tuple[int, int]:
-    """Return ``(subscriber_id, token_version)`` or raise :class:`InvalidTokenError`.
+) -> LinkClaim:
+    """The :class:`LinkClaim` of a token, or :class:`InvalidTokenError`.
 
     ``max_age`` (seconds) defaults to the scope's own limit: seven days for ``confirm``,
     none for the others.
@@ -52,13 +97,7 @@ def read_token(
         raise InvalidTokenError("this link has expired", expired=True) from exc
     except BadSignature as exc:
         raise InvalidTokenError("this link is not valid") from exc
-    if (
-        not isinstance(data, list)
-        or len(data) != 2
-        or not all(isinstance(x, int) and not isinstance(x, bool) for x in data)
-    ):
-        raise InvalidTokenError("this link is not valid")
-    return int(data[0]), int(data[1])
+    return _read_claim(data)
 
 
 FEEDBACK_DIRECTIONS = ("more", "less")
@@ -69,16 +108,14 @@ def make_feedback_token(
     settings: Settings, subscriber: Subscriber, event_id: int, direction: str
 ) -> str:
     """A signed "more/fewer like this" token: the subscriber, the event and the direction."""
-    if subscriber.id is None:
-        raise ValueError("the subscriber must be stored before a link can name it")
     if direction not in FEEDBACK_DIRECTIONS:
         raise ValueError(f"unknown feedback direction {direction!r}")
-    payload = [subscriber.id, subscriber.token_version, event_id, direction]
+    payload = [*_claim(subscriber), event_id, direction]
     return str(_serializer(settings, "feedback").dumps(payload))
 
 
-def read_feedback_token(settings: Settings, token: str) -> tuple[int, int, int, str]:
-    """``(subscriber_id, token_version, event_id, direction)`` or InvalidTokenError."""
+def read_feedback_token(settings: Settings, token: str) -> tuple[LinkClaim, int, str]:
+    """``(claim, event_id, direction)`` or InvalidTokenError."""
     try:
         data: Any = _serializer(settings, "feedback").loads(token, max_age=FEEDBACK_MAX_AGE)
     except SignatureExpired as exc:
@@ -87,9 +124,9 @@ def read_feedback_token(settings: Settings, token: str) -> tuple[int, int, int, 
         raise InvalidTokenError("this link is not valid") from exc
     if (
         not isinstance(data, list)
-        or len(data) != 4
-        or not all(isinstance(x, int) and not isinstance(x, bool) for x in data[:3])
-        or data[3] not in FEEDBACK_DIRECTIONS
+        or len(data) != 5
+        or not _is_int(data[3])
+        or data[4] not in FEEDBACK_DIRECTIONS
     ):
         raise InvalidTokenError("this link is not valid")
-    return int(data[0]), int(data[1]), int(data[2]), str(data[3])
+    return _read_claim(data[:3]), int(data[3]), str(data[4])

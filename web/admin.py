@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from aggregator.admins import verify_admin
+from aggregator.admins import MIN_PASSWORD_LENGTH, change_password, end_sessions, verify_admin
 from aggregator.clashes import evening_clashes, is_evening
 from aggregator.errors import InvalidInputError, NotFoundError
 from aggregator.models import (
@@ -91,9 +91,38 @@ def login_post(
 
 
 @guarded.post("/logout", dependencies=CSRF)
-def logout(settings: SettingsDep) -> Response:
+def logout(session: SessionDep, settings: SettingsDep, admin: AdminDep) -> Response:
+    """Log out everywhere: the session version moves on, so no copy of the cookie works."""
+    end_sessions(session, admin)
     response = RedirectResponse("/admin/login", status_code=303)
     end_admin_session(response, settings)
+    return response
+
+
+@guarded.get("/password", response_class=HTMLResponse)
+def password_form(request: Request, admin: AdminDep) -> HTMLResponse:
+    context = {"admin": admin, "min_length": MIN_PASSWORD_LENGTH}
+    return render(request, "admin/password.html", context)
+
+
+@guarded.post("/password", dependencies=CSRF)
+def password_post(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    admin: AdminDep,
+    current: Annotated[str, Form(max_length=1000)],
+    new: Annotated[str, Form(max_length=1000)],
+    confirmation: Annotated[str, Form(max_length=1000)],
+) -> Response:
+    """Change one's password: every other session ends, this browser gets a fresh one."""
+    limit(request, "login")
+    problem = change_password(session, admin, current, new, confirmation)
+    if problem is not None:
+        context = {"admin": admin, "min_length": MIN_PASSWORD_LENGTH, "problem": problem}
+        return render(request, "admin/password.html", context, status=422)
+    response = RedirectResponse("/admin/password?changed=1", status_code=303)
+    start_admin_session(response, settings, admin)
     return response
 
 

@@ -1,6 +1,8 @@
 """Pure builders of the exports: iCalendar (with the icalendar library) and Atom.
 
-They take events and URLs and return bytes; the routes add caching headers.
+They take events and URLs and return bytes; the routes add caching headers. Every text
+written goes through :func:`_clean` first: the characters XML (and RFC 5545) forbid are
+dropped, whatever an older row or a caller holds.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from icalendar import Calendar, vText
 from icalendar import Event as ICalEvent
 
 from aggregator.models import Event, EventStatus
+from aggregator.xmltext import drop_xml_illegal
 from web.present import place_text
 
 ICAL_STATUS = {
@@ -27,8 +30,8 @@ ATOM = "http://www.w3.org/2005/Atom"
 
 
 def _clean(text: str | None) -> str:
-    """Text without the control characters XML cannot carry."""
-    return "".join(ch for ch in (text or "") if ch in "\t\n\r" or ord(ch) >= 0x20)
+    """Text without the characters XML cannot carry (controls, U+FFFE/U+FFFF, surrogates)."""
+    return drop_xml_illegal(text or "")
 
 
 def event_uid(event: Event, host: str) -> str:
@@ -50,13 +53,13 @@ def build_calendar(
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
-    cal.add("x-wr-calname", name)
+    cal.add("x-wr-calname", _clean(name))
     cal.add("x-wr-timezone", tz)
     for event in events:
         item = ICalEvent()
         item.add("uid", event_uid(event, host))
         item.add("dtstamp", (event.updated_at or now).astimezone(UTC))
-        item.add("summary", event.title)
+        item.add("summary", _clean(event.title))
         if event.all_day and event.start_date:
             item.add("dtstart", event.start_date)
             item.add("dtend", (event.end_date or event.start_date) + timedelta(days=1))
@@ -67,17 +70,17 @@ def build_calendar(
         else:
             continue
         page = f"{base}/events/{event.id}"
-        item.add("url", event.url or page)
-        place = place_text(event)
+        item.add("url", _clean(event.url) or page)
+        place = _clean(place_text(event))
         if place:
             item.add("location", vText(place))
         if event.latitude is not None and event.longitude is not None:
             item.add("geo", (event.latitude, event.longitude))
-        description = (event.description_text or "").strip()
+        description = _clean(event.description_text).strip()
         item.add("description", f"{description}\n\n{page}".strip())
         item.add("status", ICAL_STATUS.get(EventStatus(event.status), "CONFIRMED"))
         if event.topics:
-            item.add("categories", list(event.topics))
+            item.add("categories", [_clean(t) for t in event.topics])
         if event.updated_at:
             item.add("last-modified", event.updated_at.astimezone(UTC))
         cal.add_component(item)
@@ -99,9 +102,9 @@ def build_atom(
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed")
     ET.SubElement(feed, f"{{{ATOM}}}title").text = _clean(title)
-    ET.SubElement(feed, f"{{{ATOM}}}id").text = feed_url
+    ET.SubElement(feed, f"{{{ATOM}}}id").text = _clean(feed_url)
     ET.SubElement(feed, f"{{{ATOM}}}updated").text = updated.astimezone(UTC).isoformat()
-    ET.SubElement(feed, f"{{{ATOM}}}link", href=feed_url, rel="self")
+    ET.SubElement(feed, f"{{{ATOM}}}link", href=_clean(feed_url), rel="self")
     ET.SubElement(feed, f"{{{ATOM}}}link", href=f"{base}/", rel="alternate")
     author = ET.SubElement(feed, f"{{{ATOM}}}author")
     ET.SubElement(author, f"{{{ATOM}}}name").text = "Techagenda"
@@ -117,7 +120,7 @@ def build_atom(
             summary = f"{summary}\n\n{event.description_text[:600]}".strip()
         ET.SubElement(entry, f"{{{ATOM}}}summary", type="text").text = _clean(summary)
         for topic in event.topics:
-            ET.SubElement(entry, f"{{{ATOM}}}category", term=topic)
+            ET.SubElement(entry, f"{{{ATOM}}}category", term=_clean(topic))
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="utf-8")
 
 

@@ -172,10 +172,10 @@ def feedback_page(request: Request, session: SessionDep, settings: SettingsDep,
 
 
 @router.post("/feedback/{token}", response_class=HTMLResponse, dependencies=CSRF)
-def feedback_post(request: Request, session: SessionDep, settings: SettingsDep,
+def feedback_post(request: Request, session: SessionDep, settings: SettingsDep, now: NowDep,
                   token: str) -> HTMLResponse:
-    """Apply the click to the subscriber's topic weights."""
-    found = apply_feedback(session, settings, token)
+    """Apply the click to the subscriber's topic weights (a replayed click counts once)."""
+    found = apply_feedback(session, settings, token, now=now)
     sub = found.subscriber
     lang = sub.language
     context = {

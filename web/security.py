@@ -2,7 +2,9 @@
 
 * CSRF: a signed random value in the ``ta_csrf`` cookie, echoed in every form's
   ``csrf_token`` field (double submit; the signature stops injected cookies).
-* Admin session: ``ta_admin`` holds a signed, timed ``[admin_id, username]``.
+* Admin session: ``ta_admin`` holds a signed, timed ``[admin_id, username,
+  session_version]``; a cookie whose version is not the admin's current one (bumped at
+  logout and password change) is refused.
   Cookies are HttpOnly, SameSite=Lax, and Secure when the site is served over https.
 * Rate limit: an in-memory sliding window per (bucket, client address).
 """
@@ -103,7 +105,7 @@ def _admin_serializer(settings: Settings) -> URLSafeTimedSerializer:
 
 
 def start_admin_session(response: Response, settings: Settings, admin: AdminUser) -> None:
-    value = _admin_serializer(settings).dumps([admin.id, admin.username])
+    value = _admin_serializer(settings).dumps([admin.id, admin.username, admin.session_version])
     response.set_cookie(
         ADMIN_COOKIE, str(value), max_age=ADMIN_SESSION_MAX_AGE, **cookie_flags(settings)
     )
@@ -127,10 +129,15 @@ def current_admin(request: Request, session: Session) -> AdminUser | None:
         )
     except BadSignature:
         return None
-    if not isinstance(data, list) or len(data) != 2 or not isinstance(data[0], int):
+    if (
+        not isinstance(data, list)
+        or len(data) != 3
+        or not all(isinstance(x, int) and not isinstance(x, bool) for x in (data[0], data[2]))
+        or not 0 < data[0] < 2**63
+    ):
         return None
     admin = session.get(AdminUser, data[0])
-    if admin is None or admin.username != data[1]:
+    if admin is None or admin.username != data[1] or admin.session_version != data[2]:
         return None
     return admin
 

@@ -4,18 +4,25 @@ Every link carries a signed, scoped token (``newsletter.tokens``). GET pages nev
 anything (mail scanners follow links); changes are POSTs. The unsubscribe POST also
 answers RFC 8058 one-click requests (body ``List-Unsubscribe=One-Click``), which carry no
 CSRF token: there the signed token is the proof.
+
+The sign-up answers the same page whether the address is new, pending or confirmed, and
+its confirmation mail leaves after the answer (a background task), so neither the page
+nor its timing tells whether someone subscribed.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+from email.message import EmailMessage
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from aggregator.errors import InvalidInputError
-from aggregator.models import Subscriber
+from aggregator.errors import InvalidInputError, MailError
+from aggregator.models import Subscriber, SubscriberStatus
+from aggregator.settings import Settings
 from newsletter.mailers import make_mailer
 from newsletter.subscribers import (
     confirm,
@@ -34,6 +41,16 @@ from web.security import client_key, limit, require_csrf
 
 router = APIRouter(include_in_schema=False)
 CSRF = [Depends(require_csrf)]
+log = logging.getLogger(__name__)
+
+
+def send_confirmation(settings: Settings, message: EmailMessage) -> None:
+    """Send one confirmation mail after the answer left; a failure is logged, not shown."""
+    try:
+        with make_mailer(settings.outbox_url) as mailer:
+            mailer.send(message)
+    except (MailError, OSError) as exc:
+        log.warning("confirmation mail to %s not sent: %s", message["To"], exc)
 
 
 def _choices(request: Request) -> dict[str, object]:
@@ -51,6 +68,7 @@ def subscribe_form(request: Request) -> HTMLResponse:
 @router.post("/subscribe", response_class=HTMLResponse, dependencies=CSRF)
 def subscribe_post(
     request: Request,
+    background: BackgroundTasks,
     session: SessionDep,
     settings: SettingsDep,
     now: NowDep,
@@ -77,10 +95,9 @@ def subscribe_post(
     except InvalidInputError as exc:
         context = {**_choices(request), "values": values, "error": str(exc)}
         return render(request, "subscribe.html", context, status=422)
+    session.commit()  # the row exists before the mail that names it leaves
     if message is not None:
-        session.commit()  # the row exists before the mail that names it leaves
-        with make_mailer(settings.outbox_url) as mailer:
-            mailer.send(message)
+        background.add_task(send_confirmation, settings, message)
     # Same answer whether the address was new or known: no one learns who subscribed.
     return render(request, "message.html", {"kind": "check_inbox", "email": email})
 
@@ -89,7 +106,10 @@ def subscribe_post(
 def confirm_page(
     request: Request, session: SessionDep, settings: SettingsDep, token: str
 ) -> HTMLResponse:
-    subscriber_from_token(session, settings, token, "confirm")  # refuse a bad link early
+    sub = subscriber_from_token(session, settings, token, "confirm")  # refuse a bad link early
+    if sub.status == SubscriberStatus.confirmed:
+        prefs = make_token(settings, sub, "preferences")
+        return render(request, "confirm.html", {"token": token, "already": True, "prefs": prefs})
     return render(request, "confirm.html", {"token": token})
 
 
@@ -111,6 +131,7 @@ def _prefs_context(request: Request, sub: Subscriber, token: str) -> dict[str, o
         "unsubscribe_token": make_token(settings, sub, "unsubscribe"),
         "welcome": request.query_params.get("welcome") == "1",
         "saved": request.query_params.get("saved") == "1",
+        "left": sub.status in (SubscriberStatus.unsubscribed, SubscriberStatus.bounced),
     }
 
 

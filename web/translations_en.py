@@ -259,6 +259,23 @@ EN: dict[str, str] = {
     "Connexion administrateur requise.": "Admin login required.",
     "Adresse invalide : elle doit commencer par https:// ou http://": "Invalid address: it must "
     "start with https:// or http://",
+    "Vous êtes désinscrit·e : vous ne recevez plus l'agenda.": "You are unsubscribed: you no "
+    "longer get the agenda.",
+    "Me réabonner": "Subscribe again",
+    "Inscription déjà confirmée": "Subscription already confirmed",
+    "Ce lien a déjà servi : vous recevez l'agenda chaque semaine.": "This link was already "
+    "used: you get the agenda every week.",
+    "Changer mon mot de passe": "Change my password",
+    "Toutes vos autres sessions seront fermées.": "All your other sessions will be closed.",
+    "Mot de passe changé : vos autres sessions sont fermées.": "Password changed: your other "
+    "sessions are closed.",
+    "Le mot de passe actuel est incorrect.": "The current password is wrong.",
+    "Les deux nouveaux mots de passe diffèrent.": "The two new passwords differ.",
+    "Le nouveau mot de passe est trop court.": "The new password is too short.",
+    "Mot de passe actuel": "Current password",
+    "Nouveau mot de passe": "New password",
+    "Nouveau mot de passe, encore": "New password, again",
+    "Changer": "Change",
 }
 
 FR_STATES: dict[str, str] = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,8 @@ from newsletter.subscribers import (
     confirm,
     delete_subscriber,
     export_data,
+    may_send_confirmation,
+    recent_confirmations,
     subscribe,
     unsubscribe,
     update_preferences,
@@ -70,7 +72,7 @@ def test_a_confirm_token_cannot_unsubscribe_and_expires(
     confirm_token = make_token(settings, sub, "confirm")
     with pytest.raises(InvalidTokenError):
         unsubscribe(session, settings, confirm_token, now=NOW)
-    assert read_token(settings, confirm_token, "confirm") == (sub.id, 0)
+    assert read_token(settings, confirm_token, "confirm") == (sub.id, 0, sub.link_secret)
     with pytest.raises(InvalidTokenError) as info:
         read_token(settings, confirm_token, "confirm", max_age=-1)
     assert info.value.expired
@@ -208,3 +210,19 @@ def test_import_with_a_region_pack_accepts_town_names(session: Session, tmp_path
     assert report.added == 1 and report.invalid == []
     ines = session.query(Subscriber).filter_by(email="ines@example.fr").one()
     assert ines.towns == ["13001", "13028"]
+
+
+def test_confirmation_mails_are_spaced_and_counted_per_day() -> None:
+    gap = timedelta(minutes=15)
+    at = [NOW + timedelta(minutes=m) for m in (0, 20, 40)]
+    stamps = [t.isoformat() for t in at]
+    assert may_send_confirmation([], NOW, resend_after=gap, per_day=3)
+    assert not may_send_confirmation(stamps[:1], NOW + timedelta(minutes=14), resend_after=gap,
+                                     per_day=3)
+    assert may_send_confirmation(stamps[:1], NOW + timedelta(minutes=15), resend_after=gap,
+                                 per_day=3)
+    assert not may_send_confirmation(stamps, NOW + timedelta(hours=5), resend_after=gap, per_day=3)
+    later = NOW + timedelta(hours=24, minutes=1)
+    assert recent_confirmations([*stamps, "garbage"], later) == stamps[1:]
+    assert may_send_confirmation(recent_confirmations(stamps, later), later, resend_after=gap,
+                                 per_day=3)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from aggregator.admins import create_admin
 from aggregator.db import session_scope
 from aggregator.models import CrawlRun, Event, EventLink, Source, SourceFetch, Subscriber
 from aggregator.settings import Settings
-from tests.web.conftest import NOW, post_form
+from tests.web.conftest import ADMIN_PASSWORD, NOW, post_form
 
 
 def add_source(engine: Engine, state: str = "pending", **kw: object) -> int:
@@ -214,3 +216,65 @@ def test_a_source_without_url_is_listed_and_cannot_be_approved(
     with session_scope(sqlite_engine) as session:
         source = session.get(Source, source_id)
         assert source is not None and source.state == "pending"
+
+
+def logged_in(app: FastAPI, password: str = ADMIN_PASSWORD) -> TestClient:
+    """A second browser, logged in as camille."""
+    other = TestClient(app)
+    answer = post_form(
+        other, "/admin/login", {"username": "camille", "password": password},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303
+    return other
+
+
+def refused(client: TestClient, cookie: str) -> bool:
+    """Whether /admin sends a browser holding ``cookie`` to the login page."""
+    client.cookies.set("ta_admin", cookie)
+    answer = client.get("/admin", follow_redirects=False)
+    return answer.status_code == 303 and answer.headers["location"].startswith("/admin/login")
+
+
+def test_a_session_cookie_kept_from_before_logout_is_refused(admin_client: TestClient) -> None:
+    stolen = admin_client.cookies["ta_admin"]
+    assert not refused(admin_client, stolen)
+    assert post_form(admin_client, "/admin/logout", {}, follow_redirects=False).status_code == 303
+    assert refused(admin_client, stolen)
+
+
+def test_changing_the_password_ends_the_other_sessions_and_keeps_this_one(
+    app: FastAPI, admin_client: TestClient
+) -> None:
+    other = logged_in(app)
+    other_cookie = other.cookies["ta_admin"]
+    page = admin_client.get("/admin/password")
+    assert page.status_code == 200 and "Changer mon mot de passe" in page.text
+    wrong = post_form(
+        admin_client, "/admin/password",
+        {"current": "nope", "new": "a brand new passphrase", "confirmation": "a brand new passphrase"},
+    )
+    assert wrong.status_code == 422 and "Le mot de passe actuel est incorrect" in wrong.text
+    assert not refused(other, other_cookie)
+    changed = post_form(
+        admin_client, "/admin/password",
+        {"current": ADMIN_PASSWORD, "new": "a brand new passphrase",
+         "confirmation": "a brand new passphrase"},
+    )
+    assert changed.status_code == 200 and "Mot de passe changé" in changed.text
+    assert admin_client.get("/admin", follow_redirects=False).status_code == 200
+    assert refused(other, other_cookie)
+    old = post_form(
+        TestClient(app), "/admin/login", {"username": "camille", "password": ADMIN_PASSWORD}
+    )
+    assert old.status_code == 401
+    logged_in(app, "a brand new passphrase")
+
+
+def test_a_password_reset_from_the_command_line_ends_every_session(
+    app: FastAPI, admin_client: TestClient, sqlite_engine: Engine
+) -> None:
+    cookie = admin_client.cookies["ta_admin"]
+    with session_scope(sqlite_engine) as session:
+        create_admin(session, "camille", "reset by the operator", now=NOW)
+    assert refused(admin_client, cookie)

@@ -135,3 +135,34 @@ def test_a_token_of_another_scope_or_forged_is_refused(
     assert client.get(f"/preferences/{token}").status_code == 400
     assert client.post(f"/unsubscribe/{token}x").status_code == 400
     assert subscriber(sqlite_engine, "noe@exemple.fr").status == "confirmed"  # type: ignore[union-attr]
+
+
+def test_a_used_confirm_link_says_the_subscription_is_already_confirmed(
+    client: TestClient, settings: Settings
+) -> None:
+    link = subscribe_someone(client, settings)
+    post_form(client, link, {}, follow_redirects=False)
+    again = client.get(link)
+    assert again.status_code == 200 and "Inscription déjà confirmée" in again.text
+    assert "Confirmer mon inscription" not in again.text and "/preferences/" in again.text
+    english = client.get(f"{link}?lang=en")
+    assert "Subscription already confirmed" in english.text
+
+
+def test_after_unsubscribing_the_preferences_page_says_so_and_offers_to_come_back(
+    client: TestClient, settings: Settings, sqlite_engine: Engine
+) -> None:
+    link = subscribe_someone(client, settings)
+    prefs = post_form(client, link, {}, follow_redirects=False).headers["location"].split("?")[0]
+    page = client.get(prefs).text
+    unsubscribe_path = re.search(r'href="(/unsubscribe/[^"]+)"', page).group(1)  # type: ignore[union-attr]
+    post_form(client, unsubscribe_path, {})
+    saved = post_form(client, prefs, {"language": "fr"}, follow_redirects=True)
+    assert "Vous êtes désinscrit·e" in saved.text and "Préférences enregistrées" not in saved.text
+    assert "Me réabonner" in saved.text and 'action="/subscribe"' in saved.text
+    assert subscriber(sqlite_engine, "lea.martin@exemple.fr").status == "unsubscribed"  # type: ignore[union-attr]
+    back = post_form(client, "/subscribe", {"email": "lea.martin@exemple.fr", "topic": ["ia-data"]})
+    assert back.status_code == 200 and "Vérifiez votre boîte mail" in back.text
+    assert confirmation_link(settings) != link  # a fresh confirmation mail, a new link
+    assert subscriber(sqlite_engine, "lea.martin@exemple.fr").status == "pending"  # type: ignore[union-attr]
+    assert client.get(prefs).status_code == 400  # links from before leaving are dead
