@@ -26,9 +26,12 @@ import x_wr_timezone
 from aggregator.errors import ParseError
 from aggregator.raw import RawEvent, SourceDefaults
 from crawlers.parsers.common import (
+    MAX_YEAR,
+    MIN_YEAR,
     ONLINE_WORDS,
     canonical,
     clean_text,
+    plausible,
     split_location,
     zone,
     zone_name,
@@ -50,11 +53,18 @@ def parse_ical(
     if not calendars:
         raise ParseError("not a readable iCalendar file (no complete VCALENDAR)")
     events: list[RawEvent] = []
-    unreadable = 0
+    unreadable = out_of_range = 0
     bounding = Bounding()
     for calendar in calendars:
-        kept = [c for c in calendar.subcomponents if c.name != "VEVENT" or _readable_start(c)]
-        unreadable += len(calendar.subcomponents) - len(kept)
+        kept = []
+        for component in calendar.subcomponents:
+            start = _start(component) if component.name == "VEVENT" else None
+            if component.name == "VEVENT" and start is None:
+                unreadable += 1
+            elif start is not None and not plausible(start):
+                out_of_range += 1
+            else:
+                kept.append(component)
         calendar.subcomponents[:] = kept
         found, bounded = _calendar_events(calendar, url=url, defaults=defaults)
         events.extend(found)
@@ -66,15 +76,22 @@ def parse_ical(
     warnings = []
     if unreadable:
         warnings.append(f"{unreadable} calendar event(s) have no readable start and were skipped")
+    if out_of_range:
+        warnings.append(
+            f"{out_of_range} calendar event(s) have a date out of range (before year "
+            f"{MIN_YEAR} or after {MAX_YEAR}) and were skipped"
+        )
     warnings.extend(bounding.warnings())
     return events, warnings
 
 
-def _readable_start(component: Any) -> bool:
+def _start(component: Any) -> date | None:
+    """The DTSTART icalendar reads, or None when it is missing or garbled."""
     try:
-        return isinstance(component.decoded("DTSTART"), date)
+        start = component.decoded("DTSTART")
     except Exception:  # a missing or garbled DTSTART, whatever icalendar raises
-        return False
+        return None
+    return start if isinstance(start, date) else None
 
 
 def _calendar_events(
@@ -148,7 +165,7 @@ def _to_raw(component: Any, recurring: set[str], wr_zone: str | None, url: str) 
     end = component.decoded("DTEND") if "DTEND" in component else None
     if isinstance(start, datetime):
         start = canonical(start)
-        end = canonical(end) if isinstance(end, datetime) else None
+        end = canonical(end) if isinstance(end, datetime) and plausible(end) else None
         if end is not None and end <= start:
             end = None
         timezone = zone_name(start.tzinfo) or (wr_zone if zone(wr_zone) else None)
