@@ -643,6 +643,11 @@ def digest_send(
         progress=_progress() if sys.stderr.isatty() else None,
         worker=worker,
     )
+    if report.busy:
+        raise errors.TechagendaError(
+            f"digest {label} is already being sent by {report.busy}: nothing sent twice "
+            "(run it again once that send is over, or add --worker to help it)"
+        )
     if report.held:
         raise errors.TechagendaError(
             f"digest {label} held by the send gate: {report.held} "
@@ -652,6 +657,12 @@ def digest_send(
         f"Digest {label}: {report.sent} sent, {report.failed} failed, "
         f"{report.skipped} skipped, {report.pending} pending"
     )
+    if report.pending and not dry_run:
+        raise errors.MailError(
+            f"digest {label}: {report.pending} deliveries still pending, the mail server did "
+            f"not take them ({report.last_error or 'temporary failure'}); they stay queued, "
+            "run `techagenda digest send` again once it answers"
+        )
 
 
 def _progress() -> Callable[[int, int], None]:

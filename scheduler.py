@@ -332,20 +332,11 @@ class Runner:
                 "digest %s skipped: its week is over (scheduled %s)", week, fire.isoformat()
             )
             return None
-        ttl = timedelta(minutes=10)
-        with locks.lease(
-            self.engine, locks.DIGEST_LOCK, holder=self.holder, ttl=ttl, now=now
-        ) as held:
-            if not held:
-                log.info("digest %s: another process is sending it", week)
-                return None
-
-            def keep_lock(done: int, total: int) -> None:
-                locks.acquire_lease(
-                    self.engine, locks.DIGEST_LOCK, self.holder, ttl=ttl, now=self.clock()
-                )
-
-            report = send_digest(self.engine, self.settings, week=week, now=now, progress=keep_lock)
+        # send_digest takes the digest's lease itself, as every other send path does
+        report = send_digest(self.engine, self.settings, week=week, now=now, holder=self.holder)
+        if report.busy:
+            log.info("digest %s: another process is sending it (%s)", week, report.busy)
+            return None
         if report.held:
             log.warning(
                 "digest %s held by the send gate: %s; approve it at /admin/digest/gate, then "

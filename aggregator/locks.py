@@ -4,7 +4,8 @@ A lease is one ``Lease`` row per name: who holds it and until when. Taking it is
 atomic ``UPDATE ... WHERE expires_at < now OR holder = me``; the row is inserted the first
 time (a unique-key race there simply means someone else won). It works the same on SQLite
 and PostgreSQL, survives process crashes (the lease expires) and needs no server-side
-session, so a dead holder is replaced as soon as its expiry passes.
+session, so a dead holder is replaced as soon as its expiry passes — or at once when
+the holder is a process of this host that no longer exists (:func:`holder_alive`).
 
     holder = new_holder_id()
     if acquire_lease(engine, "scheduler", holder, ttl=timedelta(seconds=60), now=now):
@@ -44,10 +45,33 @@ def new_holder_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def holder_alive(holder: str) -> bool:
+    """False only when ``holder`` names a process of this host that no longer exists.
+
+    Holders not made by :func:`new_holder_id`, or living on another host, count as alive
+    (their lease or claim ends with its expiry or stale timeout instead).
+    """
+    host, sep, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    if not sep or host != socket.gethostname() or not pid_text.isdigit():
+        return True
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
 def acquire_lease(engine: Engine, name: str, holder: str, *, ttl: timedelta, now: datetime) -> bool:
     """Take or renew the lease ``name`` for ``holder`` until ``now + ttl``; True when held.
 
-    A lease held by someone else is taken only once it has expired.
+    A lease held by someone else is taken once it has expired, or at once when its holder
+    is a dead process of this host (``kill -9``).
     """
     expires = now + ttl
     with engine.begin() as conn:
@@ -68,6 +92,16 @@ def acquire_lease(engine: Engine, name: str, holder: str, *, ttl: timedelta, now
         )
         if taken.rowcount == 1:
             return True
+        current = conn.execute(sa.select(_lease.c.holder).where(_lease.c.name == name)).scalar()
+        if current is not None and not holder_alive(str(current)):
+            broken = conn.execute(
+                sa.update(_lease)
+                .where(_lease.c.name == name, _lease.c.holder == current)
+                .values(holder=holder, expires_at=expires, acquired_at=now)
+            )
+            return broken.rowcount == 1
+        if current is not None:
+            return False
     try:
         with engine.begin() as conn:
             conn.execute(
@@ -147,6 +181,11 @@ def advisory_lock(engine: Engine, name: str) -> Iterator[bool]:
 
 
 DIGEST_LOCK = "digest"
+
+
+def digest_lock_name(region: str, week: str) -> str:
+    """The lease every sender of one digest takes (web button, CLI, scheduler)."""
+    return f"{DIGEST_LOCK}:{region}:{week}"
 
 
 def crawl_lock_name(source_id: int | None) -> str:

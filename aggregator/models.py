@@ -283,6 +283,7 @@ class Delivery(SQLModel, table=True):
     attempts: int = 0
     last_error: str | None = None
     claimed_at: datetime | None = _ts()
+    claimed_by: str | None = None  # the sender (locks.new_holder_id) holding it in ``sending``
     composed_at: datetime | None = _ts()  # when its events were read: what the reader was told
     sent_at: datetime | None = _ts()
 

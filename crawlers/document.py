@@ -31,6 +31,7 @@ from aggregator.regions import Region, load_region
 from crawlers import lint
 from crawlers.lint import Finding
 from crawlers.parsers import ParseResult, parse_document
+from crawlers.parsers.recurrence import TOO_MANY
 
 MAX_OCCURRENCES = 5000  # more events than this from one document: "too many occurrences"
 MEMORY_MB = 768  # address space a child may add to what it starts with
@@ -71,8 +72,9 @@ def read_document(
         fetched.body, url=fetched.url, headers=fetched.headers, defaults=defaults
     )
     findings: list[Finding] = []
-    if len(result.events) > MAX_OCCURRENCES:
-        findings.append(too_many_occurrences(len(result.events)))
+    capped = any(w.startswith(TOO_MANY) for w in result.warnings)  # a series cut short
+    if len(result.events) > MAX_OCCURRENCES or capped:
+        findings.append(too_many_occurrences(len(result.events), capped=capped))
     notes = lint.parser_notes(result.warnings)
     if notes is not None:
         findings.append(notes)
@@ -106,8 +108,22 @@ def _for_region(defaults: SourceDefaults, region: Region) -> SourceDefaults:
 # ------------------------------------------------------------------ findings
 
 
-def too_many_occurrences(count: int) -> Finding:
-    """The document lists more events than any agenda we read should."""
+def too_many_occurrences(count: int, *, capped: bool = False) -> Finding:
+    """The document lists more events than any agenda we read should (``capped``: the
+    iCalendar parser already cut a repeating event to its first dates)."""
+    if capped:
+        return Finding(
+            "too_many_occurrences",
+            lint.WARNING,
+            "Trop d'occurrences : une règle de répétition (RRULE) de ce document donne trop "
+            "de dates (toutes les secondes, minutes ou heures, ou sans fin) ; seules ses "
+            "premières dates sont gardées. Bornez-la (COUNT ou UNTIL) ou publiez les dates "
+            "une à une.",
+            "Too many occurrences: a repeat rule (RRULE) of this document gives too many "
+            "dates (every second, minute or hour, or with no end); only its first dates are "
+            "kept. Bound it (COUNT or UNTIL) or publish the dates one by one.",
+            count,
+        )
     return Finding(
         "too_many_occurrences",
         lint.ERROR,

@@ -7,7 +7,7 @@ ledger on disk is always at most one message behind the SMTP server (see
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -130,48 +130,90 @@ def claim_next(
     session: Session,
     digest_id: int,
     *,
+    holder: str,
     now: datetime,
     exclude: Collection[int] = (),
 ) -> Delivery | None:
-    """Move the next pending delivery to ``sending`` and commit; None when none is left.
+    """Move the next pending delivery to ``sending`` for ``holder``, commit, return it.
 
-    On PostgreSQL the row is locked with ``FOR UPDATE SKIP LOCKED`` so concurrent
-    workers never claim the same delivery; SQLite ignores the clause (one sender).
+    The claim is one conditional ``UPDATE ... WHERE id = ? AND status = 'pending'``: when
+    another sender took the row first it changes nothing and the next row is tried, so two
+    senders never hold the same delivery. PostgreSQL also skips rows another transaction
+    is claiming (``FOR UPDATE SKIP LOCKED``). None when nothing is left.
     """
-    stmt = (
-        select(Delivery)
-        .where(Delivery.digest_id == digest_id, Delivery.status == DeliveryStatus.pending)
-        .order_by(col(Delivery.id))
-        .limit(1)
-        .with_for_update(skip_locked=True)
-    )
-    if exclude:
-        stmt = stmt.where(col(Delivery.id).not_in(list(exclude)))
-    delivery = session.exec(stmt).first()
-    if delivery is None:
+    postgres = session.get_bind().dialect.name == "postgresql"
+    while True:
+        stmt = (
+            select(Delivery.id)
+            .where(Delivery.digest_id == digest_id, Delivery.status == DeliveryStatus.pending)
+            .order_by(col(Delivery.id))
+            .limit(1)
+        )
+        if exclude:
+            stmt = stmt.where(col(Delivery.id).not_in(list(exclude)))
+        if postgres:
+            stmt = stmt.with_for_update(skip_locked=True)
+        candidate = session.exec(stmt).first()
+        if candidate is None:
+            session.commit()
+            return None
+        taken = session.execute(
+            update(Delivery)
+            .where(col(Delivery.id) == candidate, col(Delivery.status) == DeliveryStatus.pending)
+            .values(
+                status=DeliveryStatus.sending,
+                claimed_by=holder,
+                claimed_at=now,
+                attempts=col(Delivery.attempts) + 1,
+            )
+        )
         session.commit()
-        return None
-    delivery.status = DeliveryStatus.sending
-    delivery.attempts += 1
-    delivery.claimed_at = now
-    session.add(delivery)
-    session.commit()
-    return delivery
+        if _rowcount(taken) == 1:
+            return session.get(Delivery, candidate, populate_existing=True)
 
 
-def release_stale(session: Session, digest_id: int, *, older_than: datetime | None) -> int:
-    """Put ``sending`` rows back to pending (a sender died mid-message); return how many.
+def release_stale(
+    session: Session,
+    digest_id: int,
+    *,
+    holder: str,
+    stale_before: datetime,
+    alive: Callable[[str], bool],
+) -> int:
+    """Put back to pending the ``sending`` rows no live sender holds; return how many.
 
-    ``older_than=None`` takes them all (single sender); workers pass a cut-off so they
-    never take a row a live worker is sending right now.
+    A row is taken back when its claim is ``holder``'s own (a run of the same sender that
+    stopped midway), its claimer is dead (``alive`` says False), it has no claimer (left
+    by an older version) or it was claimed before ``stale_before``. Another live sender's
+    in-flight rows are never touched: each reset is conditional on the claimer read.
     """
-    stmt = update(Delivery).where(
-        col(Delivery.digest_id) == digest_id, col(Delivery.status) == DeliveryStatus.sending
-    )
-    if older_than is not None:
-        stmt = stmt.where(col(Delivery.claimed_at) < older_than)
-    result = session.execute(stmt.values(status=DeliveryStatus.pending))
+    rows = session.exec(
+        select(Delivery.id, Delivery.claimed_by, Delivery.claimed_at).where(
+            Delivery.digest_id == digest_id, Delivery.status == DeliveryStatus.sending
+        )
+    ).all()
+    released = 0
+    for row_id, by, at in rows:
+        stale = at is None or at < stale_before
+        if not (by is None or by == holder or stale or not alive(by)):
+            continue
+        claimer = col(Delivery.claimed_by)
+        same_claim = claimer.is_(None) if by is None else claimer == by
+        result = session.execute(
+            update(Delivery)
+            .where(
+                col(Delivery.id) == row_id,
+                col(Delivery.status) == DeliveryStatus.sending,
+                same_claim,
+            )
+            .values(status=DeliveryStatus.pending, claimed_by=None)
+        )
+        released += _rowcount(result)
     session.commit()
+    return released
+
+
+def _rowcount(result: object) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 

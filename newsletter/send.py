@@ -15,10 +15,18 @@ on Message-ID drops the rare repeat. The window is one SMTP round trip (the repl
 the final ``.``) plus one local commit; a message is never claimed before it is about
 to go out, so at most one delivery per sender can be in it.
 
-Without ``worker=True``, run one sender at a time (every ``sending`` row is taken as
-left by a dead sender). With ``worker=True`` (PostgreSQL), several senders share the
-work through ``FOR UPDATE SKIP LOCKED``, and only rows claimed more than
-``stale_after`` seconds ago are taken back.
+Every send path (the admin's button, ``techagenda digest send``, the scheduler's job,
+workers) calls :func:`send_digest`, so one rule covers them all:
+
+* without ``worker=True`` a run first takes the digest's lease
+  (:func:`aggregator.locks.digest_lock_name`); while another run holds it, a second one
+  sends nothing and reports ``busy`` (a double click, two CLI runs, CLI + scheduler);
+* with ``worker=True`` several runs share the work;
+* either way each delivery is claimed with one conditional ``UPDATE ... WHERE status =
+  'pending'`` (plus ``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so no two runs ever hold
+  the same one, and a starting run only takes back ``sending`` rows no live sender holds:
+  its own sender's, a dead process's (``aggregator.locks.holder_alive``), or claims older
+  than ``stale_after`` seconds.
 """
 
 from __future__ import annotations
@@ -28,11 +36,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
+from functools import partial
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from aggregator import locks
 from aggregator.errors import (
     ConfigError,
     InvalidInputError,
@@ -75,6 +85,9 @@ class SendReport:
     week: str = ""
     held: str | None = None  # why the send gate kept the digest back (nothing was sent)
     gate: GateReport | None = None
+    busy: str | None = None  # another sender holds the digest's lease: who (nothing was sent)
+    in_flight: int = 0  # deliveries other live senders are sending right now
+    last_error: str | None = None  # the last temporary failure left pending, if any
 
 
 def parse_week(week: str) -> date:
@@ -188,21 +201,76 @@ def send_digest(
     dry_run: bool = False,
     progress: Progress | None = None,
     worker: bool = False,
+    holder: str | None = None,
     mailer: Mailer | None = None,
     clock: Callable[[], datetime] = utcnow,
     stale_after: float = 600.0,
+    lease_ttl: timedelta = timedelta(minutes=10),
     attempts: int = 3,
     backoff: float = 0.5,
     max_consecutive_failures: int = 10,
 ) -> SendReport:
     """Prepare (if needed) and send the region's digest for ``week``; resumable.
 
+    The one entry point of every send path (see the module docstring). ``holder`` names
+    this sender (default: a fresh :func:`aggregator.locks.new_holder_id`); a run that
+    finds the digest's lease held by someone else returns at once with ``busy`` set.
     ``dry_run`` writes nothing and reports in ``pending`` how many would go out. A
     temporary failure is retried ``attempts`` times with backoff, then left pending for
     the next run; after ``max_consecutive_failures`` of those in a row the run pauses.
-    A 5xx fails the delivery and counts a hard bounce. See the module docstring for
-    crash safety and workers.
+    A 5xx fails the delivery and counts a hard bounce.
     """
+    holder = holder or locks.new_holder_id()
+    run = partial(
+        _send_held,
+        engine,
+        settings,
+        week=week,
+        now=now,
+        progress=progress,
+        holder=holder,
+        mailer=mailer,
+        clock=clock,
+        stale_after=stale_after,
+        attempts=attempts,
+        backoff=backoff,
+        max_consecutive_failures=max_consecutive_failures,
+    )
+    if dry_run or worker:
+        return run(dry_run=dry_run, renew=None)
+    name = locks.digest_lock_name(settings.region, week)
+    if not locks.acquire_lease(engine, name, holder, ttl=lease_ttl, now=clock()):
+        report = SendReport(week=week)
+        report.busy = locks.lease_holder(engine, name, now=clock()) or "another sender"
+        return report
+
+    def renew() -> None:
+        locks.acquire_lease(engine, name, holder, ttl=lease_ttl, now=clock())
+
+    try:
+        return run(dry_run=False, renew=renew)
+    finally:
+        locks.release_lease(engine, name, holder)
+
+
+def _send_held(
+    engine: Engine,
+    settings: Settings,
+    *,
+    week: str,
+    now: datetime,
+    dry_run: bool,
+    progress: Progress | None,
+    holder: str,
+    mailer: Mailer | None,
+    clock: Callable[[], datetime],
+    stale_after: float,
+    renew: Callable[[], None] | None,
+    attempts: int,
+    backoff: float,
+    max_consecutive_failures: int,
+) -> SendReport:
+    """The send itself, once the lease (if any) is held."""
     report = SendReport(week=week)
     report.held, report.gate = _gate(engine, settings, week=week, now=now)
     if report.held is not None:
@@ -224,8 +292,13 @@ def send_digest(
     deferred: set[int] = set()
     consecutive = 0
     with Session(engine, expire_on_commit=False) as session:
-        cutoff = clock() - timedelta(seconds=stale_after) if worker else None
-        ledger.release_stale(session, digest_id, older_than=cutoff)
+        ledger.release_stale(
+            session,
+            digest_id,
+            holder=holder,
+            stale_before=clock() - timedelta(seconds=stale_after),
+            alive=locks.holder_alive,
+        )
         composed_at = clock()
         inputs = load_inputs(session, settings, week=week)
         session.commit()
@@ -233,7 +306,9 @@ def send_digest(
         done = total - ledger.count_by_status(session, digest_id).get(DeliveryStatus.pending, 0)
         with mailer or make_mailer(settings.outbox_url) as out:
             while consecutive < max_consecutive_failures:
-                delivery = ledger.claim_next(session, digest_id, now=clock(), exclude=deferred)
+                delivery = ledger.claim_next(
+                    session, digest_id, holder=holder, now=clock(), exclude=deferred
+                )
                 if delivery is None:
                     break
                 outcome = _deliver(
@@ -254,6 +329,7 @@ def send_digest(
                     assert delivery.id is not None
                     deferred.add(delivery.id)
                     consecutive += 1
+                    report.last_error = delivery.last_error
                 else:
                     consecutive = 0
                     done += 1
@@ -263,17 +339,18 @@ def send_digest(
                         report.failed += 1
                     else:
                         report.skipped += 1
+                if renew is not None:
+                    renew()
                 if progress is not None:
                     progress(done, total)
         counts = ledger.count_by_status(session, digest_id)
-        report.pending = counts.get(DeliveryStatus.pending, 0) + counts.get(
-            DeliveryStatus.sending, 0
-        )
+        report.pending = counts.get(DeliveryStatus.pending, 0)
+        report.in_flight = counts.get(DeliveryStatus.sending, 0)
         row = session.get(Digest, digest_id)
         assert row is not None
-        if report.pending == 0 and row.status != "sent":
+        if report.pending == 0 and report.in_flight == 0 and row.status != "sent":
             row.status, row.sent_at = "sent", clock()
-        elif report.pending:
+        elif report.pending or report.in_flight:
             row.status = "sending"
         session.add(row)
         session.commit()

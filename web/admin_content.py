@@ -150,6 +150,8 @@ def digest_page(
         "chosen": subscriber or "",
         "sent": request.query_params.get("sent"),
         "tested": request.query_params.get("tested"),
+        "busy": request.query_params.get("busy"),
+        "pending": request.query_params.get("pending", "")[:6],
     }
     return render(request, "admin/digest.html", context)
 
@@ -211,9 +213,12 @@ def digest_send(
 ) -> Response:
     """Send the week's digest to every confirmed subscriber (resumable, idempotent)."""
     report = send_digest(request.app.state.engine, settings, week=checked_week(week, week), now=now)
+    if report.busy:  # a double click or a second admin while a send runs: nothing sent twice
+        return RedirectResponse(f"/admin/digest?week={week}&busy=1", status_code=303)
     if report.held:
         return RedirectResponse(f"/admin/digest/gate?week={week}", status_code=303)
-    return RedirectResponse(f"/admin/digest?week={week}&sent={report.sent}", status_code=303)
+    left = f"&pending={report.pending}" if report.pending else ""
+    return RedirectResponse(f"/admin/digest?week={week}&sent={report.sent}{left}", status_code=303)
 
 
 @router.get("/subscribers", response_class=HTMLResponse)

@@ -28,6 +28,8 @@ EN: dict[str, str] = {
     "Aucun coché : tous les thèmes.": "None ticked: every topic.",
     "Aucun crawl pour l'instant.": "No crawl yet.",
     "Aucun résumé envoyé pour l'instant.": "No digest sent yet.",
+    "Ce résumé est déjà en cours d'envoi : rien n'est envoyé deux fois.": "This digest is "
+    "already being sent: nothing is sent twice.",
     "Aucun événement ne correspond à ces critères.": "No event matches these filters.",
     "Aucun événement trouvé : vérifiez que l'adresse mène à un flux RSS/Atom, un fichier iCal "
     "ou une page avec des données schema.org Event.": "No event found: check that the address "
@@ -203,6 +205,9 @@ EN: dict[str, str] = {
     "Y fusionner le n°": "Merge into it no.",
     "autres.": "more.",
     "email(s) envoyé(s).": "email(s) sent.",
+    "envoi(s) en attente : le serveur de mail ne les a pas pris, ils partiront au prochain "
+    "envoi.": "delivery(ies) pending: the mail server did not take them, they will go out "
+    "with the next send.",
     "et": "and",
     "horaire(s) sans fuseau horaire : nous avons supposé": "time(s) without a timezone: we assumed",
     "hors région": "outside the region",

@@ -190,6 +190,16 @@ def zone_name(tz: tzinfo | None) -> str | None:
     return None
 
 
+# Dates outside these years are typos or traps: near year 1 or 9999 a time-zone
+# conversion overflows (OverflowError), so such an event is dropped, never the source.
+MIN_YEAR, MAX_YEAR = 1000, 9000
+
+
+def plausible(value: date | None) -> bool:
+    """True for a date (or datetime) whose year is between MIN_YEAR and MAX_YEAR."""
+    return value is not None and MIN_YEAR <= value.year <= MAX_YEAR
+
+
 def canonical(value: datetime) -> datetime:
     """An aware datetime written as its zone would show it (applies the DST rule above)."""
     if value.tzinfo is None:
@@ -203,7 +213,8 @@ def localize(value: datetime, tz: tzinfo) -> datetime:
 
 
 def parse_iso(text: object) -> datetime | date | None:
-    """An ISO 8601 date or date-time (schema.org style), or ``None`` when unreadable."""
+    """An ISO 8601 date or date-time (schema.org style), or ``None`` when unreadable or
+    not :func:`plausible` (year 1 with an offset, 9999 with a negative one...)."""
     if not isinstance(text, str):
         return None
     text = text.strip()
@@ -211,9 +222,10 @@ def parse_iso(text: object) -> datetime | date | None:
         return None
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         try:
-            return date.fromisoformat(text)
+            day = date.fromisoformat(text)
         except ValueError:
             return None
+        return day if plausible(day) else None
     candidate = text.replace(" ", "T", 1) if re.match(r"\d{4}-\d{2}-\d{2} \d", text) else text
     candidate = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", candidate)
     try:
@@ -225,7 +237,12 @@ def parse_iso(text: object) -> datetime | date | None:
             parsed = dateutil_parser.isoparse(text)
         except (ValueError, OverflowError):
             return None
-    return canonical(parsed)
+    if not plausible(parsed):
+        return None
+    try:
+        return canonical(parsed)
+    except (OverflowError, ValueError):
+        return None
 
 
 def check_size(body: bytes) -> None:

@@ -4,6 +4,9 @@ Recurring series (RRULE, RDATE, EXDATE, RECURRENCE-ID overrides) are expanded in
 ``RawEvent`` per occurrence inside ``defaults.window_start .. window_end``. When the
 caller gives no window, the fallback window runs from the earliest DTSTART of the
 document to one year after its latest one, so a document is never expanded forever.
+Before expansion :mod:`crawlers.parsers.recurrence` bounds every series lazily (a cap
+per series and per document, in count and in time): a hostile rule costs a warning
+("too many occurrences"), a malformed one loses that rule, never the file.
 Occurrences of a series get ``uid = "<UID>#<original start>"`` (UTC for instants) and
 ``series_uid = UID``; one-off events keep their UID.
 
@@ -13,7 +16,6 @@ X-WR-TIMEZONE (Google Calendar) is honoured through x-wr-timezone; Windows zone 
 
 from __future__ import annotations
 
-import itertools
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -24,16 +26,19 @@ import x_wr_timezone
 from aggregator.errors import ParseError
 from aggregator.raw import RawEvent, SourceDefaults
 from crawlers.parsers.common import (
+    MAX_YEAR,
+    MIN_YEAR,
     ONLINE_WORDS,
     canonical,
     clean_text,
+    plausible,
     split_location,
     zone,
     zone_name,
 )
+from crawlers.parsers.recurrence import Bounding, Bounds, bound_recurrences
 
 MAX_OCCURRENCES = 5000
-_TOO_FREQUENT = {"SECONDLY", "MINUTELY"}
 _STATUS = {"CANCELLED": "cancelled", "TENTATIVE": "tentative", "CONFIRMED": "confirmed"}
 
 
@@ -48,61 +53,64 @@ def parse_ical(
     if not calendars:
         raise ParseError("not a readable iCalendar file (no complete VCALENDAR)")
     events: list[RawEvent] = []
-    unreadable = too_frequent = 0
+    unreadable = out_of_range = 0
+    bounding = Bounding()
     for calendar in calendars:
-        kept = [c for c in calendar.subcomponents if c.name != "VEVENT" or _readable_start(c)]
-        unreadable += len(calendar.subcomponents) - len(kept)
+        kept = []
+        for component in calendar.subcomponents:
+            start = _start(component) if component.name == "VEVENT" else None
+            if component.name == "VEVENT" and start is None:
+                unreadable += 1
+            elif start is not None and not plausible(start):
+                out_of_range += 1
+            else:
+                kept.append(component)
         calendar.subcomponents[:] = kept
-        for component in calendar.walk("VEVENT"):
-            if _too_frequent(component):
-                component.pop("RRULE", None)
-                too_frequent += 1
-        events.extend(_calendar_events(calendar, url=url, defaults=defaults))
+        found, bounded = _calendar_events(calendar, url=url, defaults=defaults)
+        events.extend(found)
+        bounding.too_many += bounded.too_many
+        bounding.malformed += bounded.malformed
+    if len(events) > MAX_OCCURRENCES:
+        events = events[:MAX_OCCURRENCES]
+        bounding.too_many += 1
     warnings = []
     if unreadable:
         warnings.append(f"{unreadable} calendar event(s) have no readable start and were skipped")
-    if too_frequent:
+    if out_of_range:
         warnings.append(
-            f"{too_frequent} event(s) repeat every second or minute; only their first date is kept"
+            f"{out_of_range} calendar event(s) have a date out of range (before year "
+            f"{MIN_YEAR} or after {MAX_YEAR}) and were skipped"
         )
+    warnings.extend(bounding.warnings())
     return events, warnings
 
 
-def _too_frequent(component: Any) -> bool:
-    rules = component.get("RRULE")
-    for rule in rules if isinstance(rules, list) else [rules]:
-        if rule is not None and str(_first(rule.get("FREQ"))).upper() in _TOO_FREQUENT:
-            return True
-    return False
-
-
-def _first(value: Any) -> Any:
-    return value[0] if isinstance(value, list) and value else value
-
-
-def _readable_start(component: Any) -> bool:
+def _start(component: Any) -> date | None:
+    """The DTSTART icalendar reads, or None when it is missing or garbled."""
     try:
-        return isinstance(component.decoded("DTSTART"), date)
+        start = component.decoded("DTSTART")
     except Exception:  # a missing or garbled DTSTART, whatever icalendar raises
-        return False
+        return None
+    return start if isinstance(start, date) else None
 
 
 def _calendar_events(
     calendar: icalendar.Calendar, *, url: str, defaults: SourceDefaults
-) -> list[RawEvent]:
+) -> tuple[list[RawEvent], Bounding]:
     wr_zone = str(calendar.get("X-WR-TIMEZONE", "")).strip() or None
     try:
         if wr_zone and zone(wr_zone):
             calendar = x_wr_timezone.to_standard(calendar)
         masters = [c for c in calendar.walk("VEVENT") if "DTSTART" in c]
         if not masters:
-            return []
+            return [], Bounding()
         recurring = _recurring_uids(masters)
         window_start, window_end = _window(masters, defaults)
-        query = recurring_ical_events.of(calendar, skip_bad_series=True)
-        occurrences = list(
-            itertools.islice(query.between(window_start, window_end), MAX_OCCURRENCES)
+        bounding = bound_recurrences(
+            (c for c in masters if "RECURRENCE-ID" not in c), Bounds(window_start, window_end)
         )
+        query = recurring_ical_events.of(calendar, skip_bad_series=True)
+        occurrences = query.between(window_start, window_end)[: MAX_OCCURRENCES + 1]
     except ParseError:
         raise
     except Exception as exc:
@@ -115,7 +123,7 @@ def _calendar_events(
             event = None
         if event is not None:
             events.append(event)
-    return events
+    return events, bounding
 
 
 def _recurring_uids(masters: list[Any]) -> set[str]:
@@ -134,7 +142,10 @@ def _window(masters: list[Any], defaults: SourceDefaults) -> tuple[datetime, dat
         return defaults.window_start, defaults.window_end
     starts = [_as_utc(c.decoded("DTSTART")) for c in masters]
     start = defaults.window_start or min(starts)
-    end = defaults.window_end or max(starts) + timedelta(days=366)
+    try:
+        end = defaults.window_end or max(starts) + timedelta(days=366)
+    except OverflowError:  # a DTSTART in year 9999
+        end = datetime.max.replace(tzinfo=UTC)
     return start, end
 
 
@@ -154,7 +165,7 @@ def _to_raw(component: Any, recurring: set[str], wr_zone: str | None, url: str) 
     end = component.decoded("DTEND") if "DTEND" in component else None
     if isinstance(start, datetime):
         start = canonical(start)
-        end = canonical(end) if isinstance(end, datetime) else None
+        end = canonical(end) if isinstance(end, datetime) and plausible(end) else None
         if end is not None and end <= start:
             end = None
         timezone = zone_name(start.tzinfo) or (wr_zone if zone(wr_zone) else None)
