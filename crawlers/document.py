@@ -59,7 +59,9 @@ class Reading:
 
     def as_result(self) -> ParseResult:
         """The parser-level view (what a spider's ``extract`` returns)."""
-        return ParseResult(self.platform, self.events, self.links, self.warnings)
+        return ParseResult(
+            self.platform, self.events, self.links, self.warnings, platform=self.platform
+        )
 
 
 def read_document(
@@ -81,7 +83,7 @@ def read_document(
         normalized = [normalize(e, defaults=_for_region(defaults, region), region=region)
                       for e in result.events[:MAX_OCCURRENCES]]  # fmt: skip
     return Reading(
-        platform=result.format,
+        platform=result.platform or result.format,
         events=list(result.events),
         normalized=normalized,
         links=list(result.links),

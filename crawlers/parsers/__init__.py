@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from aggregator.place import hybrid_parts, is_online_location, is_online_url
 from aggregator.raw import RawEvent, SourceDefaults
 from crawlers.detect import detect_format
+from crawlers.parsers.calendars import ical_platform, settle_platform
 from crawlers.parsers.common import check_size, decode_body
 from crawlers.parsers.feed import parse_feed
 from crawlers.parsers.html import parse_html
@@ -50,6 +51,7 @@ class ParseResult:
     events: list[RawEvent]
     links: list[str] = field(default_factory=list)  # same-site pages to follow (absolute)
     warnings: list[str] = field(default_factory=list)  # e.g. "times have no timezone"
+    platform: str | None = None  # "openagenda", "meetup", "luma"... when the content shows it
 
 
 def parse_document(
@@ -58,7 +60,7 @@ def parse_document(
     """Detect the format of ``body`` and parse it. Raises ParseError / UnsupportedFormatError."""
     result = _parse(body, url=url, headers=headers, defaults=defaults)
     events = [settle_online(e) for e in result.events]
-    return ParseResult(result.format, events, result.links, result.warnings)
+    return ParseResult(result.format, events, result.links, result.warnings, result.platform)
 
 
 def _parse(
@@ -69,8 +71,11 @@ def _parse(
     content_type = lowered.get("content-type")
     fmt = detect_format(body, url=url, content_type=content_type)
     if fmt == "ical":
-        events, warnings = parse_ical(decode_body(body, content_type), url=url, defaults=defaults)
-        return ParseResult("ical", events, [], warnings + _floating_warning(events))
+        text = decode_body(body, content_type)
+        events, warnings = parse_ical(text, url=url, defaults=defaults)
+        platform = ical_platform(text)
+        events = settle_platform(platform, events)
+        return ParseResult("ical", events, [], warnings + _floating_warning(events), platform)
     if fmt in ("rss", "atom"):
         fmt, events, warnings = parse_feed(
             _as_utf8_xml(body, content_type),
@@ -85,7 +90,8 @@ def _parse(
     text = decode_body(body, content_type)
     if fmt == "json":
         fmt, events, warnings = parse_json(text, url=url, defaults=defaults)
-        return ParseResult(fmt, events, [], warnings + _floating_warning(events))
+        platform = None if fmt == "jsonld" else fmt
+        return ParseResult(fmt, events, [], warnings + _floating_warning(events), platform)
     fmt, events, links, warnings = parse_html(text, url=url, defaults=defaults)
     return ParseResult(fmt, events, links, warnings + _floating_warning(events))
 

@@ -10,16 +10,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from aggregator.errors import ParseError
 from aggregator.raw import RawEvent, SourceDefaults
+from crawlers.parsers import openagenda
 from crawlers.parsers.common import clean_text, localize, parse_iso, zone
 from crawlers.parsers.common import load_json as read_json
 from crawlers.parsers.schemaorg import event_from_schema, find_events
-
-_OA_STATUS = {2: "rescheduled", 4: "postponed", 6: "cancelled"}
 
 
 def load_json(text: str) -> Any:
@@ -32,10 +31,10 @@ def parse_json(
 ) -> tuple[str, list[RawEvent], list[str]]:
     """(format, events, warnings) of a JSON document."""
     data = load_json(text)
+    if openagenda.recognise(data):
+        return openagenda.PLATFORM, openagenda.read(data, url=url, defaults=defaults), []
     if isinstance(data, dict) and isinstance(data.get("events"), list):
         items = [e for e in data["events"] if isinstance(e, dict)]
-        if items and any("timings" in e for e in items):
-            return "openagenda", _openagenda(items, url, defaults), []
         if items and any("start_date" in e for e in items):
             return "tribe-rest", [e for i in items if (e := _tribe(i, url))], []
     events = [
@@ -50,73 +49,6 @@ def parse_json(
 
 def _mentions_event(data: Any) -> bool:
     return isinstance(data, dict) and ("@context" in data or "events" in data)
-
-
-def _lang(value: Any, language: str | None) -> str | None:
-    if isinstance(value, dict):
-        for key in (language, "fr", "en"):
-            if key and value.get(key):
-                return str(value[key])
-        value = next((v for v in value.values() if v), None)
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value if v) or None
-    return str(value) if value not in (None, "") else None
-
-
-def _openagenda(items: list[dict[str, Any]], url: str, defaults: SourceDefaults) -> list[RawEvent]:
-    events: list[RawEvent] = []
-    for item in items:
-        title = clean_text(_lang(item.get("title"), defaults.language))
-        timings = [t for t in item.get("timings") or [] if isinstance(t, dict)]
-        if not title or not timings:
-            continue
-        location: dict[str, Any] = _dict(item.get("location"))
-        uid = str(item.get("uid") or item.get("slug") or "") or None
-        keywords = item.get("keywords")
-        if isinstance(keywords, dict):
-            keywords = keywords.get(defaults.language or "fr") or keywords.get("fr") or []
-        mode = item.get("attendanceMode")
-        image = item.get("image")
-        if isinstance(image, dict):
-            image = (image.get("base") or "") + (image.get("filename") or "") or None
-        base = RawEvent(
-            title=title,
-            start=None,
-            timezone=item.get("timezone") if zone(item.get("timezone")) else None,
-            url=item.get("canonicalUrl") or item.get("url") or None,
-            description=clean_text(
-                _lang(item.get("longDescription"), defaults.language)
-                or _lang(item.get("description"), defaults.language),
-                keep_lines=True,
-            ),
-            venue=clean_text(location.get("name")),
-            address=clean_text(location.get("address")),
-            city=clean_text(location.get("city")),
-            postcode=clean_text(location.get("postalCode")),
-            latitude=_float(location.get("latitude")),
-            longitude=_float(location.get("longitude")),
-            online={1: False, 2: True, 3: True}.get(mode) if isinstance(mode, int) else None,
-            online_url=item.get("onlineAccessLink") or None,
-            status=_OA_STATUS.get(status)
-            if isinstance(status := item.get("status"), int)
-            else None,
-            price=clean_text(_lang(item.get("conditions"), defaults.language)),
-            image=image if isinstance(image, str) else None,
-            categories=tuple(clean_text(k) or "" for k in keywords or [] if clean_text(k)),
-            source_format="openagenda",
-            source_url=url,
-        )
-        for timing in timings:
-            start, end = parse_iso(timing.get("begin")), parse_iso(timing.get("end"))
-            if start is None:
-                continue
-            occurrence: str | None = uid
-            series: str | None = None
-            if len(timings) > 1 and uid:
-                key = start.astimezone(UTC) if isinstance(start, datetime) else start
-                occurrence, series = f"{uid}#{key.isoformat()}", uid
-            events.append(base.with_(start=start, end=end, uid=occurrence, series_uid=series))
-    return events
 
 
 def _tribe(item: dict[str, Any], url: str) -> RawEvent | None:

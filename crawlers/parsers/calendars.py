@@ -1,0 +1,54 @@
+"""Which platform wrote an iCalendar file, and the small fixes its files need.
+
+Read from the content (``PRODID``, the event addresses), never only from the URL:
+OpenAgenda's ``events.v2.ics``, Meetup's group export, Luma's calendar feed, Mobilizon
+and Gancio. The parsing itself stays in ``ical.py``; this module only names the
+platform and applies its rules afterwards (Luma writes the event page in
+``DESCRIPTION``, not in ``URL``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from aggregator.raw import RawEvent
+
+_MARKS = (
+    ("openagenda", re.compile(r"(?im)^(PRODID|UID|URL)[^:\r\n]*:[^\r\n]*openagenda")),
+    ("meetup", re.compile(r"(?im)^(PRODID|UID|URL)[^:\r\n]*:[^\r\n]*meetup\.?com")),
+    (
+        "luma",
+        re.compile(
+            r"(?im)^(PRODID[^:\r\n]*:[^\r\n]*(luma|lu\.ma)|UID[^:\r\n]*:[^\r\n]*@(lu\.ma|luma)"
+            r"|[A-Z-]+[^:\r\n]*:[^\r\n]*https?://(lu\.ma|luma\.com)/)"
+        ),
+    ),
+    ("mobilizon", re.compile(r"(?im)^PRODID[^:\r\n]*:[^\r\n]*mobilizon")),
+    ("gancio", re.compile(r"(?im)^PRODID[^:\r\n]*:[^\r\n]*gancio")),
+)
+_LUMA_EVENT = re.compile(r"https?://(?:lu\.ma|luma\.com)/(?!calendar/|user/|u/|home\b)[\w-]+")
+
+
+def ical_platform(text: str) -> str | None:
+    """The platform whose export ``text`` is, when its marks show (first 8 kB read)."""
+    head = text[:8192]
+    for name, mark in _MARKS:
+        if mark.search(head):
+            return name
+    return None
+
+
+def settle_platform(platform: str | None, events: list[RawEvent]) -> list[RawEvent]:
+    """Apply the platform's own rules to events the iCalendar parser read."""
+    if platform == "luma":
+        return [_luma(event) for event in events]
+    return events
+
+
+def _luma(event: RawEvent) -> RawEvent:
+    """Luma puts the event page ("Get up-to-date information at: https://lu.ma/abc") in
+    DESCRIPTION; it becomes the event URL when the event has none or a calendar one."""
+    if event.url and _LUMA_EVENT.match(event.url):
+        return event
+    found = _LUMA_EVENT.search(event.description or "") or _LUMA_EVENT.search(event.venue or "")
+    return event.with_(url=found.group(0)) if found else event
