@@ -40,6 +40,7 @@ _MAYBE_ONLINE = re.compile(
     r"|youtube|stream|virtu|internet|web|hybrid|mixte|remote|live|://"
 )
 _URL = re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://[^\s<>\"']+")
+_HTML_PLATFORMS = frozenset({"meetup"})  # formats of parse_html that name a platform
 _XML_ENCODING = re.compile(rb"""^(\s*<\?xml[^>]*?encoding=)(["'])[^"']*\2""")
 
 
@@ -93,7 +94,8 @@ def _parse(
         platform = None if fmt == "jsonld" else fmt
         return ParseResult(fmt, events, [], warnings + _floating_warning(events), platform)
     fmt, events, links, warnings = parse_html(text, url=url, defaults=defaults)
-    return ParseResult(fmt, events, links, warnings + _floating_warning(events))
+    platform = fmt if fmt in _HTML_PLATFORMS else None
+    return ParseResult(fmt, events, links, warnings + _floating_warning(events), platform)
 
 
 def _as_utf8_xml(body: bytes, content_type: str | None) -> bytes:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from aggregator.raw import RawEvent
+from crawlers.parsers.meetup import normalise_url
 
 _MARKS = (
     ("openagenda", re.compile(r"(?im)^(PRODID|UID|URL)[^:\r\n]*:[^\r\n]*openagenda")),
@@ -42,6 +43,8 @@ def settle_platform(platform: str | None, events: list[RawEvent]) -> list[RawEve
     """Apply the platform's own rules to events the iCalendar parser read."""
     if platform == "luma":
         return [_luma(event) for event in events]
+    if platform == "meetup":
+        return [e.with_(url=normalise_url(e.url)) if e.url else e for e in events]
     return events
 
 
