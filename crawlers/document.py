@@ -20,7 +20,7 @@ import os
 import resource
 import signal
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -95,13 +95,10 @@ def read_document(
 def _for_region(defaults: SourceDefaults, region: Region) -> SourceDefaults:
     if defaults.timezone and defaults.language:
         return defaults
-    return SourceDefaults(
+    return replace(
+        defaults,
         timezone=defaults.timezone or region.timezone,
         language=defaults.language or region.language,
-        city=defaults.city,
-        window_start=defaults.window_start,
-        window_end=defaults.window_end,
-        follow_links=defaults.follow_links,
     )
 
 

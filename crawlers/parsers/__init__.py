@@ -8,7 +8,9 @@ ical         ``ical.py``      iCalendar, recurring series expanded in the window
 rss / atom   ``feed.py``      feedparser; ev: module, xCal, dates read from item text
 html         ``html.py``      JSON-LD, microdata, RDFa, h-event (→ ``schemaorg.py``);
                               listing pages give ``links`` to follow
-json         ``jsonapi.py``   OpenAgenda export, The Events Calendar REST, JSON-LD
+json         ``jsonapi.py``   platform APIs (OpenAgenda, The Events Calendar REST, WordPress
+                              items, ActivityPub, Gancio, Bevy, developers.events,
+                              Eventbrite), else JSON-LD
 sitemap      ``sitemap.py``   ``links`` to follow
 ===========  ==========================================================================
 
@@ -90,9 +92,9 @@ def _parse(
         return ParseResult("sitemap", [], links, warnings)
     text = decode_body(body, content_type)
     if fmt == "json":
-        fmt, events, warnings = parse_json(text, url=url, defaults=defaults)
-        platform = None if fmt == "jsonld" else fmt
-        return ParseResult(fmt, events, [], warnings + _floating_warning(events), platform)
+        read = parse_json(text, url=url, defaults=defaults)
+        warnings = read.warnings + _floating_warning(read.events)
+        return ParseResult(read.format, read.events, read.links, warnings, read.platform)
     fmt, events, links, warnings = parse_html(text, url=url, defaults=defaults)
     platform = fmt if fmt in _HTML_PLATFORMS else None
     return ParseResult(fmt, events, links, warnings + _floating_warning(events), platform)

@@ -25,7 +25,9 @@ def parse(name: str) -> ParseResult:
     return parse_document(body, url="https://example.org/page", headers={}, defaults=DEFAULTS)
 
 
-@pytest.mark.parametrize("name", ["group-events.html", "event-page-hybrid.html", "group-export.ics"])
+@pytest.mark.parametrize(
+    "name", ["group-events.html", "event-page-hybrid.html", "group-export.ics"]
+)
 def test_meetup_pages_and_exports_are_recognised_by_their_content(name: str) -> None:
     assert parse(name).platform == "meetup"
 
