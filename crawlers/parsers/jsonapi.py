@@ -1,7 +1,9 @@
 """JSON bodies: a platform's API answer or export, else plain JSON-LD.
 
-The platform is told by the content, in this order: OpenAgenda (``openagenda.py``), The
-Events Calendar REST (``tec.py``), WordPress ``wp/v2`` items (``wordpress.py``).
+The platform is told by the content, in this order: OpenAgenda (``openagenda.py``),
+ActivityPub events of Mobilizon and Gancio (``activitypub.py``), Gancio's own API
+(``gancio.py``), The Events Calendar REST (``tec.py``), WordPress ``wp/v2`` items
+(``wordpress.py``).
 Anything else is tried as JSON-LD (schema.org Event nodes anywhere in it).
 """
 
@@ -12,7 +14,7 @@ from typing import Any
 
 from aggregator.errors import ParseError
 from aggregator.raw import RawEvent, SourceDefaults
-from crawlers.parsers import openagenda, tec, wordpress
+from crawlers.parsers import activitypub, gancio, openagenda, tec, wordpress
 from crawlers.parsers.common import load_json as read_json
 from crawlers.parsers.schemaorg import event_from_schema, find_events
 
@@ -39,6 +41,12 @@ def parse_json(text: str, *, url: str, defaults: SourceDefaults) -> JsonReading:
     if openagenda.recognise(data):
         events = openagenda.read(data, url=url, defaults=defaults)
         return JsonReading(openagenda.PLATFORM, events, platform=openagenda.PLATFORM)
+    if activitypub.recognise(data):
+        events = activitypub.read(data, url=url, defaults=defaults)
+        return JsonReading(activitypub.PLATFORM, events, platform=activitypub.platform(data))
+    if gancio.recognise(data):
+        events = gancio.read(data, url=url, defaults=defaults)
+        return JsonReading(gancio.PLATFORM, events, platform=gancio.PLATFORM)
     if tec.recognise(data):
         events = tec.read(data, url=url)
         return JsonReading(tec.PLATFORM, events, tec.next_pages(data, url), platform=tec.PLATFORM)
