@@ -42,7 +42,7 @@ _MAYBE_ONLINE = re.compile(
     r"|youtube|stream|virtu|internet|web|hybrid|mixte|remote|live|://"
 )
 _URL = re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://[^\s<>\"']+")
-_HTML_PLATFORMS = frozenset({"meetup"})  # formats of parse_html that name a platform
+_HTML_PLATFORMS = frozenset({"meetup", "bevy"})  # formats of parse_html that name a platform
 _XML_ENCODING = re.compile(rb"""^(\s*<\?xml[^>]*?encoding=)(["'])[^"']*\2""")
 
 

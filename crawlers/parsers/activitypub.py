@@ -61,7 +61,7 @@ def recognise(data: Any) -> bool:
 
 
 def platform(data: Any) -> str:
-    """"mobilizon", "gancio" or "activitypub": who federated this document."""
+    """ "mobilizon", "gancio" or "activitypub": who federated this document."""
     context = str(data.get("@context", "")) if isinstance(data, dict) else ""
     if "joinmobilizon.org" in context:
         return "mobilizon"

@@ -20,7 +20,7 @@ _MARKS = (
     (
         "luma",
         re.compile(
-            r"(?im)^(PRODID[^:\r\n]*:[^\r\n]*(luma|lu\.ma)|UID[^:\r\n]*:[^\r\n]*@(lu\.ma|luma)"
+            r"(?im)^(PRODID[^:\r\n]*:[^\r\n]*(luma|lu\.ma)|UID[^:\r\n]*:[^\r\n]*@[\w.-]*(lu\.ma|luma)"
             r"|[A-Z-]+[^:\r\n]*:[^\r\n]*https?://(lu\.ma|luma\.com)/)"
         ),
     ),
@@ -51,7 +51,11 @@ def settle_platform(platform: str | None, events: list[RawEvent]) -> list[RawEve
 def _luma(event: RawEvent) -> RawEvent:
     """Luma puts the event page ("Get up-to-date information at: https://lu.ma/abc") in
     DESCRIPTION; it becomes the event URL when the event has none or a calendar one."""
+    venue = event.venue
+    in_venue = _LUMA_EVENT.fullmatch(venue.strip()) if venue else None
+    if in_venue:  # LOCATION is the event page (online, or an address shown to guests only)
+        event = event.with_(venue=None)
     if event.url and _LUMA_EVENT.match(event.url):
         return event
-    found = _LUMA_EVENT.search(event.description or "") or _LUMA_EVENT.search(event.venue or "")
+    found = _LUMA_EVENT.search(event.description or "") or in_venue
     return event.with_(url=found.group(0)) if found else event

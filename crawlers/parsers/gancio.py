@@ -119,7 +119,9 @@ def _event(
         online_url=links[0] if links else None,
         image=image if isinstance(image, str) and "://" in image else None,
         categories=tuple(
-            t for raw in as_list(item.get("tags")) if isinstance(raw, str) and (t := clean_text(raw))
+            t
+            for raw in as_list(item.get("tags"))
+            if isinstance(raw, str) and (t := clean_text(raw))
         ),
         series_uid=str(parent) if parent else None,
         source_format=PLATFORM,

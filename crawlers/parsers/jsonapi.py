@@ -3,7 +3,8 @@
 The platform is told by the content, in this order: OpenAgenda (``openagenda.py``),
 ActivityPub events of Mobilizon and Gancio (``activitypub.py``), Gancio's own API
 (``gancio.py``), The Events Calendar REST (``tec.py``), WordPress ``wp/v2`` items
-(``wordpress.py``).
+(``wordpress.py``), Eventbrite API v3 (``eventbrite.py``), Bevy chapters (``bevy.py``),
+developers.events (``devevents.py``).
 Anything else is tried as JSON-LD (schema.org Event nodes anywhere in it).
 """
 
@@ -14,7 +15,16 @@ from typing import Any
 
 from aggregator.errors import ParseError
 from aggregator.raw import RawEvent, SourceDefaults
-from crawlers.parsers import activitypub, gancio, openagenda, tec, wordpress
+from crawlers.parsers import (
+    activitypub,
+    bevy,
+    devevents,
+    eventbrite,
+    gancio,
+    openagenda,
+    tec,
+    wordpress,
+)
 from crawlers.parsers.common import load_json as read_json
 from crawlers.parsers.schemaorg import event_from_schema, find_events
 
@@ -53,6 +63,17 @@ def parse_json(text: str, *, url: str, defaults: SourceDefaults) -> JsonReading:
     if wordpress.recognise(data):
         events, warnings = wordpress.read(data, url=url, defaults=defaults)
         return JsonReading(wordpress.PLATFORM, events, [], warnings, wordpress.PLATFORM)
+    if eventbrite.recognise(data):
+        events = eventbrite.read(data, url=url)
+        return JsonReading(eventbrite.PLATFORM, events, platform=eventbrite.PLATFORM)
+    if bevy.recognise(data):
+        events = bevy.read(data, url=url, defaults=defaults)
+        return JsonReading(
+            bevy.PLATFORM, events, bevy.next_pages(data, url), platform=bevy.PLATFORM
+        )
+    if devevents.recognise(data):
+        events = devevents.read(data, url=url, defaults=defaults)
+        return JsonReading(devevents.PLATFORM, events, platform=devevents.PLATFORM)
     events = [
         event
         for node in find_events(data)
