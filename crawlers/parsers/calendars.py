@@ -1,8 +1,8 @@
 """Which platform wrote an iCalendar file, and the small fixes its files need.
 
 Read from the content (``PRODID``, the event addresses), never only from the URL:
-OpenAgenda's ``events.v2.ics``, Meetup's group export, Luma's calendar feed, Mobilizon
-and Gancio. The parsing itself stays in ``ical.py``; this module only names the
+OpenAgenda's ``events.v2.ics``, Meetup's group export, Luma's calendar feed, Mobilizon,
+Gancio and The Events Calendar's ``?ical=1`` export. The parsing itself stays in ``ical.py``; this module only names the
 platform and applies its rules afterwards (Luma writes the event page in
 ``DESCRIPTION``, not in ``URL``).
 """
@@ -25,6 +25,7 @@ _MARKS = (
         ),
     ),
     ("mobilizon", re.compile(r"(?im)^PRODID[^:\r\n]*:[^\r\n]*mobilizon")),
+    ("tribe-ical", re.compile(r"(?im)^PRODID[^:\r\n]*:[^\r\n]*(ECPv\d|The Events Calendar)")),
     ("gancio", re.compile(r"(?im)^PRODID[^:\r\n]*:[^\r\n]*gancio")),
 )
 _LUMA_EVENT = re.compile(r"https?://(?:lu\.ma|luma\.com)/(?!calendar/|user/|u/|home\b)[\w-]+")

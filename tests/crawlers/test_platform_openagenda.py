@@ -3,6 +3,7 @@ export and the ICS export — each named as the platform it is."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -78,3 +79,13 @@ def test_read_document_names_openagenda_for_the_ics_export() -> None:
     reading = read_document(Fetched(body, "https://example.org/agenda.ics", {}), DEFAULTS)
     assert reading.platform == "openagenda"
     assert reading.as_result().format == "openagenda"
+
+
+def test_techagenda_extract_names_openagenda(capsys: pytest.CaptureFixture[str]) -> None:
+    from cli import main
+
+    path = str(DATA / "api-v2-events.json")
+    assert main(["extract", path, "--json", "--from", "2026-03-01", "--to", "2027-03-01"]) == 0
+    captured = capsys.readouterr()
+    assert "platform: openagenda" in captured.err
+    assert len(json.loads(captured.out)) == 6

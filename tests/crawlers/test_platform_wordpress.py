@@ -41,6 +41,11 @@ def test_tec_reads_zones_all_day_offsets_and_virtual_events() -> None:
     assert (webinar.online, webinar.online_url) == (True, "https://visio.example.fr/rgpd-assos")
 
 
+def test_the_tec_ical_export_is_named_by_its_prodid() -> None:
+    result = parse((DATA / "tec" / "ical-export.ics").read_bytes(), "https://x.fr/?ical=1")
+    assert result.platform == "tribe-ical" and len(result.events) == 2
+
+
 def test_one_tec_event_object_is_read_too() -> None:
     result = parse((DATA / "tec" / "single-event.json").read_bytes())
     assert result.platform == "tribe-rest" and [e.title for e in result.events] == ["Pitch Night"]
