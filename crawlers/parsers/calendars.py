@@ -4,7 +4,8 @@ Read from the content (``PRODID``, the event addresses), never only from the URL
 OpenAgenda's ``events.v2.ics``, Meetup's group export, Luma's calendar feed, Mobilizon,
 Gancio and The Events Calendar's ``?ical=1`` export. The parsing itself stays in ``ical.py``; this module only names the
 platform and applies its rules afterwards (Luma writes the event page in
-``DESCRIPTION``, not in ``URL``).
+``DESCRIPTION``, not in ``URL``; Meetup's addresses lose their locale segment; The Events
+Calendar writes the town before its postcode).
 """
 
 from __future__ import annotations
@@ -46,7 +47,27 @@ def settle_platform(platform: str | None, events: list[RawEvent]) -> list[RawEve
         return [_luma(event) for event in events]
     if platform == "meetup":
         return [e.with_(url=normalise_url(e.url)) if e.url else e for e in events]
+    if platform == "tribe-ical":
+        return [_tribe_place(event) for event in events]
     return events
+
+
+_CITY_ZIP = re.compile(r"^(?:(?P<street>.*?),\s*)?(?P<city>[^,\d]+?),\s*(?P<zip>\d{4,5})$")
+
+
+def _tribe_place(event: RawEvent) -> RawEvent:
+    """The Events Calendar writes LOCATION "Venue, street, City, 83000, Country": the town
+    comes before its postcode, which the generic splitting does not expect."""
+    if event.city or not event.address:
+        return event
+    match = _CITY_ZIP.match(event.address.strip())
+    if match is None:
+        return event
+    return event.with_(
+        address=match["street"] or None,
+        city=match["city"].strip(),
+        postcode=event.postcode or match["zip"],
+    )
 
 
 def _luma(event: RawEvent) -> RawEvent:
