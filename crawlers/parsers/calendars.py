@@ -29,7 +29,9 @@ _MARKS = (
     ("tribe-ical", re.compile(r"(?im)^PRODID[^:\r\n]*:[^\r\n]*(ECPv\d|The Events Calendar)")),
     ("gancio", re.compile(r"(?im)^PRODID[^:\r\n]*:[^\r\n]*gancio")),
 )
-_LUMA_EVENT = re.compile(r"https?://(?:lu\.ma|luma\.com)/(?!calendar/|user/|u/|home\b)[\w-]+")
+_LUMA_EVENT = re.compile(
+    r"https?://(?:www\.)?(?:lu\.ma|luma\.com)/(?:event/)?(?!(?:calendar|user|u|home|join)\b)[\w-]+"
+)
 
 
 def ical_platform(text: str) -> str | None:

@@ -199,8 +199,8 @@ def _base(
     url: str,
     language: str | None,
 ) -> RawEvent:
-    mode = item.get("attendanceMode")
-    status = item.get("status")
+    mode = _code(item.get("attendanceMode"))
+    status = _code(item.get("status"))
     online = {1: False, 2: True, 3: True}.get(mode) if isinstance(mode, int) else None
     if status == _MOVED_ONLINE:
         online = True
@@ -244,6 +244,17 @@ def _base(
         source_format=PLATFORM,
         source_url=url,
     )
+
+
+def _code(value: Any) -> int | None:
+    """A numeric code written 6, "6" or ``{"id": 6, "label": ...}``."""
+    if isinstance(value, dict):
+        value = value.get("id", value.get("value"))
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return value if isinstance(value, int) else None
 
 
 def _event_url(item: dict[str, Any]) -> str | None:

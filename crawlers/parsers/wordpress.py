@@ -8,7 +8,9 @@ in the item (``{"start": "acf.date_debut", "start_time": "acf.heure_debut",
 "venue": "acf.lieu.nom"}``). Without one, the usual keys of the common plugins are tried
 (The Events Calendar's ``_EventStartDate``, Events Manager's ``_event_start_date`` /
 ``_event_start_time``, ACF fields named ``date_debut``, ``start_date``...). A post's own
-``date`` is its publication date, never the event's: an item with no event date is left
+``date`` is its publication date, never the event's: an agenda item (not a ``post`` or
+``page``) with no date field is dated from its text ("le jeudi 12 mars à 18h30", a
+missing year taken after the publication date); one with no event date at all is left
 out, and a warning says a mapping is needed.
 
 Dates are read as ISO 8601, ACF's ``Ymd`` (``20261012``), ``dd/mm/yyyy [HH:MM]`` or unix
@@ -25,6 +27,7 @@ from typing import Any
 from aggregator.raw import RawEvent, SourceDefaults
 from crawlers.parsers.common import clean_text, localize, parse_iso, zone
 from crawlers.parsers.jsonfields import as_dict, as_float, dicts
+from crawlers.parsers.textdates import find_when
 
 PLATFORM = "wp-rest"
 _FIELDS = {
@@ -122,11 +125,13 @@ def _event(item: dict[str, Any], url: str, mapping: dict[str, str]) -> RawEvent 
     tz_name = _field(item, "timezone", mapping)
     tz = zone(tz_name if isinstance(tz_name, str) else None)
     start = _when(_field(item, "start", mapping), _field(item, "start_time", mapping), tz)
-    if not title or start is None:
-        return None
     end_day = _field(item, "end", mapping)
     end_clock = _field(item, "end_time", mapping)
     end = _when(end_day, end_clock, tz)
+    if start is None and not mapping and item.get("type") not in ("post", "page"):
+        start, end = _from_text(item)  # an agenda post type dated only in its text
+    if not title or start is None:
+        return None
     if end is None and end_clock not in (None, "") and isinstance(start, datetime):
         end = _when(start.date().isoformat(), end_clock, tz)
     venue = _field(item, "venue", mapping)
@@ -158,6 +163,18 @@ def _event(item: dict[str, Any], url: str, mapping: dict[str, str]) -> RawEvent 
         source_format=PLATFORM,
         source_url=url,
     )
+
+
+def _from_text(item: dict[str, Any]) -> tuple[datetime | date | None, datetime | date | None]:
+    """The date an agenda item's text gives ("le jeudi 12 mars à 18h30"); a missing year
+    is taken after the item's publication date."""
+    words = clean_text(_rendered(item.get("content")) or _rendered(item.get("excerpt")))
+    published = parse_iso(item.get("date"))
+    reference = published.date() if isinstance(published, datetime) else published
+    if not words or reference is None:
+        return None, None
+    found = find_when(words, reference=reference)
+    return (found.start, found.end) if found else (None, None)
 
 
 def _rendered(value: Any) -> Any:

@@ -88,3 +88,23 @@ def test_eventbrite_reads_local_times_venues_online_and_leaves_drafts_out() -> N
         43.3094,
     )
     assert (webinar.online, webinar.status) == (True, "cancelled")
+
+
+@pytest.mark.parametrize(
+    ("location", "url"),
+    [
+        ("https://lu.ma/abc123", "https://lu.ma/abc123"),
+        ("https://luma.com/event/evt-9xY", "https://luma.com/event/evt-9xY"),
+    ],
+)
+def test_a_luma_location_that_is_the_event_page_becomes_its_url(location: str, url: str) -> None:
+    ics = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Luma//EN\r\nBEGIN:VEVENT\r\n"
+        "UID:evt-1@events.lu.ma\r\nDTSTART:20261015T163000Z\r\nSUMMARY:Demo\r\n"
+        f"LOCATION:{location}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    result = parse_document(
+        ics.encode(), url="https://api.lu.ma/ics", headers={}, defaults=DEFAULTS
+    )
+    (event,) = result.events
+    assert (result.platform, event.url, event.venue) == ("luma", url, None)

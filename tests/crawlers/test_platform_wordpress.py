@@ -96,3 +96,11 @@ def test_lookup_walks_dicts_lists_and_single_value_meta_lists() -> None:
     assert lookup(item, "meta._EventStartDate") == "2026-05-01 10:00:00"
     assert lookup(item, "acf.l.0.n") == "A"
     assert lookup(item, "acf.missing.x") is None
+
+
+def test_an_agenda_item_with_no_date_field_is_dated_from_its_text() -> None:
+    body = (DATA / "wordpress" / "agenda-acf.json").read_bytes()
+    events = parse(body, "https://x.fr/wp-json/wp/v2/agenda").events
+    games = next(e for e in events if e.uid == "9240")
+    assert (games.start, games.end) == (datetime(2026, 12, 3, 19, 0), datetime(2026, 12, 3, 22, 0))
+    assert games.venue == "Fablab du tiers-lieu"
