@@ -12,12 +12,11 @@ Mobilizon's ``isOnline``. The platform is named from the content: Mobilizon's
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any
 
 from aggregator.raw import RawEvent, SourceDefaults
 from crawlers.parsers.common import clean_text, parse_iso, split_location, zone
-from crawlers.parsers.jsonfields import as_dict, as_float, as_list, dicts
+from crawlers.parsers.jsonfields import as_dict, as_float, as_list, dicts, ends_after, in_zone
 
 PLATFORM = "activitypub"
 _WRAPPERS = ("Create", "Announce", "Update")
@@ -86,7 +85,7 @@ def _event(node: dict[str, Any], url: str, defaults: SourceDefaults) -> RawEvent
     tz = zone(node.get("timezone") if isinstance(node.get("timezone"), str) else None)
     end = parse_iso(node.get("endTime"))
     if tz is not None:
-        start, end = _in_zone(start, tz), _in_zone(end, tz)
+        start, end = in_zone(start, tz), in_zone(end, tz)
     place = as_dict(next(iter(dicts(node.get("location"))), None))
     address = place.get("address")
     postal = as_dict(address)
@@ -103,7 +102,7 @@ def _event(node: dict[str, Any], url: str, defaults: SourceDefaults) -> RawEvent
     return RawEvent(
         title=title,
         start=start,
-        end=end if isinstance(end, date) and _after(end, start) else None,
+        end=end if ends_after(end, start) else None,
         timezone=tz.key if tz else None,
         uid=_href(node.get("id")) or link,
         url=link,
@@ -178,18 +177,3 @@ def _meeting_link(node: dict[str, Any]) -> str | None:
         if value and ("visio" in name or "live" in name or "online" in name):
             return value
     return None
-
-
-def _in_zone(value: Any, tz: Any) -> Any:
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(tz)
-    return value
-
-
-def _after(end: date, start: date) -> bool:
-    if isinstance(end, datetime) != isinstance(start, datetime):
-        return True
-    try:
-        return end >= start
-    except TypeError:
-        return True

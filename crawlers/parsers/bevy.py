@@ -11,12 +11,11 @@ results under ``upcomingEvents`` / ``pastEvents``. Each result: ``title``, ``sta
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime
 from typing import Any
 
 from aggregator.raw import RawEvent, SourceDefaults
 from crawlers.parsers.common import clean_text, parse_iso, zone
-from crawlers.parsers.jsonfields import as_dict, as_float, dicts
+from crawlers.parsers.jsonfields import as_dict, as_float, dicts, ends_after, in_zone
 
 PLATFORM = "bevy"
 _MAX_DEPTH = 6
@@ -84,7 +83,7 @@ def _event(item: dict[str, Any], url: str) -> RawEvent | None:
     tz = zone(tz_name if isinstance(tz_name, str) else None)
     end = parse_iso(item.get("end_date"))
     if tz is not None:
-        start, end = _in_zone(start, tz), _in_zone(end, tz)
+        start, end = in_zone(start, tz), in_zone(end, tz)
     kind = str(item.get("event_type_title") or item.get("event_type") or "").lower()
     online: bool | None = None
     if any(word in kind for word in ("virtual", "online", "webinar", "hybrid", "en ligne")):
@@ -97,7 +96,7 @@ def _event(item: dict[str, Any], url: str) -> RawEvent | None:
     return RawEvent(
         title=title,
         start=start,
-        end=end if isinstance(end, date) and _after(end, start) else None,
+        end=end if ends_after(end, start) else None,
         timezone=tz.key if tz else None,
         uid=str(item.get("id") or "") or None,
         url=link if isinstance(link, str) and link else None,
@@ -117,18 +116,3 @@ def _event(item: dict[str, Any], url: str) -> RawEvent | None:
         source_format=PLATFORM,
         source_url=url,
     )
-
-
-def _in_zone(value: Any, tz: Any) -> Any:
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(tz)
-    return value
-
-
-def _after(end: date, start: date) -> bool:
-    if isinstance(end, datetime) != isinstance(start, datetime):
-        return True
-    try:
-        return end >= start
-    except TypeError:
-        return True

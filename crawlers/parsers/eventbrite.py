@@ -14,7 +14,7 @@ from typing import Any
 
 from aggregator.raw import RawEvent
 from crawlers.parsers.common import clean_text, localize, parse_iso, zone
-from crawlers.parsers.jsonfields import as_dict, as_float, dicts
+from crawlers.parsers.jsonfields import as_dict, as_float, dicts, ends_after
 
 PLATFORM = "eventbrite"
 
@@ -78,7 +78,7 @@ def _event(item: dict[str, Any], url: str) -> RawEvent | None:
     return RawEvent(
         title=title,
         start=start,
-        end=end if isinstance(end, date) and _after(end, start) else None,
+        end=end if ends_after(end, start) else None,
         timezone=tz_name if isinstance(tz_name, str) and zone(tz_name) else None,
         uid=str(item.get("id") or "") or None,
         url=link if isinstance(link, str) and link else None,
@@ -100,12 +100,3 @@ def _event(item: dict[str, Any], url: str) -> RawEvent | None:
         source_format=PLATFORM,
         source_url=url,
     )
-
-
-def _after(end: date, start: date) -> bool:
-    if isinstance(end, datetime) != isinstance(start, datetime):
-        return True
-    try:
-        return end >= start
-    except TypeError:
-        return True

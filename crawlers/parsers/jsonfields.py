@@ -1,11 +1,11 @@
 """Small readers for platform JSON: a dict or nothing, a float or nothing, a text in the
-best language, a list however it was written. Shared by the platform parsers."""
+best language, a list however it was written, an instant in the event's zone, an end that
+is not before its start. Shared by the platform parsers."""
 
 from __future__ import annotations
 
+from datetime import date, datetime, tzinfo
 from typing import Any
-
-from crawlers.parsers.common import clean_text
 
 
 def as_dict(value: Any) -> dict[str, Any]:
@@ -35,11 +35,6 @@ def as_float(value: Any) -> float | None:
         return None
 
 
-def text(value: Any) -> str | None:
-    """Plain text of a string value (HTML removed), ``None`` for anything else or empty."""
-    return clean_text(value) if isinstance(value, str | int | float) else None
-
-
 def in_language(value: Any, language: str | None) -> str | None:
     """A multilingual value (``{"fr": ..., "en": ...}``) in ``language``, then French, then
     English, then any; a plain string as is; a list joined with commas."""
@@ -51,3 +46,23 @@ def in_language(value: Any, language: str | None) -> str | None:
     if isinstance(value, list):
         return ", ".join(str(v) for v in value if v) or None
     return str(value) if value not in (None, "") else None
+
+
+def in_zone(value: Any, tz: tzinfo | None) -> Any:
+    """An aware instant written in ``tz`` (a UTC "Z" time shown as Paris time); anything
+    else unchanged."""
+    if isinstance(value, datetime) and value.tzinfo is not None and tz is not None:
+        return value.astimezone(tz)
+    return value
+
+
+def ends_after(end: date | None, start: date) -> bool:
+    """True when ``end`` is a usable end for ``start`` (not before it; mixed kinds pass)."""
+    if end is None:
+        return False
+    if isinstance(end, datetime) != isinstance(start, datetime):
+        return True
+    try:
+        return end >= start
+    except TypeError:  # one aware, one naive
+        return True

@@ -14,12 +14,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import date, datetime
 from typing import Any
 
 from aggregator.raw import RawEvent
 from crawlers.parsers.common import clean_text, parse_iso, zone
-from crawlers.parsers.jsonfields import as_dict, as_float
+from crawlers.parsers.jsonfields import as_dict, as_float, ends_after, in_zone
 
 PLATFORM = "meetup"
 _LOCALE = re.compile(r"^(https?://(?:www\.)?meetup\.com)/[a-z]{2}(?:-[A-Za-z]{2})?(?=/)", re.I)
@@ -89,7 +88,7 @@ def _event(entry: dict[str, Any], state: dict[str, Any], url: str) -> RawEvent |
     tz = zone(entry.get("timezone") if isinstance(entry.get("timezone"), str) else None)
     end = parse_iso(entry.get("endTime"))
     if tz is not None:
-        start, end = _in_zone(start, tz), _in_zone(end, tz)
+        start, end = in_zone(start, tz), in_zone(end, tz)
     venue = _resolve(entry.get("venue"), state)
     group = _resolve(entry.get("group"), state)
     online_venue = _resolve(entry.get("onlineVenue"), state)
@@ -111,7 +110,7 @@ def _event(entry: dict[str, Any], state: dict[str, Any], url: str) -> RawEvent |
     return RawEvent(
         title=title,
         start=start,
-        end=end if isinstance(end, date) and _after(end, start) else None,
+        end=end if ends_after(end, start) else None,
         timezone=tz.key if tz else None,
         uid=event_id,
         url=link,
@@ -132,19 +131,6 @@ def _event(entry: dict[str, Any], state: dict[str, Any], url: str) -> RawEvent |
         source_format=PLATFORM,
         source_url=url,
     )
-
-
-def _in_zone(value: Any, tz: Any) -> Any:
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(tz)
-    return value
-
-
-def _after(end: date, start: date) -> bool:
-    try:
-        return end >= start
-    except TypeError:
-        return True
 
 
 def _photo(photo: dict[str, Any]) -> str | None:

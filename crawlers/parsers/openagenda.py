@@ -22,7 +22,7 @@ from typing import Any
 
 from aggregator.raw import RawEvent, SourceDefaults
 from crawlers.parsers.common import clean_text, localize, parse_iso, zone
-from crawlers.parsers.jsonfields import as_dict, as_float, dicts, in_language
+from crawlers.parsers.jsonfields import as_dict, as_float, dicts, ends_after, in_language, in_zone
 from crawlers.parsers.textdates import find_when
 
 PLATFORM = "openagenda"
@@ -75,7 +75,7 @@ def _occurrences(item: dict[str, Any], url: str, defaults: SourceDefaults) -> li
     base = _base(item, location, title, tz.key if tz else None, url, language)
     events = []
     for start, end in spans:
-        start, end = _in_zone(start, tz), _in_zone(end, tz)
+        start, end = in_zone(start, tz), in_zone(end, tz)
         occurrence, series = uid, None
         if len(spans) > 1 and uid:
             key = start.astimezone(UTC) if isinstance(start, datetime) else start
@@ -102,7 +102,7 @@ def _spans(
             continue
         end = parse_iso(timing.get("end"))
         found = True
-        yield start, end if isinstance(end, date) and _after(end, start) else None
+        yield start, end if ends_after(end, start) else None
     if found:
         return
     for day in dicts(location.get("dates")):
@@ -127,15 +127,6 @@ def _spans(
         yield _zoned(when.start, tz), _zoned(when.end, tz) if when.end else None
 
 
-def _after(end: datetime | date, start: datetime | date) -> bool:
-    if isinstance(end, datetime) != isinstance(start, datetime):
-        return True
-    try:
-        return end >= start  # type: ignore[operator]
-    except TypeError:  # one aware, one naive
-        return True
-
-
 def _legacy_date(day: dict[str, Any], tz: Any) -> Span | None:
     """``{"date": "2026-03-12", "timeStart": "18:30", "timeEnd": "20:00"}`` (legacy export)."""
     on = parse_iso(day.get("date"))
@@ -155,13 +146,6 @@ def _clock(value: Any) -> time | None:
         return time.fromisoformat(value.strip().replace("h", ":"))
     except ValueError:
         return None
-
-
-def _in_zone(value: Any, tz: Any) -> Any:
-    """An instant written in the event's zone (a UTC "Z" begin shown as Paris time)."""
-    if isinstance(value, datetime) and value.tzinfo is not None and tz is not None:
-        return value.astimezone(tz)
-    return value
 
 
 def _zoned(value: datetime | date, tz: Any) -> datetime | date:

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from aggregator.raw import RawEvent
 from crawlers.parsers.common import clean_text, localize, parse_iso, zone
-from crawlers.parsers.jsonfields import as_dict, as_float, as_list, dicts
+from crawlers.parsers.jsonfields import as_dict, as_float, as_list, dicts, ends_after
 
 PLATFORM = "tribe-rest"
 _MARKS = ("utc_start_date", "all_day", "rest_url", "global_id", "start_date_details")
@@ -88,7 +88,7 @@ def _event(item: dict[str, Any], url: str) -> RawEvent | None:
     return RawEvent(
         title=title,
         start=start,
-        end=end if isinstance(end, date) and _after(end, start) else None,
+        end=end if ends_after(end, start) else None,
         timezone=tz.key if tz else None,
         uid=str(item.get("global_id") or item.get("id") or "") or None,
         url=item.get("url") or (website if isinstance(website, str) else None) or None,
@@ -138,12 +138,3 @@ def _from_utc(
 
 def _text_url(value: Any) -> str | None:
     return value if isinstance(value, str) and value.startswith(("http://", "https://")) else None
-
-
-def _after(end: date, start: date) -> bool:
-    if isinstance(end, datetime) != isinstance(start, datetime):
-        return True
-    try:
-        return end >= start
-    except TypeError:
-        return True

@@ -26,7 +26,7 @@ from typing import Any
 
 from aggregator.raw import RawEvent, SourceDefaults
 from crawlers.parsers.common import clean_text, localize, parse_iso, zone
-from crawlers.parsers.jsonfields import as_dict, as_float, dicts
+from crawlers.parsers.jsonfields import as_dict, as_float, dicts, ends_after
 from crawlers.parsers.textdates import find_when
 
 PLATFORM = "wp-rest"
@@ -141,7 +141,7 @@ def _event(item: dict[str, Any], url: str, mapping: dict[str, str]) -> RawEvent 
     return RawEvent(
         title=title,
         start=start,
-        end=end if end is not None and _after(end, start) else None,
+        end=end if ends_after(end, start) else None,
         timezone=tz.key if tz else None,
         uid=str(item.get("id")),
         url=link if isinstance(link, str) and link else None,
@@ -246,12 +246,3 @@ def _clock(value: Any) -> time | None:
         return None
     hour, minute = int(match[1]), int(match[2] or 0)
     return time(hour, minute) if hour < 24 and minute < 60 else None
-
-
-def _after(end: date, start: date) -> bool:
-    if isinstance(end, datetime) != isinstance(start, datetime):
-        return True
-    try:
-        return end >= start
-    except TypeError:
-        return True
