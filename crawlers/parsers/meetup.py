@@ -5,7 +5,9 @@ cache (``props.pageProps.__APOLLO_STATE__``) where each event is an ``Event:<id>
 (``title``, ``dateTime``, ``endTime``, ``eventUrl``, ``timezone``, ``status``,
 ``isOnline`` / ``eventType``) whose ``venue``, ``group`` and photo are references
 (``{"__ref": "Venue:<id>"}``) to other entries. A group page lists its coming (and some
-past) events this way; an event page holds one. Locale segments (``/fr-FR/``) are removed
+past) events this way; an event page holds one. The cache also carries other groups'
+suggested events: only the page's own event (event page) or group's events (group page,
+told by Next.js's ``query`` or the URL) are kept. Locale segments (``/fr-FR/``) are removed
 from event addresses so a page read in French and its English twin give one URL.
 """
 
@@ -22,6 +24,9 @@ from crawlers.parsers.jsonfields import as_dict, as_float, ends_after, in_zone
 
 PLATFORM = "meetup"
 _LOCALE = re.compile(r"^(https?://(?:www\.)?meetup\.com)/[a-z]{2}(?:-[A-Za-z]{2})?(?=/)", re.I)
+_PAGE = re.compile(
+    r"https?://(?:www\.)?meetup\.com/(?P<group>[\w-]+)(?:/events/(?P<event>\d+))?", re.I
+)
 _MAX_DEPTH = 6
 
 
@@ -59,18 +64,43 @@ def recognise(data: Any) -> bool:
 
 
 def read(data: Any, *, url: str) -> list[RawEvent]:
-    """Every event of the Apollo state(s) of a Meetup page."""
+    """The events of the Apollo state(s) of a Meetup page: on an event page that event, on a
+    group page that group's events (the cache also holds other groups' suggested events)."""
     events: list[RawEvent] = []
     seen: set[str] = set()
+    group, event_id = page_subject(data, url)
     for state in apollo_states(data):
         for key, entry in state.items():
             if not (isinstance(key, str) and key.startswith("Event:") and isinstance(entry, dict)):
                 continue
             event = _event(entry, state, url)
-            if event is not None and (event.uid or key) not in seen:
-                seen.add(event.uid or key)
-                events.append(event)
+            if event is None or (event.uid or key) in seen:
+                continue
+            seen.add(event.uid or key)
+            events.append(event)
+    if event_id and any(e.uid == event_id for e in events):
+        return [e for e in events if e.uid == event_id]
+    if group and any(_of_group(e, group) for e in events):
+        return [e for e in events if _of_group(e, group)]
     return events
+
+
+def page_subject(data: Any, url: str) -> tuple[str | None, str | None]:
+    """(group urlname, event id) the page is about, from Next.js's ``query`` or the URL."""
+    query = as_dict(data.get("query")) if isinstance(data, dict) else {}
+    group, event_id = query.get("urlname"), query.get("eventId")
+    if not group or not event_id:
+        match = _PAGE.match(normalise_url(url) or "")
+        if match:
+            group, event_id = group or match["group"], event_id or match["event"]
+    return (
+        str(group).lower() if isinstance(group, str) and group else None,
+        str(event_id) if isinstance(event_id, str | int) and event_id else None,
+    )
+
+
+def _of_group(event: RawEvent, group: str) -> bool:
+    return f"meetup.com/{group}/".lower() in (event.url or "").lower()
 
 
 def _resolve(value: Any, state: dict[str, Any]) -> dict[str, Any]:

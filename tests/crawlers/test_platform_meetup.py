@@ -74,3 +74,12 @@ def test_the_apollo_state_wins_over_the_thinner_json_ld_of_an_event_page() -> No
 )
 def test_locale_segments_are_removed_from_meetup_addresses_only(url: str, expected: str) -> None:
     assert normalise_url(url) == expected
+
+
+def test_other_groups_suggested_events_in_the_cache_are_left_out() -> None:
+    titles = {e.title for e in parse("group-events.html").events}
+    assert "Kotlin Lyon : coroutines" not in titles and len(titles) == 4
+
+
+def test_an_event_page_gives_its_own_event_only() -> None:
+    assert [e.uid for e in parse("event-page-hybrid.html").events] == ["306440017"]
