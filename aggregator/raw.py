@@ -29,6 +29,10 @@ class SourceDefaults:
     window_start: datetime | None = None  # expand recurrences from here...
     window_end: datetime | None = None  # ...to here (aware datetimes)
     follow_links: bool = False
+    # Where a source's items keep their event fields, for documents with no fixed shape
+    # (WordPress ``/wp-json/wp/v2/<type>`` items): RawEvent field → dotted path in the item,
+    # e.g. {"start": "acf.date_debut", "start_time": "acf.heure", "venue": "meta.lieu"}.
+    mapping: dict[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,8 @@ _CONTENT_TYPES = {
     "application/atom+xml": "atom",
     "application/json": "json",
     "application/ld+json": "json",
+    "application/activity+json": "json",  # Mobilizon, Gancio (ActivityPub)
+    "application/geo+json": "json",
     "text/json": "json",
     "text/html": "html",
     "application/xhtml+xml": "html",
@@ -68,7 +70,7 @@ def sniff(body: bytes) -> str | None:
     upper = text[:200].upper()
     if upper.startswith("BEGIN:VCALENDAR") or "\nBEGIN:VCALENDAR" in upper[:200]:
         return "ical"
-    if text[:1] in "{[":
+    if text[:1] in "{[" or text.startswith(")]}'"):  # JSON, or JSON behind a hijacking guard
         return "json"
     if not text.startswith("<"):
         return None

@@ -20,7 +20,7 @@ import os
 import resource
 import signal
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -60,7 +60,9 @@ class Reading:
 
     def as_result(self) -> ParseResult:
         """The parser-level view (what a spider's ``extract`` returns)."""
-        return ParseResult(self.platform, self.events, self.links, self.warnings)
+        return ParseResult(
+            self.platform, self.events, self.links, self.warnings, platform=self.platform
+        )
 
 
 def read_document(
@@ -83,7 +85,7 @@ def read_document(
         normalized = [normalize(e, defaults=_for_region(defaults, region), region=region)
                       for e in result.events[:MAX_OCCURRENCES]]  # fmt: skip
     return Reading(
-        platform=result.format,
+        platform=result.platform or result.format,
         events=list(result.events),
         normalized=normalized,
         links=list(result.links),
@@ -95,13 +97,10 @@ def read_document(
 def _for_region(defaults: SourceDefaults, region: Region) -> SourceDefaults:
     if defaults.timezone and defaults.language:
         return defaults
-    return SourceDefaults(
+    return replace(
+        defaults,
         timezone=defaults.timezone or region.timezone,
         language=defaults.language or region.language,
-        city=defaults.city,
-        window_start=defaults.window_start,
-        window_end=defaults.window_end,
-        follow_links=defaults.follow_links,
     )
 
 

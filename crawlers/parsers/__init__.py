@@ -8,7 +8,9 @@ ical         ``ical.py``      iCalendar, recurring series expanded in the window
 rss / atom   ``feed.py``      feedparser; ev: module, xCal, dates read from item text
 html         ``html.py``      JSON-LD, microdata, RDFa, h-event (→ ``schemaorg.py``);
                               listing pages give ``links`` to follow
-json         ``jsonapi.py``   OpenAgenda export, The Events Calendar REST, JSON-LD
+json         ``jsonapi.py``   platform APIs (OpenAgenda, The Events Calendar REST, WordPress
+                              items, ActivityPub, Gancio, Bevy, developers.events,
+                              Eventbrite), else JSON-LD
 sitemap      ``sitemap.py``   ``links`` to follow
 ===========  ==========================================================================
 
@@ -25,6 +27,7 @@ from dataclasses import dataclass, field
 from aggregator.place import hybrid_parts, is_online_location, is_online_url
 from aggregator.raw import RawEvent, SourceDefaults
 from crawlers.detect import detect_format
+from crawlers.parsers.calendars import ical_platform, settle_platform
 from crawlers.parsers.common import check_size, decode_body
 from crawlers.parsers.feed import parse_feed
 from crawlers.parsers.html import parse_html
@@ -39,6 +42,7 @@ _MAYBE_ONLINE = re.compile(
     r"|youtube|stream|virtu|internet|web|hybrid|mixte|remote|live|://"
 )
 _URL = re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://[^\s<>\"']+")
+_HTML_PLATFORMS = frozenset({"meetup", "bevy"})  # formats of parse_html that name a platform
 _XML_ENCODING = re.compile(rb"""^(\s*<\?xml[^>]*?encoding=)(["'])[^"']*\2""")
 
 
@@ -50,6 +54,7 @@ class ParseResult:
     events: list[RawEvent]
     links: list[str] = field(default_factory=list)  # same-site pages to follow (absolute)
     warnings: list[str] = field(default_factory=list)  # e.g. "times have no timezone"
+    platform: str | None = None  # "openagenda", "meetup", "luma"... when the content shows it
 
 
 def parse_document(
@@ -58,7 +63,7 @@ def parse_document(
     """Detect the format of ``body`` and parse it. Raises ParseError / UnsupportedFormatError."""
     result = _parse(body, url=url, headers=headers, defaults=defaults)
     events = [settle_online(e) for e in result.events]
-    return ParseResult(result.format, events, result.links, result.warnings)
+    return ParseResult(result.format, events, result.links, result.warnings, result.platform)
 
 
 def _parse(
@@ -69,8 +74,11 @@ def _parse(
     content_type = lowered.get("content-type")
     fmt = detect_format(body, url=url, content_type=content_type)
     if fmt == "ical":
-        events, warnings = parse_ical(decode_body(body, content_type), url=url, defaults=defaults)
-        return ParseResult("ical", events, [], warnings + _floating_warning(events))
+        text = decode_body(body, content_type)
+        events, warnings = parse_ical(text, url=url, defaults=defaults)
+        platform = ical_platform(text)
+        events = settle_platform(platform, events)
+        return ParseResult("ical", events, [], warnings + _floating_warning(events), platform)
     if fmt in ("rss", "atom"):
         fmt, events, warnings = parse_feed(
             _as_utf8_xml(body, content_type),
@@ -84,10 +92,12 @@ def _parse(
         return ParseResult("sitemap", [], links, warnings)
     text = decode_body(body, content_type)
     if fmt == "json":
-        fmt, events, warnings = parse_json(text, url=url, defaults=defaults)
-        return ParseResult(fmt, events, [], warnings + _floating_warning(events))
+        read = parse_json(text, url=url, defaults=defaults)
+        warnings = read.warnings + _floating_warning(read.events)
+        return ParseResult(read.format, read.events, read.links, warnings, read.platform)
     fmt, events, links, warnings = parse_html(text, url=url, defaults=defaults)
-    return ParseResult(fmt, events, links, warnings + _floating_warning(events))
+    platform = fmt if fmt in _HTML_PLATFORMS else None
+    return ParseResult(fmt, events, links, warnings + _floating_warning(events), platform)
 
 
 def _as_utf8_xml(body: bytes, content_type: str | None) -> bytes:

@@ -1,5 +1,6 @@
-"""HTML pages: schema.org events (JSON-LD, microdata, RDFa), microformats h-event, and
-listing pages whose links lead to event pages.
+"""HTML pages: a platform's page state (Meetup's or Bevy's ``__NEXT_DATA__``), schema.org events
+(JSON-LD, microdata, RDFa), microformats h-event, and listing pages whose links lead to
+event pages.
 
 JSON-LD blocks are read one by one, so a malformed block is skipped with a warning while
 the page's valid blocks still count. Microdata, RDFa and microformats go through extruct,
@@ -19,6 +20,7 @@ import lxml.html
 
 from aggregator.errors import ParseError
 from aggregator.raw import RawEvent, SourceDefaults
+from crawlers.parsers import bevy, meetup
 from crawlers.parsers.common import clean_text
 from crawlers.parsers.hcalendar import has_hcalendar, parse_hcalendar
 from crawlers.parsers.schemaorg import compact_rdfa, event_from_schema, find_events
@@ -48,6 +50,11 @@ def parse_html(
     except (lxml.etree.ParserError, ValueError) as exc:
         raise ParseError(f"not a readable HTML page ({exc})") from exc
     warnings: list[str] = []
+    state = meetup.next_data(tree) if 'id="__NEXT_DATA__"' in text else None
+    if state is not None and (platform_events := meetup.read(state, url=url)):
+        return meetup.PLATFORM, platform_events, [], warnings
+    if state is not None and (platform_events := bevy.read(state, url=url, defaults=defaults)):
+        return bevy.PLATFORM, platform_events, [], warnings
     blocks = _jsonld_blocks(tree, warnings)
     found: list[tuple[str, dict[str, Any]]] = [
         ("jsonld", node) for block in blocks for node in find_events(block)

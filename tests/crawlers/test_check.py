@@ -45,7 +45,7 @@ def recorded(engine: Engine, source_id: int) -> tuple[Source, CrawlRun, SourceFe
         return source, run, fetch
 
 
-def test_a_meetup_export_reports_ical_and_its_upcoming_events_and_records_a_fetch(
+def test_a_meetup_export_reports_meetup_and_its_upcoming_events_and_records_a_fetch(
     sqlite_engine: Engine, settings: Settings, http_server: LoopbackHTTPServer
 ) -> None:
     url = http_server.add(
@@ -54,7 +54,7 @@ def test_a_meetup_export_reports_ical_and_its_upcoming_events_and_records_a_fetc
     source_id = add_source(sqlite_engine, url)
     report = check(sqlite_engine, settings, source_id)
     assert (report.format, report.upcoming, report.error, report.http_status) == (
-        "ical",
+        "meetup",  # the platform its iCalendar content shows
         3,
         None,
         200,
@@ -64,10 +64,10 @@ def test_a_meetup_export_reports_ical_and_its_upcoming_events_and_records_a_fetc
     assert (run.requested_by, run.status, fetch.detected_format, fetch.events_found) == (
         "check",
         "done",
-        "ical",
+        "meetup",
         4,
     )
-    assert source.state == "pending" and source.detected_format == "ical"
+    assert source.state == "pending" and source.detected_format == "meetup"
     assert source.last_check is not None and source.last_check["upcoming"] == 3
     assert http_server.hits("/aix-devops/events/ical/") == 2  # once more for the UIDs
     assert http_server.hits("/robots.txt") == 1

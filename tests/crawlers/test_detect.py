@@ -67,3 +67,14 @@ def test_an_empty_body_is_a_parse_error() -> None:
 def test_an_unknown_body_is_an_unsupported_format_error() -> None:
     with pytest.raises(UnsupportedFormatError, match="served as application/pdf"):
         detect_format(b"%PDF-1.7 binary", url="https://x.fr/doc", content_type="application/pdf")
+
+
+def test_activitypub_and_guarded_json_are_json() -> None:
+    body = b'{"type": "Event", "name": "x"}'
+    assert (
+        detect_format(body, url="https://m.fr/e/1", content_type="application/activity+json")
+        == "json"
+    )
+    assert (
+        detect_format(b')]}\'\n{"events": []}', url="https://x.fr/api", content_type=None) == "json"
+    )

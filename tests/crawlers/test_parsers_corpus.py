@@ -1,4 +1,5 @@
-"""The golden corpus: every file of tests/data/{ical,feeds,html,bad,text} against its
+"""The golden corpus: every file of tests/data/{ical,feeds,html,bad,text,platforms} (read
+recursively: ``platforms/<platform>/``) against its
 ``<case>.expected.json`` — the exact ``techagenda extract --json`` output for a FIXED
 window (2026-03-01 to 2027-03-01 UTC) and no default timezone (no ``--timezone``), so
 dates never rot. An unreadable file expects ``{"error": "<one-line message>"}``.
@@ -23,7 +24,7 @@ from aggregator.settings import Settings
 from crawlers.extract import event_to_json, extract_target
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-FAMILIES = ("ical", "feeds", "html", "bad", "text")
+FAMILIES = ("ical", "feeds", "html", "bad", "text", "platforms")
 WINDOW_START = datetime(2026, 3, 1, tzinfo=UTC)
 WINDOW_END = datetime(2027, 3, 1, tzinfo=UTC)
 DEFAULTS = SourceDefaults(timezone=None, language="fr")
@@ -33,7 +34,7 @@ def corpus_files() -> list[Path]:
     return sorted(
         path
         for family in FAMILIES
-        for path in (DATA / family).iterdir()
+        for path in (DATA / family).rglob("*")
         if path.is_file() and not path.name.endswith(".expected.json")
     )
 
@@ -57,7 +58,7 @@ def extract_as_json(path: Path, settings: Settings) -> Any:
     return [event_to_json(event) for event in found.events]
 
 
-@pytest.mark.parametrize("path", corpus_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize("path", corpus_files(), ids=lambda p: str(p.relative_to(DATA)))
 def test_extract_prints_the_expected_events_for_every_corpus_file(
     path: Path, settings: Settings
 ) -> None:

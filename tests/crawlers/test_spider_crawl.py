@@ -142,7 +142,7 @@ def test_one_crawl_lands_healthy_sources_records_every_failure_and_recrawls_with
         assert fetch.error is None, (name, fetch.error)
         assert fetch.http_status == 200
         assert fetch.events_found > 0 and fetch.events_new > 0, name
-    assert fetches[ids["meetup"]].detected_format == "ical"
+    assert fetches[ids["meetup"]].detected_format == "meetup"
     assert fetches[ids["agenda-du-libre"]].detected_format == "rss"
     assert fetches[ids["redirected"]].url.endswith("/html/eventbrite-event.html")
     assert fetches[ids["listing"]].events_found >= 2  # read from the followed event pages
@@ -173,7 +173,7 @@ def test_one_crawl_lands_healthy_sources_records_every_failure_and_recrawls_with
     assert "500" in (rows[ids["boom"]].last_error or "")
     assert rows[ids["meetup"]].last_success_at is not None and rows[ids["meetup"]].etag
     assert rows[ids["meetup"]].next_crawl_at is not None
-    assert rows[ids["meetup"]].detected_format == "ical"
+    assert rows[ids["meetup"]].detected_format == "meetup"
     assert run.stats["sources"] == 14 and run.stats["failed"] == 8
     assert run.stats["new"] == event_count(sqlite_engine)
     user_agents = {h.get("User-Agent") for _m, _p, h in server.requests}

@@ -95,4 +95,4 @@ def test_the_admin_check_button_runs_the_check_and_shows_its_findings(
     with session_scope(sqlite_engine) as session:
         stored = session.get(Source, source_id)
         assert stored is not None and stored.state == "pending"
-        assert stored.detected_format == "ical"
+        assert stored.detected_format == "meetup"  # the platform the iCalendar shows

@@ -1,0 +1,253 @@
+"""OpenAgenda: the API v2 (``/v2/agendas/{uid}/events``), its exports (``events.v2.json``)
+and the legacy ``events.json`` export.
+
+Shapes met in the wild, all read here: the ``{total, events, after}`` wrapper, a bare
+array of events, one event object (or ``{"event": {...}}``). One event with N ``timings``
+is N occurrences of one series (occurrence uid ``<uid>#<begin UTC>``). Events that carry
+only ``firstTiming``/``lastTiming`` give those instants; with neither, their French date
+text (``dateRange``, "Lundi 6 janvier, 11h00") is read. The legacy export writes its
+place in ``locations[]`` (each with ``dates[]``) or in flat fields (``locationName``,
+``address``, ``city``) and its timings as ``{start, end}``.
+
+Multilingual fields pick the source language, then French, then English, then any.
+``status``: 2 rescheduled, 3 moved online, 4 postponed, 6 cancelled (1 scheduled and
+5 full say nothing we keep). ``attendanceMode``: 1 on site, 2 online, 3 mixed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from aggregator.raw import RawEvent, SourceDefaults
+from crawlers.parsers.common import clean_text, localize, parse_iso, zone
+from crawlers.parsers.jsonfields import as_dict, as_float, dicts, ends_after, in_language, in_zone
+from crawlers.parsers.textdates import find_when
+
+PLATFORM = "openagenda"
+_STATUS = {2: "rescheduled", 4: "postponed", 6: "cancelled"}
+_MOVED_ONLINE = 3
+_TIMING_KEYS = ("timings", "firstTiming", "lastTiming", "nextTiming", "dateRange", "locations")
+
+
+def recognise(data: Any) -> bool:
+    """True when ``data`` is an OpenAgenda response, export or event."""
+    return bool(event_items(data))
+
+
+def event_items(data: Any) -> list[dict[str, Any]]:
+    """The OpenAgenda events of a response (wrapper, bare array, single event)."""
+    if isinstance(data, dict) and isinstance(data.get("event"), dict):
+        data = data["event"]
+    if isinstance(data, dict) and _is_event(data):
+        return [data]
+    items = data.get("events") if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        return []
+    found = [item for item in items if isinstance(item, dict)]
+    return found if found and any(_is_event(item) for item in found[:20]) else []
+
+
+def _is_event(item: dict[str, Any]) -> bool:
+    if "title" not in item or not ("uid" in item or "slug" in item):
+        return False
+    return any(key in item for key in _TIMING_KEYS) or "firstDate" in item
+
+
+def read(data: Any, *, url: str, defaults: SourceDefaults) -> list[RawEvent]:
+    """Every occurrence of every event in an OpenAgenda document."""
+    return [e for item in event_items(data) for e in _occurrences(item, url, defaults)]
+
+
+def _occurrences(item: dict[str, Any], url: str, defaults: SourceDefaults) -> list[RawEvent]:
+    language = defaults.language
+    title = clean_text(in_language(item.get("title"), language))
+    if not title:
+        return []
+    location = _location(item)
+    tz_name = item.get("timezone") or location.get("timezone")
+    tz = zone(tz_name if isinstance(tz_name, str) else None)
+    spans = list(dict.fromkeys(_spans(item, location, tz, defaults)))
+    if not spans:
+        return []
+    uid = str(item.get("uid") or item.get("slug") or "") or None
+    base = _base(item, location, title, tz.key if tz else None, url, language)
+    events = []
+    for start, end in spans:
+        start, end = in_zone(start, tz), in_zone(end, tz)
+        occurrence, series = uid, None
+        if len(spans) > 1 and uid:
+            key = start.astimezone(UTC) if isinstance(start, datetime) else start
+            occurrence, series = f"{uid}#{key.isoformat()}", uid
+        events.append(base.with_(start=start, end=end, uid=occurrence, series_uid=series))
+    return events
+
+
+Span = tuple[datetime | date, datetime | date | None]
+
+
+def _spans(
+    item: dict[str, Any], location: dict[str, Any], tz: Any, defaults: SourceDefaults
+) -> Iterator[Span]:
+    """(start, end) of each occurrence: timings, else first/next/last timing, else the
+    legacy per-location dates, else the date text."""
+    timings = dicts(item.get("timings"))
+    if not timings:
+        timings = dicts([item.get(k) for k in ("firstTiming", "nextTiming", "lastTiming")])
+    found = False
+    for timing in timings:
+        start = parse_iso(timing.get("begin") or timing.get("start"))
+        if start is None:
+            continue
+        end = parse_iso(timing.get("end"))
+        found = True
+        yield start, end if ends_after(end, start) else None
+    if found:
+        return
+    for day in dicts(location.get("dates")):
+        span = _legacy_date(day, tz)
+        if span is not None:
+            found = True
+            yield span
+    if found:
+        return
+    flat = _legacy_date(
+        {"date": item.get("firstDate"), "timeStart": item.get("firstTimeStart"),
+         "timeEnd": item.get("firstTimeEnd")},
+        tz,
+    )  # fmt: skip
+    if flat is not None:
+        yield flat
+        return
+    words = clean_text(in_language(item.get("dateRange") or item.get("range"), "fr"))
+    reference = defaults.window_start.date() if defaults.window_start else None
+    when = find_when(words, reference=reference) if words and reference else None
+    if when is not None:
+        yield _zoned(when.start, tz), _zoned(when.end, tz) if when.end else None
+
+
+def _legacy_date(day: dict[str, Any], tz: Any) -> Span | None:
+    """``{"date": "2026-03-12", "timeStart": "18:30", "timeEnd": "20:00"}`` (legacy export)."""
+    on = parse_iso(day.get("date"))
+    if not isinstance(on, date) or isinstance(on, datetime):
+        return None
+    begin, finish = _clock(day.get("timeStart")), _clock(day.get("timeEnd"))
+    if begin is None:
+        return on, None
+    end = _zoned(datetime.combine(on, finish), tz) if finish and finish > begin else None
+    return _zoned(datetime.combine(on, begin), tz), end
+
+
+def _clock(value: Any) -> time | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        return time.fromisoformat(value.strip().replace("h", ":"))
+    except ValueError:
+        return None
+
+
+def _zoned(value: datetime | date, tz: Any) -> datetime | date:
+    if isinstance(value, datetime) and value.tzinfo is None and tz is not None:
+        return localize(value, tz)
+    return value
+
+
+def _location(item: dict[str, Any]) -> dict[str, Any]:
+    """The event's place: ``location``, the first of legacy ``locations``, or flat fields."""
+    location = as_dict(item.get("location"))
+    if location:
+        return location
+    places = dicts(item.get("locations"))
+    if places:
+        first = dict(places[0])
+        first.setdefault("name", first.get("placename") or first.get("placeName"))
+        return first
+    return {
+        "name": item.get("locationName") or item.get("placename"),
+        "address": item.get("address"),
+        "city": item.get("city"),
+        "postalCode": item.get("postalCode"),
+        "latitude": item.get("latitude"),
+        "longitude": item.get("longitude"),
+        "timezone": item.get("locationTimezone"),
+    }
+
+
+def _base(
+    item: dict[str, Any],
+    location: dict[str, Any],
+    title: str,
+    tz_name: str | None,
+    url: str,
+    language: str | None,
+) -> RawEvent:
+    mode = _code(item.get("attendanceMode"))
+    status = _code(item.get("status"))
+    online = {1: False, 2: True, 3: True}.get(mode) if isinstance(mode, int) else None
+    if status == _MOVED_ONLINE:
+        online = True
+    link = item.get("onlineAccessLink")
+    if online is None and isinstance(link, str) and link.strip():
+        online = True
+    keywords = item.get("keywords") or item.get("tags")
+    if isinstance(keywords, dict):
+        keywords = keywords.get(language or "fr") or keywords.get("fr") or keywords.get("en")
+    if isinstance(keywords, str):
+        keywords = keywords.split(",")
+    image = item.get("image")
+    if isinstance(image, dict):
+        image = (image.get("base") or "") + (image.get("filename") or "") or None
+    country = location.get("countryCode")
+    return RawEvent(
+        title=title,
+        start=None,
+        timezone=tz_name,
+        url=_event_url(item),
+        description=clean_text(
+            in_language(item.get("longDescription"), language)
+            or in_language(item.get("description"), language),
+            keep_lines=True,
+        ),
+        venue=clean_text(location.get("name")),
+        address=clean_text(location.get("address")),
+        city=clean_text(location.get("city")),
+        postcode=clean_text(location.get("postalCode")),
+        country=country.strip().upper() or None if isinstance(country, str) else None,
+        latitude=as_float(location.get("latitude")),
+        longitude=as_float(location.get("longitude")),
+        online=online,
+        online_url=link.strip() if isinstance(link, str) and link.strip() else None,
+        status=_STATUS.get(status) if isinstance(status, int) else None,
+        price=clean_text(in_language(item.get("conditions"), language)),
+        image=image if isinstance(image, str) and image else None,
+        categories=tuple(
+            k for raw in keywords or [] if isinstance(raw, str) and (k := clean_text(raw))
+        ),
+        source_format=PLATFORM,
+        source_url=url,
+    )
+
+
+def _code(value: Any) -> int | None:
+    """A numeric code written 6, "6" or ``{"id": 6, "label": ...}``."""
+    if isinstance(value, dict):
+        value = value.get("id", value.get("value"))
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return value if isinstance(value, int) else None
+
+
+def _event_url(item: dict[str, Any]) -> str | None:
+    for key in ("canonicalUrl", "url", "link"):
+        value = item.get(key)
+        if isinstance(value, str) and value.startswith(("http://", "https://")):
+            return value
+    agenda = as_dict(item.get("originAgenda"))
+    slug, agenda_slug = item.get("slug"), agenda.get("slug")
+    if isinstance(slug, str) and isinstance(agenda_slug, str) and slug and agenda_slug:
+        return f"https://openagenda.com/{agenda_slug}/events/{slug}"
+    return None
