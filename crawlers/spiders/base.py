@@ -169,6 +169,7 @@ class SourceSpider(scrapy.Spider):
             errback=self.on_failure,
             dont_filter=True,  # our own per-source `seen` set; every request must call back
             meta=meta,
+            headers=dict(job.route.headers) if job.route is not None and listing else None,
         )
 
     # -- callbacks ---------------------------------------------------------------------
