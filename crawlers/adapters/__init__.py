@@ -44,14 +44,16 @@ REGISTRY: dict[str, Adapter] = {
     a.name: a
     for a in (
         Adapter("ical", DOCUMENT, ("ical",), "an iCalendar feed"),
-        Adapter("meetup", DOCUMENT, ("ical",), "a Meetup group's /events/ical/ feed"),
+        Adapter("meetup", DOCUMENT, ("ical", "meetup"), "a Meetup group's /events/ical/ feed"),
         Adapter("feed", DOCUMENT, ("rss", "atom"), "an RSS or Atom feed"),
         Adapter("schemaorg", DOCUMENT, (), "schema.org Event data in HTML pages"),
         Adapter("openagenda", DOCUMENT, ("openagenda", "ical"), "an OpenAgenda v2 export"),
-        Adapter("tec", DOCUMENT, ("tribe-rest", "ical"), "The Events Calendar (REST or ?ical=1)"),
-        Adapter("wp-rest", DOCUMENT, (), "a WordPress REST collection (/wp-json/wp/v2/…)"),
-        Adapter("bevy", DOCUMENT, (), "a Bevy chapter's event JSON"),
-        Adapter("developers-events", DOCUMENT, (), "developers.events all-events.json"),
+        Adapter("tec", DOCUMENT, ("tribe-rest", "tribe-ical", "ical"),
+                "The Events Calendar (REST or ?ical=1)"),
+        Adapter("wp-rest", DOCUMENT, ("wp-rest",), "a WordPress REST collection (/wp-json/wp/v2/…)"),
+        Adapter("bevy", DOCUMENT, ("bevy",), "a Bevy chapter's events (page or JSON)"),
+        Adapter("developers-events", DOCUMENT, ("developers.events",),
+                "developers.events all-events.json"),
         Adapter("css", SELECTORS, (CSS_FORMAT,), "HTML cards read with the pack's selectors"),
         Adapter("manual", SPIDER, (), "a spider class in crawlers/spiders/"),
     )
@@ -80,6 +82,7 @@ def read_route(
     :func:`read_document`; ``keep`` then drops the events of other towns or titles."""
     if route is None or route.adapter is None:
         return read_document(fetched, defaults, region=region)
+    defaults = with_mapping(defaults, route)
     if route.css is not None:
         return _read_css(fetched, defaults, route, region, card)
     reading = read_document(fetched, defaults, region=region)
@@ -96,6 +99,15 @@ def read_route(
         normalized=[item for _, item in pairs if item is not None],
         warnings=warnings,
     )
+
+
+def with_mapping(defaults: SourceDefaults, route: Route) -> SourceDefaults:
+    """The defaults carrying the route's field ``mapping``, when the parsers take one
+    (``SourceDefaults.mapping``; without that field the mapping waits, unused)."""
+    if not route.mapping or "mapping" not in SourceDefaults.__dataclass_fields__:
+        return defaults
+    changes: dict[str, object] = {"mapping": dict(route.mapping)}
+    return replace(defaults, **changes)  # type: ignore[arg-type]
 
 
 def route_reader(route: Route | None) -> Reader:

@@ -110,6 +110,9 @@ class Route:
     evidence: str | None = None
     fixture: str | None = None  # name of its captured-shape file in tests/data/sites/
     headers: dict[str, str] = field(default_factory=dict)
+    # For documents with no fixed shape (WordPress wp/v2 items): RawEvent field → dotted
+    # path in an item, handed to the parsers as ``SourceDefaults.mapping``.
+    mapping: dict[str, str] = field(default_factory=dict)
 
     @property
     def readable(self) -> bool:
@@ -182,7 +185,7 @@ def parse_routes(data: dict[str, Any], *, where: str = "routes") -> list[Route]:
 
 _KEYS = {
     "name", "adapter", "url", "urls", "paging", "css", "keep", "spider", "unreadable",
-    "page_url", "confidence", "evidence", "fixture", "headers",
+    "page_url", "confidence", "evidence", "fixture", "headers", "mapping",
 }  # fmt: skip
 
 
@@ -231,6 +234,7 @@ def parse_route(table: dict[str, Any], *, where: str) -> Route:
         evidence=_text(table.get("evidence"), label, "evidence"),
         fixture=_text(table.get("fixture"), label, "fixture"),
         headers=_headers(table.get("headers"), label),
+        mapping=_headers(table.get("mapping"), label, key="mapping"),
     )
 
 
@@ -258,11 +262,11 @@ def _list(value: Any, label: str, key: str) -> list[str]:
     return list(value)
 
 
-def _headers(value: Any, label: str) -> dict[str, str]:
+def _headers(value: Any, label: str, *, key: str = "headers") -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise ConfigError(f"{label}: 'headers' must map names to text")
+        raise ConfigError(f"{label}: '{key}' must map names to text")
     return dict(value)
 
 
