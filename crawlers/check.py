@@ -308,7 +308,9 @@ def check_source(
 _FORMAT_ADAPTERS = {
     "ical": "ical", "rss": "feed", "atom": "feed", "openagenda": "openagenda",
     "tribe-rest": "tec", "jsonld": "schemaorg", "microdata": "schemaorg", "rdfa": "schemaorg",
-    "h-event": "schemaorg", "hcalendar": "schemaorg",
+    "h-event": "schemaorg", "hcalendar": "schemaorg", "meetup": "meetup",
+    "tribe-ical": "tec", "bevy": "bevy", "developers.events": "developers-events",
+    "wp-rest": "wp-rest",
 }  # fmt: skip
 
 

@@ -167,3 +167,25 @@ def test_a_check_that_reads_nothing_records_the_proposed_route(
         assert stored is not None and stored.last_check is not None
         assert stored.last_check["route_proposal"]["adapter"] == "tec"
         assert stored.last_check["route_proposal"]["events"] == 2
+
+
+def test_a_check_reads_a_css_route_like_the_crawl(
+    http_server: LoopbackHTTPServer, settings: Settings, sqlite_engine: Engine
+) -> None:
+    from crawlers.adapters.routes import load_routes
+
+    route = {r.name: r for r in load_routes(
+        Path(__file__).parents[2] / "aggregator" / "regions" / "aix-marseille" / "routes.toml"
+    )}["Friche la Belle de Mai (Zinc, LFO fablab)"]  # fmt: skip
+    http_server.add("/robots.txt", "User-agent: *\nAllow: /\n", content_type="text/plain")
+    url = http_server.add("/agenda/", (SITES / "css-friche.html").read_bytes(), content_type=HTML)
+    with session_scope(sqlite_engine) as session:
+        source = Source(name="Friche", url=url, state="approved", adapter="css",
+                        route=route.to_json())  # fmt: skip
+        session.add(source)
+        session.flush()
+        source_id = source.id or 0
+    with session_scope(sqlite_engine) as session:
+        report = check_source(session, settings, source_id, now=NOW, refetch_delay=0)
+    assert (report.format, report.upcoming, report.error) == ("css", 3, None)
+    assert not any(w.startswith("Route proposée") for w in report.warnings)
