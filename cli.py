@@ -138,15 +138,30 @@ def init(
         if import_starter:
             with ctx.session() as session:
                 report = import_sources_csv(session, Path(starter), now=utcnow())
+                routed = _apply_pack_routes(session, pack.routes)
             typer.echo(
                 f"Starter sources: {report.added} added (pending approval), "
                 f"{report.skipped} already present."
             )
+            if routed:
+                typer.echo(f"  Routes: {routed}")
             if report.without_url:
                 typer.echo(
                     f"  {report.without_url} of them have no URL yet: "
                     "`techagenda sources set-url ID URL` before approving."
                 )
+
+
+def _apply_pack_routes(session: Session, routes_file: Path | None) -> str:
+    """Record the pack's routes (routes.toml) on the starter sources; a summary line."""
+    if routes_file is None:
+        return ""
+    from crawlers.adapters.routes import load_routes
+    from crawlers.adapters.stored import apply_routes
+
+    report = apply_routes(session, load_routes(routes_file))
+    notes = [str(report), *(f"not applied: {c}" for c in report.conflicts)]
+    return "; ".join(notes)
 
 
 @db_app.command("upgrade")
@@ -188,7 +203,9 @@ def sources_add(
 def sources_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
-    """List the sources with their state and health."""
+    """List the sources with their state, how each is read (adapter or why not) and health."""
+    from crawlers.adapters.stored import describe_route
+
     with ctx.session() as session:
         rows = session.exec(select(Source).order_by(Source.id)).all()  # type: ignore[arg-type]
         data = [
@@ -198,6 +215,8 @@ def sources_list(
                 "url": s.url,
                 "state": s.state,
                 "scope": s.scope,
+                "adapter": describe_route(s),
+                "suspect": s.suspect_reason if s.suspect else None,
                 "format": s.detected_format,
                 "last_success": s.last_success_at,
                 "failures": s.consecutive_failures,
@@ -212,10 +231,37 @@ def sources_list(
         typer.echo("No sources yet: `techagenda sources add URL` or `sources import FILE.csv`.")
     for row in data:
         health = f"{row['failures']} failures: {row['last_error']}" if row["failures"] else "ok"
+        if row["suspect"]:
+            health = f"suspect: {row['suspect']}"
         typer.echo(
             f"{row['id']:>4}  {row['state']:<9} {row['format'] or '-':<10} "
             f"{str(row['name'])[:40]:<40}  {row['url'] or '(no URL yet)'}  [{health}]"
         )
+        typer.echo(f"      read by: {row['adapter']}")
+
+
+@sources_app.command("test")
+def sources_test(
+    source_id: int,
+    page: Annotated[
+        Path | None, typer.Option(help="A saved page to read instead of fetching the source")
+    ] = None,
+) -> None:
+    """Re-run a source's route (css selectors, adapter) on a saved page and print what it
+    finds, to fix a broken selector. Nothing is stored."""
+    from crawlers.adapters.stored import describe_route, try_route
+
+    with ctx.session() as session:
+        source, reading = try_route(session, ctx.settings, source_id, page=page, now=utcnow())
+        typer.echo(f"Source {source.id}: {source.name} — read by: {describe_route(source)}")
+    typer.echo(f"Read as: {reading.platform}; events: {len(reading.events)}")
+    for event in reading.events:
+        where = event.venue or event.city or ""
+        typer.echo(f"  {str(event.start)[:16]:<16}  {event.title[:60]:<60}  {where}")
+    for link in reading.links:
+        typer.echo(f"  follows: {link}")
+    for warning in reading.warnings:
+        typer.echo(f"  warning: {warning}")
 
 
 @sources_app.command("import")

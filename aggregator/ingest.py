@@ -16,7 +16,11 @@
   admin merged into another is no match target any more;
 * with ``complete=True`` (the source answered and this is everything it lists now), an
   upcoming event of this source that vanished is cancelled, unless another live source
-  still carries it; past events (an occurrence that fell out of the window) are not.
+  still carries it; past events (an occurrence that fell out of the window) are not. A
+  listing counts as vanished only once it is missing from ``crawl_gone_after`` such crawls
+  in a row, and never when the crawl looks like a collapse (``aggregator.collapse``: the
+  source listed none, or lost most, of its upcoming events): the source is then marked
+  suspect and keeps its events.
 
 Reads are batched (the source's links, the candidate events of the affected days), writes
 are flushed together; the caller commits. Two ingests of one source queue on the source's
@@ -43,6 +47,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
+from aggregator.collapse import CrawlVerdict, judge_crawl
 from aggregator.compose import LinkView, compose_fields, explain_fields
 from aggregator.dedupe import PLACE_FIELDS, SINGLE_FIELDS, TIME_FIELDS
 from aggregator.history import diff_fields
@@ -142,10 +147,13 @@ def ingest_events(
             stats.warnings.append(f"listed twice, kept the last: {item.external_id}")
         batch[item.external_id] = item
     _lock_source(session, source)
+    verdict = _judge(session, source, batch, now, settings) if complete else None
+    if verdict is not None and verdict.collapsed:
+        stats.warnings.append(f"suspect: {verdict.message()}")
     for attempt in (1, 2):
         try:
             with session.begin_nested():
-                result = _apply(session, source, batch, now, complete, settings)
+                result = _apply(session, source, batch, now, complete, settings, verdict)
             result.found, result.skipped = stats.found, stats.skipped
             result.warnings = stats.warnings + result.warnings
             return result
@@ -153,6 +161,42 @@ def ingest_events(
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
+
+
+def _judge(
+    session: Session,
+    source: Source,
+    batch: dict[str, NormalizedEvent],
+    now: datetime,
+    settings: Settings,
+) -> CrawlVerdict:
+    """The collapse guard's verdict on this complete crawl, recorded on the source."""
+    rows = session.exec(
+        select(EventLink.external_id, Event.start, Event.end)
+        .join(Event, col(Event.id) == col(EventLink.event_id))
+        .where(EventLink.source_id == source.id, col(EventLink.gone_since).is_(None))
+    ).all()
+    live = {ext for ext, _, _ in rows}
+    upcoming = {ext for ext, start, end in rows if _not_over(start, end, now)}
+    verdict = judge_crawl(
+        batch, live, upcoming, source.missing or {}, gone_after=settings.crawl_gone_after
+    )
+    if verdict.collapsed:
+        if not source.suspect:
+            source.suspect_since = now
+        source.suspect = True
+        source.suspect_reason = verdict.message()
+    else:
+        source.suspect, source.suspect_reason, source.suspect_since = False, None, None
+        source.last_events_found = len(batch)
+    source.missing = verdict.missing or None
+    session.add(source)
+    return verdict
+
+
+def _not_over(start: datetime | None, end: datetime | None, now: datetime) -> bool:
+    last = end or start
+    return last is not None and last >= now
 
 
 def _lock_source(session: Session, source: Source) -> None:
@@ -172,6 +216,7 @@ def _apply(
     now: datetime,
     complete: bool,
     settings: Settings,
+    verdict: CrawlVerdict | None = None,
 ) -> IngestStats:
     stats = IngestStats()
     assert source.id is not None
@@ -242,8 +287,9 @@ def _apply(
                reasons)
         for ext, other_key, other_event, score, reasons in plan.reviews
     ], now)
-    if complete:
-        vanished = [link for ext, link in links.items() if ext not in batch and not link.gone_since]
+    if complete and verdict is not None and not verdict.collapsed:
+        vanished = [link for ext, link in links.items()
+                    if ext in verdict.gone and ext not in batch and not link.gone_since]  # fmt: skip
         for link in vanished:
             link.gone_since = now
             touched.add(link.event_id)

@@ -125,6 +125,18 @@ class Source(SQLModel, table=True):
     )
     health_mailed_at: datetime | None = _ts()  # last health mail to the organizer
     created_at: datetime | None = _ts()
+    # How the source is read (crawlers.adapters): the adapter's name, and its whole route
+    # (URL(s), paging, css schema, or {"unreadable": why}) as the region pack gave it.
+    adapter: str | None = None
+    route: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # The collapse guard (aggregator.collapse): a crawl lost most of what the source listed.
+    suspect: bool = Field(default=False, sa_column=Column(sa.Boolean, nullable=False,
+                                                          server_default=sa.false()))
+    suspect_since: datetime | None = _ts()
+    suspect_reason: str | None = None
+    last_events_found: int | None = None  # events listed by the last successful crawl
+    # external id -> successful crawls in a row it was missing from (gone after N of them)
+    missing: dict[str, int] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class Event(SQLModel, table=True):

@@ -3,7 +3,8 @@
 A pack is a folder ``aggregator/regions/<name>/`` (or any folder path given as the name)
 holding ``region.toml`` (display name, IANA timezone, language, venue and town aliases,
 postcode rules, taxonomy additions) beside a ``communes.csv`` gazetteer (insee, name,
-postcodes joined by ``;``, latitude, longitude) and optionally a starter ``sources.csv``.
+postcodes joined by ``;``, latitude, longitude) and optionally a starter ``sources.csv``
+with its ``routes.toml`` (how each starter source is read; see ``crawlers.adapters.routes``).
 
 :meth:`Region.locate` decides where an event is, in this order of trust: the town field,
 the address, a known venue alias, the postcode (unless shared with communes outside the
@@ -75,6 +76,7 @@ class Region:
     coordinate_margin_km: float = 8.0
     taxonomy_additions: dict[str, tuple[str, ...]] = field(default_factory=dict)
     starter_sources_csv: Path | None = None
+    routes_toml: Path | None = None  # how each starter source is read (crawlers.adapters.routes)
     # Town aliases that are also common words ("Salon"): never read as a place in free text.
     ambiguous_town_aliases: frozenset[str] = frozenset()
     # Phrases that name the whole region or an organisation, not a town ("Aix-Marseille").
@@ -116,6 +118,11 @@ class Region:
     def starter_sources(self) -> Path | None:
         """The pack's starter list of sources (CSV), when it has one."""
         return self.starter_sources_csv
+
+    @property
+    def routes(self) -> Path | None:
+        """The pack's routes file (``routes.toml`` beside the starter list), when it has one."""
+        return self.routes_toml
 
     def commune(self, insee: str) -> Commune | None:
         """The member commune with this INSEE code."""
@@ -335,6 +342,7 @@ def load_region(name: str) -> Region:
     except (tomllib.TOMLDecodeError, KeyError, ValueError, OSError, ZoneInfoNotFoundError) as exc:
         raise ConfigError(f"region pack {folder} is broken: {exc!r}") from exc
     starter = folder / meta.get("starter_sources", "sources.csv")
+    routes = folder / meta.get("routes", "routes.toml")
     return Region(
         name=meta.get("name", folder.name),
         display_name=meta.get("display_name", folder.name),
@@ -356,6 +364,7 @@ def load_region(name: str) -> Region:
             if isinstance(values, list)
         },
         starter_sources_csv=starter if starter.is_file() else None,
+        routes_toml=routes if routes.is_file() else None,
         ambiguous_town_aliases=frozenset(fold(t) for t in meta.get("ambiguous_town_aliases", [])),
         region_phrases=tuple(fold(p) for p in meta.get("region_phrases", []) if fold(p)),
     )

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     )
     crawl_interval: str = Field("6h", description="Default per-source crawl interval")
     crawl_flag_after: int = Field(5, description="Consecutive failures before a source is flagged")
+    crawl_gone_after: int = Field(
+        3, description="Successful crawls an event must be missing from before it counts as gone"
+    )
     crawl_runs_keep_days: int = Field(90, description="Crawl records older than this are purged")
     crawl_timeout: int = Field(900, description="Seconds before a crawl child process is killed")
     download_timeout: int = Field(30, description="Seconds per HTTP request")

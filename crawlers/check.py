@@ -9,13 +9,19 @@ pure :mod:`crawlers.lint`. :func:`check_source` runs it for a stored source and 
 result: a ``CrawlRun(requested_by="check")`` with one ``SourceFetch``, and the source's
 ``detected_format``, ``last_error`` and ``last_check``. It never changes a source's state,
 and a dead or hostile source is an error *recorded*, never an exception.
+
+A source with a route (``Source.route``, from the region pack) is read through it
+(:func:`crawlers.adapters.read_route`, the crawl's own path; a css ``follow`` step is left
+to the crawl). A source without a readable route, or whose route found no upcoming event,
+is probed (:mod:`crawlers.adapters.probe`): the proposed adapter is one more finding and
+is kept in ``last_check["route_proposal"]`` for the admin.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -38,7 +44,11 @@ from aggregator.relevance import propose_scope
 from aggregator.settings import Settings
 from aggregator.topics import load_taxonomy
 from crawlers import lint
-from crawlers.document import Limits, read_document, read_isolated
+from crawlers.adapters import route_reader
+from crawlers.adapters.probe import Proposal, probe_site
+from crawlers.adapters.routes import Route
+from crawlers.adapters.stored import route_of
+from crawlers.document import Fetched, Limits, read_document, read_isolated
 from crawlers.extract import Reader, extract_events, extract_target, read_target
 from crawlers.fetch import fetch, user_agent
 from crawlers.lint import Finding
@@ -97,6 +107,7 @@ def inspect_url(
     sleep: Callable[[float], None] = time.sleep,
     isolated: bool = False,
     limits: Limits | None = None,
+    route: Route | None = None,
 ) -> Inspection:
     """Fetch, parse and lint ``url``; ``refetch_delay=None`` skips the second fetch.
 
@@ -106,6 +117,8 @@ def inspect_url(
     reader: Reader = read_document
     if isolated:
         reader = partial(read_isolated, region_name=settings.region, limits=limits)
+    elif route is not None and route.readable:
+        reader = route_reader(_listing_only(route))
     window_start = now - timedelta(days=settings.crawl_window_past_days)
     window_end = now + timedelta(days=settings.crawl_window_future_days)
     tz = zone(timezone) or region.tz
@@ -201,6 +214,28 @@ def _churn(
     return lint.churning_uids(first, second)
 
 
+def _listing_only(route: Route) -> Route:
+    """The route without its css follow step (a check reads the listing only)."""
+    if route.css is None or route.css.follow is None:
+        return route
+    return replace(route, css=replace(route.css, follow=None))
+
+
+def probe_route(url: str, settings: Settings, defaults: SourceDefaults) -> Proposal | None:
+    """Fetch ``url`` and try the routes it offers (``None`` when the page cannot be had)."""
+
+    def fetch_candidate(candidate: str) -> Fetched:
+        if urlsplit(candidate).scheme.lower() not in ("http", "https"):
+            raise FetchError(f"not an http(s) URL: {candidate}")
+        return Fetched(*read_target(candidate, settings))
+
+    try:
+        page = Fetched(*read_target(url, settings))
+        return probe_site(page, fetch_candidate, defaults)
+    except (FetchError, ParseError):
+        return None
+
+
 def check_source(
     session: Session,
     settings: Settings,
@@ -219,6 +254,7 @@ def check_source(
     if source is None:
         raise NotFoundError(f"no source {source_id}")
     region = load_region(settings.region)
+    route = route_of(source)
     url = source.url
     if not url:
         raise InvalidInputError(
@@ -239,11 +275,22 @@ def check_source(
             now=now,
             refetch_delay=refetch_delay,
             sleep=sleep,
+            route=route,
         )
     except BlockedURLError as exc:
         finding = lint.fetch_finding(str(exc), status=None, blocked=True)
         seen = _failed(url, finding, str(exc))
+    proposal = None
+    if seen.upcoming == 0 and not _blocked(seen):  # nothing read: what else does the site offer?
+        defaults = SourceDefaults(timezone=source.timezone, language=region.language)
+        proposal = probe_route(source.page_url or url, settings, defaults)
+        if proposal is not None:
+            seen = replace(seen, findings=[*seen.findings, proposal.finding()])
+    elif route is None and seen.format:  # it reads as is: the adapter its format means
+        proposal = adapter_of_format(seen.format, url, seen.upcoming)
     _record(session, source, seen, now=now)
+    if proposal is not None:
+        source.last_check = {**(source.last_check or {}), "route_proposal": proposal.to_json()}
     scope = propose_scope(seen.events, load_taxonomy(region))  # what the feed holds: tech/mixed
     source.last_check = {**(source.last_check or {}), **scope.as_json()}
     return CheckReport(
@@ -256,6 +303,29 @@ def check_source(
         language=region.language,
         events=seen.events,
     )
+
+
+_FORMAT_ADAPTERS = {
+    "ical": "ical", "rss": "feed", "atom": "feed", "openagenda": "openagenda",
+    "tribe-rest": "tec", "jsonld": "schemaorg", "microdata": "schemaorg", "rdfa": "schemaorg",
+    "h-event": "schemaorg", "hcalendar": "schemaorg", "meetup": "meetup",
+    "tribe-ical": "tec", "bevy": "bevy", "developers.events": "developers-events",
+    "wp-rest": "wp-rest",
+}  # fmt: skip
+
+
+def adapter_of_format(fmt: str, url: str, events: int) -> Proposal | None:
+    """The adapter a readable source's detected format means (a Meetup export: meetup)."""
+    adapter = _FORMAT_ADAPTERS.get(fmt)
+    if adapter is None:
+        return None
+    if adapter == "ical" and "meetup.com/" in url:
+        adapter = "meetup"
+    return Proposal(adapter, url, events)
+
+
+def _blocked(seen: Inspection) -> bool:
+    return any(f.code in ("blocked", "robots_disallow") for f in seen.findings)
 
 
 def _record(session: Session, source: Source, seen: Inspection, *, now: datetime) -> None:

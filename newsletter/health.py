@@ -3,9 +3,11 @@
 A source with a ``contact_email`` is unwell when it failed ``crawl_flag_after`` crawls in a
 row, when its last crawls succeeded but it has no upcoming event left, or when its UIDs
 churn (a check saw them change between two fetches, or the last crawls found mostly "new"
-events that are the old ones under new identifiers). The mail says what we saw, how to fix
-it, the last error, and links to the submit page to re-check the feed. At most one mail a
-week per source (``Source.health_mailed_at``). Messages are built with ``EmailMessage``
+events that are the old ones under new identifiers), or when the collapse guard marked it
+suspect (``aggregator.collapse``: its page or feed suddenly lists none or few of its
+events; told once per collapse). The mail says what we saw, how to fix it, the last
+error, and links to the submit page to re-check the feed. At most one mail a week per
+source (``Source.health_mailed_at``). Messages are built with ``EmailMessage``
 (``newsletter.messages``), so no feed title can add a header.
 
 The decisions (:func:`health_issues`, :func:`mail_due`) are pure; :func:`send_health_mails`
@@ -38,7 +40,7 @@ log = logging.getLogger("techagenda.health")
 MAIL_EVERY = timedelta(days=7)
 EMPTY_AFTER = 3  # successful crawls with nothing upcoming before we write
 CHURN_AFTER = 2  # crawls in a row where most events came back under new UIDs
-FAILING, EMPTY, CHURN = "failing", "no_future", "uid_churn"
+FAILING, EMPTY, CHURN, SUSPECT = "failing", "no_future", "uid_churn", "suspect"
 
 _TEXT = {
     FAILING: (
@@ -56,6 +58,17 @@ _TEXT = {
         "Your feed answers but no longer lists any upcoming event.",
         "If you have dates planned, check that they are published in this feed (not only "
         "on another page).",
+    ),
+    SUSPECT: (
+        "Votre page ou votre flux ne montre plus (ou presque plus) les événements que nous y "
+        "lisions : la présentation a peut-être changé. Nous gardons vos événements affichés "
+        "en attendant.",
+        "Si vous avez refait votre site, dites-le nous ou publiez un flux iCal (ou des "
+        "données schema.org Event) : nous adapterons la lecture.",
+        "Your page or feed no longer shows (or hardly shows) the events we read there: its "
+        "layout may have changed. We keep your events listed in the meantime.",
+        "If you have redesigned your site, tell us or publish an iCal feed (or schema.org "
+        "Event data): we will adapt how we read it.",
     ),
     CHURN: (
         "Les identifiants (UID) de vos événements changent d'une lecture à l'autre : "
@@ -105,7 +118,17 @@ def health_issues(
         issues.append(EMPTY)
     if _check_saw_churn(source) or _crawls_show_churn(fetches):
         issues.append(CHURN)
+    if suspect_untold(source):
+        issues.append(SUSPECT)
     return issues
+
+
+def suspect_untold(source: Source) -> bool:
+    """The source is suspect and its organizer has not been mailed since it became so."""
+    if not source.suspect:
+        return False
+    since, mailed = source.suspect_since, source.health_mailed_at
+    return mailed is None or since is None or mailed < since
 
 
 def _check_saw_churn(source: Source) -> bool:

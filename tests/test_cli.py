@@ -110,3 +110,43 @@ def test_a_fresh_init_lists_the_35_starter_sources_pending(
     assert no_url["name"] == "La Coque Numérique"
     assert main(["sources", "approve", str(no_url["id"])]) == 1
     assert "has no URL yet" in capsys.readouterr().err
+
+
+def test_init_records_each_starter_source_route_or_reason(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["init", "--region", "aix-marseille", "--import-sources"]) == 0
+    assert "23 with an adapter, 12 unreadable" in capsys.readouterr().out
+    assert main(["sources", "list", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    alcazar = rows["Bibliothèques de Marseille - Alcazar (OpenAgenda)"]
+    assert alcazar["adapter"] == "openagenda" and "/events.v2.json" in alcazar["url"]
+    assert rows["thecamp"]["adapter"].startswith("unreadable: no feed or agenda seen")
+    assert all(r["adapter"] != "-" for r in rows.values())
+    assert main(["init", "--region", "aix-marseille", "--import-sources"]) == 0
+    assert "35 already present" in capsys.readouterr().out
+    assert main(["sources", "list"]) == 0
+    assert "read by: css" in capsys.readouterr().out
+
+
+def test_sources_test_rereads_a_saved_page_with_the_source_selectors(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["init", "--region", "aix-marseille", "--import-sources"]) == 0
+    capsys.readouterr()
+    assert main(["sources", "list", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    friche = rows["Friche la Belle de Mai (Zinc, LFO fablab)"]["id"]
+    page = Path(__file__).parent / "data" / "sites" / "css-friche.html"
+    assert main(["sources", "test", str(friche), "--page", str(page)]) == 0
+    out = capsys.readouterr().out
+    assert "read by: css" in out and "events: 3" in out
+    assert "Zinc : rencontre creative coding" in out
+    broken = Path("redesigned.html")
+    broken.write_text("<html><body><ul class='agenda'><li>x</li></ul></body></html>")
+    assert main(["sources", "test", str(friche), "--page", str(broken)]) == 0
+    out = capsys.readouterr().out
+    assert "events: 0" in out and "no card matched" in out
+    camp = rows["thecamp"]["id"]
+    assert main(["sources", "test", str(camp), "--page", str(page)]) == 1
+    assert "unreadable" in capsys.readouterr().err

@@ -25,7 +25,9 @@ from aggregator.errors import ParseError, SourceError
 from aggregator.models import Source
 from aggregator.raw import RawEvent, SourceDefaults
 from aggregator.settings import Settings
-from crawlers.document import Fetched, read_document
+from crawlers.adapters import read_route
+from crawlers.adapters.routes import Route
+from crawlers.document import Fetched
 from crawlers.items import EventItem, SourceReport
 from crawlers.parsers import ParseResult
 from crawlers.spiders.failures import describe_failure
@@ -43,6 +45,7 @@ class SourceJob:
     last_modified: str | None
     defaults: SourceDefaults
     follow_links: bool = False
+    route: Route | None = None  # how the pack says to read it (crawlers.adapters)
 
     @classmethod
     def from_source(cls, source: Source, *, now: datetime, settings: Settings) -> SourceJob:
@@ -56,6 +59,7 @@ class SourceJob:
             follow_links=source.follow_links,
         )
         assert source.url, "only sources with a URL are crawled"
+        route = Route.from_json(source.route) if source.route else None
         return cls(
             id=source.id,
             url=source.url,
@@ -63,7 +67,13 @@ class SourceJob:
             last_modified=source.last_modified,
             defaults=defaults,
             follow_links=source.follow_links,
+            route=route if route is not None and route.readable else None,
         )
+
+    def start_urls(self) -> list[str]:
+        """The documents one crawl of this source reads first (its pages, then its others)."""
+        urls = self.route.start_urls() if self.route is not None else []
+        return urls if self.url in urls else [self.url, *urls]
 
 
 @dataclass
@@ -124,22 +134,33 @@ class SourceSpider(scrapy.Spider):
         raise NotImplementedError
 
     def read(self, job: SourceJob, response: Response) -> ParseResult:
-        """The shared reading path (:func:`crawlers.document.read_document`) on a response;
-        ingest normalises what it returns with the source's own defaults."""
+        """The shared reading path on a response: the source's route
+        (:func:`crawlers.adapters.read_route`, which is :func:`crawlers.document.read_document`
+        for a source without one); ingest normalises what it returns with the source's own
+        defaults. An event page a css ``follow`` step opened is read against its card."""
         fetched = Fetched(response.body, response.url, response_headers(response))
-        return read_document(fetched, job.defaults).as_result()
+        card = None
+        if job.route is not None and job.route.follows and not response.meta.get("listing"):
+            progress = self.progress[job.id]
+            card = progress.fallbacks.get(response.url) or progress.fallbacks.get(
+                response.meta.get("first_url", "")
+            )
+        return read_route(fetched, job.defaults, route=job.route, card=card).as_result()
 
     # -- requests ----------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Any]:
         for job in self.jobs.values():
-            yield self._request(job, job.url, depth=0)
+            first, *others = job.start_urls()
+            yield self._request(job, first, depth=0, listing=True)
+            for url in others:  # further pages of the listing: their failures are warnings
+                yield self._request(job, url, depth=1, listing=True)
 
-    def _request(self, job: SourceJob, url: str, *, depth: int) -> Request:
+    def _request(self, job: SourceJob, url: str, *, depth: int, listing: bool = False) -> Request:
         progress = self.progress[job.id]
         progress.pending += 1
         progress.seen.add(urldefrag(url)[0])
-        meta: dict[str, Any] = {"source_id": job.id, "depth": depth}
+        meta: dict[str, Any] = {"source_id": job.id, "depth": depth, "listing": listing}
         if depth == 0:
             meta.update(admin_source=True, etag=job.etag, last_modified=job.last_modified)
         return Request(
@@ -148,6 +169,7 @@ class SourceSpider(scrapy.Spider):
             errback=self.on_failure,
             dont_filter=True,  # our own per-source `seen` set; every request must call back
             meta=meta,
+            headers=dict(job.route.headers) if job.route is not None and listing else None,
         )
 
     # -- callbacks ---------------------------------------------------------------------
@@ -189,7 +211,12 @@ class SourceSpider(scrapy.Spider):
         if not events and fallback is not None:
             events = [fallback]  # the event page had no structured data: keep the feed item
         if job.follow_links and result.format in FEED_FORMATS:
-            events, item_requests = self._follow_items(job, response, events, depth)
+            links = feed_item_links(response.body)
+            events, item_requests = self._follow_items(job, response, events, depth, links)
+            out.extend(item_requests)
+        elif job.route is not None and job.route.follows and response.meta.get("listing"):
+            links = [e.url for e in events if e.url]  # css cards: read each event's page
+            events, item_requests = self._follow_items(job, response, events, 0, links)
             out.extend(item_requests)
         out.extend(self._emit(job, events))
         out.extend(self._follow(job, response, result.links, depth))
@@ -211,16 +238,21 @@ class SourceSpider(scrapy.Spider):
         return items
 
     def _follow_items(
-        self, job: SourceJob, response: Response, events: list[RawEvent], depth: int
+        self,
+        job: SourceJob,
+        response: Response,
+        events: list[RawEvent],
+        depth: int,
+        item_links: list[str],
     ) -> tuple[list[RawEvent], list[Request]]:
-        """News-style feed items (``Source.follow_links``): read each item's page, keeping
-        the item's own event, when it had one, as the fallback for a page without event
-        data or that cannot be fetched."""
+        """News-style feed items (``Source.follow_links``) or a css route's cards: read each
+        item's page, keeping the item's own event, when it had one, as the fallback for a
+        page without event data or that cannot be fetched."""
         max_pages = self.settings.getint("TECHAGENDA_FOLLOW_MAX_PAGES", 50)
         progress = self.progress[job.id]
         by_url = {urldefrag(e.url)[0]: e for e in events if e.url}
         kept = [e for e in events if not e.url]
-        links = [urldefrag(response.urljoin(link))[0] for link in feed_item_links(response.body)]
+        links = [urldefrag(response.urljoin(link))[0] for link in item_links]
         requests: list[Request] = []
         for url in dict.fromkeys([*links, *by_url]):
             fallback = by_url.pop(url, None)

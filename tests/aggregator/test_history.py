@@ -89,9 +89,12 @@ def test_a_moved_time_and_venue_are_recorded_with_old_and_new_values(
 def test_a_vanished_upcoming_event_records_its_cancellation(
     session: Session, settings: Settings
 ) -> None:
+    settings = settings.model_copy(update={"crawl_gone_after": 1})
     src = source(session)
-    ingest_events(session, src, [talk()], now=NOW, complete=True, settings=settings)
-    ingest_events(session, src, [], now=NOW + timedelta(hours=1), complete=True,
+    other = talk(title="Atelier Rust", uid="rust-1", start=datetime(2026, 12, 9, 19, 0),
+                 end=datetime(2026, 12, 9, 21, 0), venue="Le Zinc", city="Marseille")
+    ingest_events(session, src, [talk(), other], now=NOW, complete=True, settings=settings)
+    ingest_events(session, src, [other], now=NOW + timedelta(hours=1), complete=True,
                   settings=settings)
     session.commit()
     (change,) = recorded(session)

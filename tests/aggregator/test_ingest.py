@@ -102,7 +102,12 @@ def test_an_upcoming_event_that_vanishes_is_cancelled_not_deleted(
     ingest_events(session, src, [meetup(), other_talk()], now=NOW, complete=True,
                   settings=settings)
     session.commit()
-    later = NOW + timedelta(hours=1)
+    assert settings.crawl_gone_after == 3
+    for hours in (1, 2):  # missing from fewer than CRAWL_GONE_AFTER crawls: not gone yet
+        stats = ingest_events(session, src, [other_talk()], now=NOW + timedelta(hours=hours),
+                              complete=True, settings=settings)
+        assert stats.cancelled == 0
+    later = NOW + timedelta(hours=3)
     stats = ingest_events(session, src, [other_talk()], now=later, complete=True,
                           settings=settings)
     session.commit()
@@ -175,15 +180,21 @@ def test_a_duplicate_from_another_source_merges_and_keeps_every_link(
 def test_a_vanished_link_does_not_cancel_an_event_another_source_still_carries(
     session: Session, settings: Settings
 ) -> None:
+    settings = settings.model_copy(update={"crawl_gone_after": 1})
     organizer = add(session, "jug", "meetup group", 70)
     agenda = add(session, "agendadulibre", "aggregator", 30)
-    ingest_events(session, organizer, [meetup()], now=NOW, complete=True, settings=settings)
-    ingest_events(session, agenda, [meetup(uid="adl-1", url=None)], now=NOW, complete=True,
+    keeps = other_talk()  # each source keeps one event: no collapse, a plain vanishing
+    install = RawEvent(title="Install party Linux", start=datetime(2026, 12, 12, 14, 0),
+                       uid="adl-2", city="Marseille")
+    ingest_events(session, organizer, [meetup(), keeps], now=NOW, complete=True,
                   settings=settings)
-    stats = ingest_events(session, organizer, [], now=NOW, complete=True, settings=settings)
+    ingest_events(session, agenda, [meetup(uid="adl-1", url=None), install], now=NOW,
+                  complete=True, settings=settings)
+    stats = ingest_events(session, organizer, [keeps], now=NOW, complete=True,
+                          settings=settings)
     assert stats.cancelled == 0
     assert events(session)[0].status == "scheduled"
-    ingest_events(session, agenda, [], now=NOW, complete=True, settings=settings)
+    ingest_events(session, agenda, [install], now=NOW, complete=True, settings=settings)
     assert events(session)[0].status == "cancelled"
 
 

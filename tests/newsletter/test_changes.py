@@ -100,6 +100,7 @@ def crawled_twice(sqlite_engine: Engine, settings: Settings) -> Settings:
     """W48's digest sent after a first crawl; then the Kotlin talk moves to 20:00, the
     Python apéro vanishes (cancelled), a Rust workshop arrives already cancelled and a
     Cloud Native meetup is new."""
+    settings = settings.model_copy(update={"crawl_gone_after": 1})  # gone at its first miss
     with Session(sqlite_engine, expire_on_commit=False) as s:
         source = Source(name="Meetup Marseille", url="https://meetup.example/ical",
                         kind="meetup group", authority=70, state="approved")
@@ -171,6 +172,7 @@ def test_the_watermark_is_per_subscriber_a_newcomer_sees_no_change_markers(
 def test_preview_next_digest_counts_this_weeks_sent_issue_as_told(
     sqlite_engine: Engine, settings: Settings, tmp_path: Path
 ) -> None:
+    settings = settings.model_copy(update={"crawl_gone_after": 1})  # gone at its first miss
     with Session(sqlite_engine, expire_on_commit=False) as s:
         source = Source(name="JUG", url="https://jug.example/ical", state="approved",
                         kind="meetup group", authority=70)
