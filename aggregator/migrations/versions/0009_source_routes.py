@@ -1,7 +1,7 @@
 """source routes (adapter + route) and the collapse guard (suspect, missing counts)
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0008
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import aggregator.models
 
 
 revision = '0009'
-down_revision = '0005'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
