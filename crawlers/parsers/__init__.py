@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from aggregator.place import hybrid_parts, is_online_location, is_online_url
 from aggregator.raw import RawEvent, SourceDefaults
 from crawlers.detect import detect_format
-from crawlers.parsers.calendars import ical_platform, settle_platform
+from crawlers.parsers.calendars import feed_platform, ical_platform, settle_platform
 from crawlers.parsers.common import check_size, decode_body
 from crawlers.parsers.feed import parse_feed
 from crawlers.parsers.html import parse_html
@@ -86,7 +86,8 @@ def _parse(
             headers={"content-type": "application/xml; charset=utf-8"},
             defaults=defaults,
         )
-        return ParseResult(fmt, events, [], warnings + _floating_warning(events))
+        platform = feed_platform(body)
+        return ParseResult(fmt, events, [], warnings + _floating_warning(events), platform)
     if fmt == "sitemap":
         links, warnings = parse_sitemap(_as_utf8_xml(body, content_type), url=url)
         return ParseResult("sitemap", [], links, warnings)

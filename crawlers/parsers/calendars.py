@@ -1,4 +1,4 @@
-"""Which platform wrote an iCalendar file, and the small fixes its files need.
+"""Which platform wrote an iCalendar file (or a feed), and the small fixes its files need.
 
 Read from the content (``PRODID``, the event addresses), never only from the URL:
 OpenAgenda's ``events.v2.ics``, Meetup's group export, Luma's calendar feed, Mobilizon,
@@ -41,6 +41,19 @@ def ical_platform(text: str) -> str | None:
         if mark.search(head):
             return name
     return None
+
+
+_FEED_GENERATOR = re.compile(
+    rb"(?i)<generator[^>]*>\s*(mobilizon|gancio)|<generator[^>]*uri=[\"'][^\"']*(mobilizon|gancio)"
+)
+
+
+def feed_platform(body: bytes) -> str | None:
+    """"mobilizon" or "gancio" when an RSS/Atom feed's ``<generator>`` names one."""
+    match = _FEED_GENERATOR.search(body[:8192])
+    if match is None:
+        return None
+    return (match.group(1) or match.group(2)).decode("ascii").lower()
 
 
 def settle_platform(platform: str | None, events: list[RawEvent]) -> list[RawEvent]:

@@ -79,3 +79,8 @@ def test_a_gancio_event_on_a_voice_server_is_online() -> None:
     events = parse("gancio/api-events.json", "https://gancio.example.org/api/events").events
     mumble = events[-1]
     assert (mumble.online, mumble.online_url) == (True, "mumble://mumble.example.org:64738/jeudi")
+
+
+def test_a_mobilizon_atom_feed_is_named_by_its_generator() -> None:
+    result = parse("activitypub/mobilizon-group.atom")
+    assert result.platform == "mobilizon" and result.format == "atom"
