@@ -11,6 +11,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aggregator.errors import ConfigError, ParseError
 from aggregator.raw import RawEvent, SourceDefaults
@@ -194,3 +196,12 @@ def test_a_name_given_twice_is_an_error() -> None:
     table = {"name": "A", "unreadable": "none"}
     with pytest.raises(ConfigError, match="given twice"):
         parse_routes({"source": [table, table]})
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=400))
+def test_a_css_schema_never_raises_on_junk(text: str) -> None:
+    route = ROUTES["Friche la Belle de Mai (Zinc, LFO fablab)"]
+    body = f"<div class='events'><div class='event' data-date='{text[:20]}'>{text}</div></div>"
+    reading = read_route(Fetched(body.encode(), route.url or "", {}), DEFAULTS, route=route)
+    assert all(e.title and e.start is not None for e in reading.events)
