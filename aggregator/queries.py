@@ -51,7 +51,9 @@ def _text_columns() -> tuple[Any, ...]:
 
 
 def _matches_words(values: Iterable[str | None], words: list[str]) -> bool:
-    haystack = fold(" ".join(filter(None, values)))
+    """Every searched word is a whole word of the texts (both folded: accents, case and
+    punctuation ignored), so "ia" finds "IA" but not "Initiation"."""
+    haystack = set(fold(" ".join(filter(None, values))).split())
     return all(word in haystack for word in words)
 
 
@@ -145,7 +147,8 @@ def agenda_events(
     ``topics``: any of these slugs. ``towns``: INSEE codes (or names/postcodes) of the
     region; in-person events must be in one of them, online events still pass unless
     ``online`` is False. ``online``: True only online, False only in person. ``text``: every
-    word in the title, description, venue, town or organizer (accents and case ignored).
+    word, as a whole word, in the title, description, venue, town or organizer (accents,
+    case and punctuation ignored: "evenement" finds "Événement", "IA" not "Initiation").
     Cancelled events stay listed (shown as cancelled) until they are past.
 
     Every rule but the text search, the order and the page run in SQL. The text search

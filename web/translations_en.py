@@ -259,6 +259,29 @@ EN: dict[str, str] = {
     "Connexion administrateur requise.": "Admin login required.",
     "Adresse invalide : elle doit commencer par https:// ou http://": "Invalid address: it must "
     "start with https:// or http://",
+    # --- the public site: filters, pages, errors (issue 19) ---
+    "Thème inconnu : choisissez un thème de la liste.": "Unknown topic: pick one from the list.",
+    "Ville inconnue : choisissez une ville de la région.": "Unknown town: pick a town of the "
+    "region.",
+    "Format inconnu : choisissez sur place ou en ligne.": "Unknown format: pick in person or "
+    "online.",
+    "Date invalide : choisissez un jour entre 2000 et 2100.": "Invalid date: pick a day between "
+    "2000 and 2100.",
+    "La date de fin doit suivre la date de début.": "The end date must come after the start "
+    "date.",
+    "Recherche trop longue : 200 caractères au plus.": "Search too long: 200 characters at most.",
+    "Numéro de page invalide.": "Invalid page number.",
+    "Certains filtres n'ont pas pu être appliqués :": "Some filters could not be applied:",
+    "Filtres actifs": "Active filters",
+    "Retirer le filtre": "Remove the filter",
+    "Tout effacer": "Clear all",
+    "Semaines": "Weeks",
+    "Sem. du": "Week of",
+    "Pages": "Pages",
+    "Page": "Page",
+    "Événements précédents": "Previous events",
+    "Cet événement n'existe pas ou n'est plus publié.": "This event does not exist or is no "
+    "longer published.",
 }
 
 FR_STATES: dict[str, str] = {
