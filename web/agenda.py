@@ -78,15 +78,15 @@ class AgendaFilter:
 FLAGS = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False}
 MAX_PAGE = 1000  # forty events a page: far past anything the agenda holds
 MAX_TEXT = 200
-FIRST_YEAR, LAST_YEAR = 2000, 2100  # dates a visitor may ask for
 
 
 @dataclass(frozen=True)
 class AgendaQuery:
     """A parsed query string: the filter, the page and what could not be understood.
 
-    ``problems`` maps a field name to a French message (a key of the English catalogue);
-    the values it names are left out of ``filt``. ``raw`` is what the visitor typed, so a
+    ``problems`` maps a field name to a French message (a key of the English catalogue)
+    for a value that could not be read; ``notes`` for one that was read but cannot apply
+    (an end before the start). Both are left out of ``filt``. ``raw`` is what the visitor typed, so a
     form can be shown again as it was sent.
     """
 
@@ -94,14 +94,15 @@ class AgendaQuery:
     page: int = 1
     problems: dict[str, str] = field(default_factory=dict)
     raw: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)  # understood, but left out
 
 
 def _parse_day(value: str) -> date | None:
+    """A calendar day (YYYY-MM-DD), any year: the window clamps far ones."""
     try:
-        day = date.fromisoformat(value.strip())
+        return date.fromisoformat(value.strip())
     except ValueError:
         return None
-    return day if FIRST_YEAR <= day.year <= LAST_YEAR else None
 
 
 def parse_agenda_query(
@@ -142,10 +143,11 @@ def parse_agenda_query(
     for name in ("from", "to"):
         days[name] = _parse_day(raw[name]) if raw[name] else None
         if raw[name] and days[name] is None:
-            problems[name] = "Date invalide : choisissez un jour entre 2000 et 2100."
+            problems[name] = "Date invalide : utilisez le format AAAA-MM-JJ."
     start, end = days["from"], days["to"]
+    notes: dict[str, str] = {}
     if start and end and end < start:
-        problems["to"] = "La date de fin doit suivre la date de début."
+        notes["to"] = "La date de fin doit suivre la date de début."
         end = None
     text = " ".join((first("q") or "").split()) or None
     if text and len(text) > MAX_TEXT:
@@ -166,7 +168,7 @@ def parse_agenda_query(
         end=end,
         text=text,
     )
-    return AgendaQuery(filt=filt, page=page, problems=problems, raw=raw)
+    return AgendaQuery(filt=filt, page=page, problems=problems, raw=raw, notes=notes)
 
 
 def agenda_filter(

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import event
 
 from aggregator.db import make_engine
 from aggregator.regions import load_region
@@ -23,9 +24,17 @@ from aggregator.topics import load_taxonomy
 from web import admin, admin_gate, exports, organizers, personal, public, subscribers
 from web.errors import install_error_handlers
 from web.rendering import make_templates
-from web.security import CSRF_COOKIE, RateLimiter, cookie_flags, csrf_cookie_valid, new_csrf_token
+from web.security import (
+    CSRF_COOKIE,
+    RateLimiter,
+    apply_security_headers,
+    cookie_flags,
+    csrf_cookie_valid,
+    new_csrf_token,
+)
 
 STATIC = Path(__file__).parent / "static"
+WEB_BUSY_TIMEOUT_MS = 5000  # how long a page waits on a locked SQLite file before a 503
 
 
 def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
@@ -50,6 +59,16 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     region = load_region(settings.region)
     app.state.settings = settings
     app.state.engine = make_engine(settings.db_url)
+    app.state.busy_timeout_ms = WEB_BUSY_TIMEOUT_MS
+    if app.state.engine.dialect.name == "sqlite":
+
+        @event.listens_for(app.state.engine, "connect")
+        def _web_busy_timeout(dbapi_connection: Any, _record: Any) -> None:
+            # A visitor waits a few seconds for a busy database, then gets a 503 page.
+            cursor = dbapi_connection.cursor()
+            cursor.execute(f"PRAGMA busy_timeout={int(app.state.busy_timeout_ms)}")
+            cursor.close()
+
     app.state.region = region
     app.state.taxonomy = load_taxonomy(region)
     app.state.tz = ZoneInfo(getattr(region, "timezone", None) or settings.timezone)
@@ -79,15 +98,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         response = await call_next(request)
         if fresh:
             response.set_cookie(CSRF_COOKIE, request.state.csrf_token, **cookie_flags(settings))
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        if not request.url.path.startswith("/docs"):
-            response.headers.setdefault(
-                "Content-Security-Policy",
-                "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-                "script-src 'self'; frame-ancestors 'none'; form-action 'self'",
-            )
+        apply_security_headers(response, request.url.path)
         return response
 
     return app

@@ -109,7 +109,7 @@ def agenda(request: Request, session: SessionDep, now: NowDep) -> HTMLResponse:
             "days": days,
             "filt": filt,
             "raw": query.raw,
-            "problems": query.problems,
+            "problems": {**query.notes, **query.problems},
             "chips": chips,
             "page": page,
             "more": more,

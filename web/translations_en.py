@@ -265,8 +265,6 @@ EN: dict[str, str] = {
     "region.",
     "Format inconnu : choisissez sur place ou en ligne.": "Unknown format: pick in person or "
     "online.",
-    "Date invalide : choisissez un jour entre 2000 et 2100.": "Invalid date: pick a day between "
-    "2000 and 2100.",
     "La date de fin doit suivre la date de début.": "The end date must come after the start "
     "date.",
     "Recherche trop longue : 200 caractères au plus.": "Search too long: 200 characters at most.",
@@ -282,6 +280,48 @@ EN: dict[str, str] = {
     "Événements précédents": "Previous events",
     "Cet événement n'existe pas ou n'est plus publié.": "This event does not exist or is no "
     "longer published.",
+    # --- error pages (issue 19) ---
+    "Lien invalide": "Invalid link",
+    "Page introuvable": "Page not found",
+    "Méthode non autorisée": "Method not allowed",
+    "Ce lien n'est pas ou plus valide.": "This link is not valid, or no longer is.",
+    "Ce lien a expiré.": "This link has expired.",
+    "Connexion requise": "Login required",
+    "Accès refusé": "Access refused",
+    "Demande incomplète": "Incomplete request",
+    "Certaines valeurs envoyées ne sont pas valides.": "Some of the values sent are not valid.",
+    "Trop de tentatives": "Too many attempts",
+    "Erreur du serveur": "Server error",
+    "Une erreur inattendue s'est produite. Réessayez plus tard.": "Something unexpected went "
+    "wrong. Please try again later.",
+    "Source injoignable": "Source unreachable",
+    "La page demandée n'a pas pu être lue. Réessayez plus tard.": "The page asked for could not "
+    "be read. Please try again later.",
+    "Service occupé": "Service busy",
+    "Le service est momentanément occupé. Réessayez dans un instant.": "The service is busy for "
+    "a moment. Please try again shortly.",
+    "Ce champ est obligatoire.": "This field is required.",
+    "Entrez un nombre entier.": "Enter a whole number.",
+    "Entrez un nombre.": "Enter a number.",
+    "Ce nombre est trop petit.": "This number is too small.",
+    "Ce nombre est trop grand.": "This number is too large.",
+    "Ce texte est trop long.": "This text is too long.",
+    "Ce texte est trop court.": "This text is too short.",
+    "Trop de valeurs.": "Too many values.",
+    "Date invalide : utilisez le format AAAA-MM-JJ.": "Invalid date: use the YYYY-MM-DD format.",
+    "Date ou heure invalide.": "Invalid date or time.",
+    "Heure invalide : utilisez le format HH:MM.": "Invalid time: use the HH:MM format.",
+    "Choix invalide.": "Invalid choice.",
+    "Valeur invalide.": "Invalid value.",
+    "Adresse de la page": "Page address",
+    "Formulaire": "Form",
+    "Vous pourrez réessayer dans": "You can try again in",
+    "secondes.": "seconds.",
+    "Renvoyer le formulaire": "Send the form again",
+    "Recevoir un nouveau lien": "Get a new link",
+    "Indiquez votre adresse : nous vous enverrons un nouveau lien par email.": "Enter your "
+    "address: we will email you a new link.",
+    "M'envoyer un nouveau lien": "Send me a new link",
 }
 
 FR_STATES: dict[str, str] = {
