@@ -188,3 +188,20 @@ def archive_week(request: Request, session: SessionDep, week: str) -> HTMLRespon
             "place_text": place_text,
         },
     )
+
+
+@router.get("/developers", response_class=HTMLResponse)
+def developers(request: Request) -> HTMLResponse:
+    """A short human page on the feeds and the API (the reference is ``/docs``)."""
+    state = request.app.state
+    return render(
+        request,
+        "developers.html",
+        {
+            "base": str(state.settings.base_url).rstrip("/"),
+            "topics": topic_choices(request)[:3],
+            "town": town_slug(state.region.communes_sorted()[0].name)
+            if state.region.communes
+            else "",
+        },
+    )

@@ -322,6 +322,36 @@ EN: dict[str, str] = {
     "Indiquez votre adresse : nous vous enverrons un nouveau lien par email.": "Enter your "
     "address: we will email you a new link.",
     "M'envoyer un nouveau lien": "Send me a new link",
+    # --- developers page (issue 19) ---
+    "Flux et API": "Feeds and API",
+    "Tout ce que montre l'agenda est aussi disponible en flux ouverts, sans compte ni clé.": "Everything "
+    "the agenda shows is also available as open feeds, with no account or key.",
+    "Flux d'agenda": "Calendar feeds",
+    "iCalendar : abonnez-vous depuis Google Agenda, Apple Calendrier, Outlook ou Thunderbird.":
+    "iCalendar: subscribe from Google Calendar, Apple Calendar, Outlook or Thunderbird.",
+    "Atom : pour un lecteur de flux.": "Atom: for a feed reader.",
+    "un seul événement, à ajouter à un agenda.": "a single event, to add to a calendar.",
+    "Filtres": "Filters",
+    "Les flux et l'API acceptent les mêmes filtres que la page d'accueil :": "The feeds and the "
+    "API take the same filters as the home page:",
+    "un thème (répétable) :": "a topic (repeatable):",
+    "une ville de la région, par son nom ou son code INSEE (répétable) :": "a town of the region, "
+    "by name or INSEE code (repeatable):",
+    "yes : en ligne seulement ; no : sur place seulement": "yes: online only; no: in person only",
+    "premier et dernier jour, au format AAAA-MM-JJ": "first and last day, as YYYY-MM-DD",
+    "recherche de mots entiers, sans tenir compte des accents ni des majuscules": "whole-word "
+    "search, ignoring accents and case",
+    "Exemple :": "Example:",
+    "API JSON": "JSON API",
+    "les événements à venir, par pages (limit, offset), avec le lien de la page suivante dans next.":
+    "upcoming events, in pages (limit, offset), with the next page's link in next.",
+    "La référence complète, que vous pouvez essayer dans le navigateur :": "The full reference, "
+    "which you can try in the browser:",
+    "documentation de l'API": "API documentation",
+    "Flux personnels": "Personal feeds",
+    "Chaque abonné·e reçoit dans ses préférences des liens privés vers un agenda et un flux Atom qui suivent ses choix.":
+    "Every subscriber finds, in their preferences, private links to a calendar and an Atom feed "
+    "that follow their choices.",
 }
 
 FR_STATES: dict[str, str] = {
