@@ -352,6 +352,17 @@ EN: dict[str, str] = {
     "Chaque abonné·e reçoit dans ses préférences des liens privés vers un agenda et un flux Atom qui suivent ses choix.":
     "Every subscriber finds, in their preferences, private links to a calendar and an Atom feed "
     "that follow their choices.",
+    # --- single-event form (issue 19) ---
+    "Vérifiez les champs signalés :": "Check the fields marked:",
+    "Donnez un titre d'au moins trois caractères.": "Give a title of at least three characters.",
+    "Cette date est passée : choisissez aujourd'hui ou un jour à venir.": "This date is past: "
+    "pick today or a day to come.",
+    "Cette date est trop lointaine : choisissez un jour avant 2101.": "This date is too far "
+    "ahead: pick a day before 2101.",
+    "Indiquez l'heure de début avant l'heure de fin.": "Give the start time before the end time.",
+    "L'heure de fin doit suivre l'heure de début.": "The end time must come after the start "
+    "time.",
+    "Cette adresse email n'est pas valide.": "This email address is not valid.",
 }
 
 FR_STATES: dict[str, str] = {
