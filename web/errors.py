@@ -23,7 +23,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aggregator import errors
-from web.i18n import request_language, translator
+from web.i18n import PHRASES, request_language, translator
 from web.rendering import render
 from web.security import (
     CSRF_FIELD,
@@ -103,6 +103,9 @@ def human_message(message: str | None, status: int) -> str:
     """``message`` when it was written for people (a catalogue key), else the status's."""
     if message and message in EN:
         return message
+    for pattern, key in PHRASES:
+        if message and pattern.fullmatch(message) and "{" not in key:
+            return key
     return HEADLINES.get(status, HEADLINES[500])[1]
 
 

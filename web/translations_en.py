@@ -363,6 +363,45 @@ EN: dict[str, str] = {
     "L'heure de fin doit suivre l'heure de début.": "The end time must come after the start "
     "time.",
     "Cette adresse email n'est pas valide.": "This email address is not valid.",
+    # --- library messages said for people (issue 19, web/i18n.py PHRASES) ---
+    "Aucun résumé envoyé pour cette semaine.": "No digest was sent for this week.",
+    "Cet abonnement a été fermé : abonnez-vous à nouveau.": "This subscription was closed: "
+    "please subscribe again.",
+    "Ce flux n'est plus actif.": "This feed is no longer active.",
+    "Une adresse email est requise.": "An email address is required.",
+    "Langue inconnue.": "Unknown language.",
+    "{url} n'a pas répondu à temps": "{url} did not answer in time",
+    "{url} a mis trop de temps à répondre": "{url} took too long to answer",
+    "{url} a répondu HTTP {status}": "{url} answered HTTP {status}",
+    "impossible de trouver {host} : ce nom n'existe pas": "cannot find {host}: the name does "
+    "not exist",
+    "adresse refusée : {url}": "address refused: {url}",
+    "adresse web invalide : {url}": "invalid web address: {url}",
+    "{url} : plus de {n} redirections": "{url}: more than {n} redirects",
+    "Aucun événement à une heure inhabituelle": "No event at an odd hour",
+    "{n} événement(s) entre 00:00 et 06:00": "{n} event(s) start between 00:00 and 06:00",
+    "Aucun événement déjà passé": "No event already past",
+    "{n} événement(s) déjà terminé(s)": "{n} event(s) already over",
+    "Aucun doublon probable": "No likely duplicate",
+    "{n} paire(s) de doublons probables non fusionnée(s)": "{n} likely duplicate pair(s) not "
+    "merged",
+    "Toutes les sources ont répondu": "Every source answered",
+    "{n} source(s) en échec au dernier passage": "{n} source(s) failed at the last crawl",
+    "Le numéro est vide : aucun événement sur ses deux semaines": "The issue is empty: no event "
+    "in its two weeks",
+    "Numéro anormalement petit : {size} événements contre {mean} en moyenne": "Abnormally small "
+    "issue: {size} events against {mean} on average",
+    "semaines précédentes : {weeks}": "recent weeks: {weeks}",
+    "{size} événements dans le numéro": "{size} events in the issue",
+    "{n} passages en échec d'affilée": "{n} failed crawls in a row",
+    "signalée pour relecture": "flagged for review",
+    "Heures inhabituelles": "Odd hours",
+    "Événements passés": "Past events",
+    "Doublons probables": "Likely duplicates",
+    "Sources en échec": "Failing sources",
+    "Taille du numéro": "Issue size",
+    "ATTENTION": "WARNING",
+    "ÉCHEC": "FAIL",
 }
 
 FR_STATES: dict[str, str] = {
