@@ -26,6 +26,7 @@ from aggregator.settings import Settings
 from aggregator.topics import load_taxonomy
 from web import admin, admin_gate, exports, organizers, personal, public, subscribers
 from web.errors import install_error_handlers
+from web.present import subscribe_links
 from web.rendering import make_templates
 from web.security import (
     CSRF_COOKIE,
@@ -77,7 +78,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     app.state.tz = ZoneInfo(getattr(region, "timezone", None) or settings.timezone)
     app.state.templates = make_templates()
     app.state.templates.env.globals.update(
-        personal_feeds=lambda sub: personal.feed_urls(settings, sub),
+        personal_feeds=lambda sub: personal_feed_links(settings, region, sub),
         personal_text=personal.personal_text,
     )
     app.state.clock = clock or (lambda: datetime.now(UTC))
@@ -119,6 +120,13 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         return response
 
     return app
+
+
+def personal_feed_links(settings: Settings, region: Any, sub: Any) -> dict[str, str]:
+    """A subscriber's feed URLs plus the links that add the calendar to an app."""
+    urls = personal.feed_urls(settings, sub)
+    name = f"Agenda tech {region.display_name}"
+    return {**urls, **subscribe_links(urls["ics"], name)}
 
 
 def app_from_environment() -> FastAPI:

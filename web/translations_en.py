@@ -402,6 +402,14 @@ EN: dict[str, str] = {
     "Taille du numéro": "Issue size",
     "ATTENTION": "WARNING",
     "ÉCHEC": "FAIL",
+    # --- personal feeds (issue 19) ---
+    "Votre agenda reçoit chaque événement à venir qui correspond à vos choix, jusqu'à six mois à l'avance, et se met à jour tout seul.":
+    "Your calendar gets every upcoming event matching your choices, up to six months ahead, "
+    "and updates itself.",
+    "S'abonner dans mon agenda": "Subscribe in my calendar",
+    "Ajouter à Google Agenda": "Add to Google Calendar",
+    "Ajouter à Apple Calendrier": "Add to Apple Calendar",
+    "Ajouter à Outlook": "Add to Outlook",
 }
 
 FR_STATES: dict[str, str] = {

@@ -24,6 +24,8 @@ import uvicorn
 from aggregator.db import make_engine, session_scope, upgrade
 from aggregator.models import Event
 from aggregator.settings import load_settings
+from newsletter.tokens import make_token
+from tests.newsletter.conftest import add_subscriber
 from tests.web.conftest import NOW, seed_events
 from web.app import create_app
 from web.i18n import translator
@@ -53,6 +55,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+PREFERENCES: dict[str, str] = {}  # the seeded subscriber's preferences page
+
+
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The site on a free loopback port, its store seeded around the fixed clock."""
@@ -68,7 +73,6 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                               end=start + timedelta(hours=n, minutes=30), city="Marseille",
                               insee="13055", in_region=True, relevance=3.0, topics=[],
                               timezone="Europe/Paris"))
-    engine.dispose()
     port = _free_port()
     address = f"http://127.0.0.1:{port}"
     settings = load_settings(
@@ -78,6 +82,10 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         secret_key="test-secret-key",
         base_url=address,
     )
+    with session_scope(engine) as session:
+        sub = add_subscriber(session, "camille.durand@exemple.fr", topics=["web-mobile"])
+        PREFERENCES["path"] = f"/preferences/{make_token(settings, sub, 'preferences')}"
+    engine.dispose()
     server = uvicorn.Server(uvicorn.Config(
         create_app(settings, clock=lambda: NOW), host="127.0.0.1", port=port,
         log_level="warning", lifespan="on",
@@ -272,3 +280,16 @@ def test_a_lost_visitor_gets_a_404_page_and_a_way_back(
     with page.expect_navigation():
         page.get_by_role("link", name=_("Retour à l'agenda")).click()
     assert len(card_titles(page)) == 40
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_the_preferences_page_fits_a_phone_and_offers_calendar_buttons(
+    base: str, open_page: Any, lang: str
+) -> None:
+    _ = translator(lang)
+    page = open_page(PHONE, lang)
+    page.goto(base + PREFERENCES["path"])
+    expect(page.get_by_role("link", name=_("Ajouter à Google Agenda"))).to_be_visible()
+    webcal = page.get_by_role("link", name=_("S'abonner dans mon agenda"))
+    assert (webcal.get_attribute("href") or "").startswith("webcal://127.0.0.1:")
+    assert fits_the_width(page)
