@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from aggregator.models import Event, EventLink, Source
+from aggregator.models import Event, EventChange, EventLink, Source
 from aggregator.regions import Region, fold, load_region
 from aggregator.relevance import effective_scope, exclusion_reason
 from aggregator.settings import Settings
@@ -397,3 +397,27 @@ def source_stats(session: Session) -> list[dict[str, Any]]:
             }
         )
     return result
+
+
+def series_dates(
+    session: Session, event: Event, *, region: Region | None, now: datetime, limit: int = 12
+) -> list[Event]:
+    """The other published, not yet ended dates of ``event``'s series, by start."""
+    if not event.series_uid:
+        return []
+    ends = sa.func.coalesce(col(Event.end), col(Event.start))
+    query = (
+        select(Event)
+        .where(col(Event.series_uid) == event.series_uid, col(Event.id) != event.id,
+               col(Event.start).is_not(None), ends >= now, *published_conditions(region))
+        .order_by(col(Event.start), col(Event.id))
+        .limit(limit)
+    )
+    return list(session.exec(query))
+
+
+def event_changes(session: Session, event_id: int) -> list[EventChange]:
+    """The recorded changes of one event, oldest first."""
+    return list(session.exec(
+        select(EventChange).where(EventChange.event_id == event_id).order_by(col(EventChange.id))
+    ))

@@ -9,8 +9,9 @@ from sqlmodel import col, select
 
 from aggregator.errors import NotFoundError
 from aggregator.models import Digest, Event
-from aggregator.queries import agenda_events, event_sources
+from aggregator.queries import agenda_events, event_changes, event_sources, series_dates
 from aggregator.weeks import week_bounds
+from newsletter.select import moved_from
 from web.agenda import (
     AgendaQuery,
     event_day,
@@ -129,9 +130,13 @@ def agenda(request: Request, session: SessionDep, now: NowDep) -> HTMLResponse:
 
 
 @router.get("/events/{event_id:int}", response_class=HTMLResponse)
-def event_page(request: Request, session: SessionDep, event_id: int) -> HTMLResponse:
+def event_page(request: Request, session: SessionDep, now: NowDep, event_id: int) -> HTMLResponse:
+    """One event: when (a moved one's old time struck through), where, its series' other
+    dates, calendar links, sources."""
     event = public_event(session, event_id)
-    settings = request.app.state.settings
+    state = request.app.state
+    settings = state.settings
+    was_start, was_place = moved_from(event_changes(session, event_id), state.tz)
     page_url = f"{settings.base_url.rstrip('/')}/events/{event.id}"
     sources = event_sources(session, [event_id]).get(event_id, [])
     return render(
@@ -145,6 +150,9 @@ def event_page(request: Request, session: SessionDep, event_id: int) -> HTMLResp
             "sources": sources,
             "jsonld": event_jsonld(event, page_url, sources),
             "topic_labels": dict(topic_choices(request)),
+            "was_start": was_start,
+            "was_place": was_place,
+            "series": series_dates(session, event, region=state.region, now=now),
         },
     )
 

@@ -410,6 +410,11 @@ EN: dict[str, str] = {
     "Ajouter à Google Agenda": "Add to Google Calendar",
     "Ajouter à Apple Calendrier": "Add to Apple Calendar",
     "Ajouter à Outlook": "Add to Outlook",
+    # --- event page (issue 19) ---
+    "Déplacé": "Moved",
+    "Ancien horaire": "Former time",
+    "Ancien lieu": "Former place",
+    "Autres dates de cette série": "Other dates of this series",
 }
 
 FR_STATES: dict[str, str] = {
