@@ -415,6 +415,17 @@ EN: dict[str, str] = {
     "Ancien horaire": "Former time",
     "Ancien lieu": "Former place",
     "Autres dates de cette série": "Other dates of this series",
+    # --- admin counters (issue 19) ---
+    "Lues": "Fetched",
+    "Inchangées": "Unchanged",
+    "En échec": "Failed",
+    "Événements trouvés": "Events found",
+    "Mis à jour": "Updated",
+    "Fusionnés": "Merged",
+    "Annulés": "Cancelled",
+    "Octets": "Bytes",
+    "automatique": "automatic",
+    "sur approbation": "on approval",
 }
 
 FR_STATES: dict[str, str] = {

@@ -4,7 +4,11 @@ errors, the send gate's checks) are said in the page's language."""
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
+from aggregator.models import CrawlRun
+from tests.web.conftest import NOW
 from web.i18n import PHRASES, translate_phrases
 from web.translations_en import EN
 
@@ -47,3 +51,21 @@ def test_the_send_gate_names_its_checks_in_the_admins_language(admin_client: Tes
     assert "every source answered" not in french
     english = admin_client.get("/admin/digest/gate?week=2026-W49&lang=en").text
     assert "Issue size" in english and "Every source answered" in english
+
+
+def test_a_crawl_runs_counters_and_error_are_in_the_admins_language(
+    admin_client: TestClient, sqlite_engine: Engine
+) -> None:
+    with Session(sqlite_engine) as session:
+        run = CrawlRun(status="failed", requested_by="admin", created_at=NOW,
+                       stats={"sources": 2, "not_modified": 1, "failed": 1, "found": 7},
+                       error="https://agenda.example/feed did not answer in time")
+        session.add(run)
+        session.commit()
+        run_id = run.id
+    french = admin_client.get(f"/admin/runs/{run_id}").text
+    assert "Inchangées" in french and "Événements trouvés" in french
+    assert "not_modified" not in french and "did not answer" not in french
+    assert "n&#39;a pas répondu à temps" in french
+    english = admin_client.get(f"/admin/runs/{run_id}?lang=en").text
+    assert "Unchanged" in english and "did not answer in time" in english
