@@ -24,7 +24,16 @@ from aggregator.db import make_engine
 from aggregator.regions import load_region
 from aggregator.settings import Settings
 from aggregator.topics import load_taxonomy
-from web import admin, admin_gate, exports, organizers, personal, public, subscribers
+from web import (
+    admin,
+    admin_gate,
+    exports,
+    new_link,
+    organizers,
+    personal,
+    public,
+    subscribers,
+)
 from web.errors import install_error_handlers
 from web.present import subscribe_links
 from web.rendering import make_templates
@@ -102,7 +111,9 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
             swagger_ui_parameters={"validatorUrl": None},  # no badge from validator.swagger.io
         )
 
-    for module in (public, exports, subscribers, personal, organizers, admin, admin_gate):
+    for module in (
+        public, exports, subscribers, personal, organizers, new_link, admin, admin_gate
+    ):
         app.include_router(module.router)
     install_error_handlers(app)
 

@@ -426,6 +426,14 @@ EN: dict[str, str] = {
     "Octets": "Bytes",
     "automatique": "automatic",
     "sur approbation": "on approval",
+    # --- new link (issue 19) ---
+    "Votre lien pour gérer votre abonnement": "Your link to manage your subscription",
+    "Voici un nouveau lien pour modifier vos choix ou vous désabonner :": "Here is a new link to "
+    "change your choices or unsubscribe:",
+    "Vous n'avez rien demandé ? Ignorez ce message, rien ne changera.": "You asked for nothing? "
+    "Ignore this message, nothing will change.",
+    "Si cette adresse est abonnée, un nouveau lien vient d'y être envoyé :": "If this address is "
+    "subscribed, a new link was just sent to it:",
 }
 
 FR_STATES: dict[str, str] = {

@@ -55,7 +55,7 @@ def test_a_tampered_link_offers_a_new_one_in_the_visitors_language(client: TestC
     response = client.get("/preferences/not-a-real-token", headers={"accept-language": "en"})
     assert_human_page(response, 400)
     assert "Invalid link" in response.text
-    assert 'action="/subscribe"' in response.text and "Send me a new link" in response.text
+    assert 'action="/new-link"' in response.text and "Send me a new link" in response.text
     french = client.get("/unsubscribe/abc")
     assert_human_page(french, 400)
     assert "M&#39;envoyer un nouveau lien" in french.text or "M'envoyer un nouveau lien" in french.text
