@@ -9,6 +9,8 @@ would build: the forms are filled and submitted, the links clicked.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import re
 import socket
 import threading
@@ -85,6 +87,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with session_scope(engine) as session:
         sub = add_subscriber(session, "camille.durand@exemple.fr", topics=["web-mobile"])
         PREFERENCES["path"] = f"/preferences/{make_token(settings, sub, 'preferences')}"
+        PREFERENCES["outbox"] = str(root / "outbox")
     engine.dispose()
     server = uvicorn.Server(uvicorn.Config(
         create_app(settings, clock=lambda: NOW), host="127.0.0.1", port=port,
@@ -292,4 +295,29 @@ def test_the_preferences_page_fits_a_phone_and_offers_calendar_buttons(
     expect(page.get_by_role("link", name=_("Ajouter à Google Agenda"))).to_be_visible()
     webcal = page.get_by_role("link", name=_("S'abonner dans mon agenda"))
     assert (webcal.get_attribute("href") or "").startswith("webcal://127.0.0.1:")
+    assert fits_the_width(page)
+
+
+@pytest.mark.parametrize(("viewport", "lang"), WIDTHS_AND_LANGUAGES[:2])
+def test_a_broken_link_leads_to_a_new_one_by_mail(
+    base: str, open_page: Any, viewport: dict[str, int], lang: str
+) -> None:
+    _ = translator(lang)
+    page = open_page(viewport, lang)
+    response = page.goto(f"{base}/preferences/a-link-cut-in-half")
+    assert response is not None and response.status == 400
+    expect(page.locator("h1")).to_have_text(_("Lien invalide"))
+    outbox = Path(PREFERENCES["outbox"])
+    before = {f: f.stat().st_mtime_ns for f in outbox.glob("*.eml")} if outbox.exists() else {}
+    page.get_by_label(_("Adresse email")).fill("camille.durand@exemple.fr")
+    with page.expect_navigation():
+        page.get_by_role("button", name=_("M'envoyer un nouveau lien")).click()
+    expect(page.locator("h1")).to_have_text(_("Vérifiez votre boîte mail"))
+    (sent,) = [f for f in outbox.glob("*.eml") if before.get(f) != f.stat().st_mtime_ns]
+    mail = email.message_from_bytes(sent.read_bytes(), policy=email.policy.default)
+    body = mail.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    link = re.search(r"http://127\.0\.0\.1:\d+/preferences/\S+", body)
+    assert link, body
+    page.goto(link.group(0))  # the reader clicks the link in the mail
+    expect(page.get_by_role("link", name=_("Ajouter à Google Agenda"))).to_be_visible()
     assert fits_the_width(page)
