@@ -350,3 +350,21 @@ def week_strip(filt: AgendaFilter, weeks: WeekCounts) -> list[WeekLink]:
         current = filt.start == monday and filt.end == sunday
         links.append(WeekLink(label, count, week.query_string(), current))
     return links
+
+
+def group_series(events: Sequence[Event]) -> tuple[list[Event], dict[int, list[Event]]]:
+    """A series listed once, as the email does: its first date on the page stays, with
+    its later dates on the page attached to it (event id -> later events). Pure."""
+    kept: list[Event] = []
+    later: dict[int, list[Event]] = {}
+    first_of: dict[str, int] = {}
+    for event in events:
+        series = event.series_uid
+        if series and series in first_of:
+            later[first_of[series]].append(event)
+            continue
+        if series and event.id is not None:
+            first_of[series] = event.id
+            later[event.id] = []
+        kept.append(event)
+    return kept, {k: v for k, v in later.items() if v}

@@ -17,6 +17,7 @@ from web.agenda import (
     event_day,
     filter_chips,
     find_town,
+    group_series,
     list_events,
     parse_agenda_query,
     town_slug,
@@ -79,7 +80,7 @@ def agenda(request: Request, session: SessionDep, now: NowDep) -> HTMLResponse:
         offset=(page - 1) * PAGE_SIZE,
     )
     more = len(events) > PAGE_SIZE
-    events = events[:PAGE_SIZE]
+    events, series_later = group_series(events[:PAGE_SIZE])
     days: list[tuple[object, list[Event]]] = []
     for event in events:
         day = event_day(event, state.tz)
@@ -108,6 +109,7 @@ def agenda(request: Request, session: SessionDep, now: NowDep) -> HTMLResponse:
         "agenda.html",
         {
             "days": days,
+            "series_later": series_later,
             "filt": filt,
             "raw": query.raw,
             "problems": {**query.notes, **query.problems},

@@ -434,6 +434,8 @@ EN: dict[str, str] = {
     "Ignore this message, nothing will change.",
     "Si cette adresse est abonnée, un nouveau lien vient d'y être envoyé :": "If this address is "
     "subscribed, a new link was just sent to it:",
+    # --- agenda series (issue 19) ---
+    "Aussi :": "Also:",
 }
 
 FR_STATES: dict[str, str] = {

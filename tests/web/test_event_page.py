@@ -61,3 +61,21 @@ def test_a_moved_event_shows_its_new_time_and_strikes_the_old_one(
     assert "Déplacé" in html
     assert '<del class="was"' in html and "Jeudi 3 décembre 2026, 18:00</del>" in html
     assert "Vendredi 4 décembre 2026, 19:30" in html
+
+
+def test_the_agenda_lists_a_weekly_series_once_with_its_other_dates(
+    client: TestClient, sqlite_engine: Engine
+) -> None:
+    first = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)
+    with Session(sqlite_engine) as session:
+        ids = [_add(session, "Café code", first + timedelta(weeks=n), series_uid="cafe").id
+               for n in range(4)]
+        session.commit()
+    html = client.get("/").text
+    assert html.count(">Café code</a></h3>") == 1
+    assert f'<h3><a href="/events/{ids[0]}">' in html
+    again = html.split('class="series-dates"')[1].split("</p>")[0]
+    assert "Aussi :" in again
+    for other in ids[1:]:
+        assert f'href="/events/{other}"' in again
+    assert "mar. 8 déc." in again
