@@ -47,7 +47,7 @@ def test_an_unknown_event_names_no_id_in_english(client: TestClient) -> None:
 def test_the_send_gate_names_its_checks_in_the_admins_language(admin_client: TestClient) -> None:
     french = admin_client.get("/admin/digest/gate?week=2026-W49").text
     assert "Taille du numéro" in french and "Sources en échec" in french
-    assert "broken_sources" not in french and "odd_hours" not in french
+    assert ">broken_sources<" not in french and ">odd_hours<" not in french
     assert "every source answered" not in french
     english = admin_client.get("/admin/digest/gate?week=2026-W49&lang=en").text
     assert "Issue size" in english and "Every source answered" in english
