@@ -64,6 +64,14 @@ HEADLINES: dict[int, tuple[str, str]] = {
     502: ("Source injoignable", "La page demandée n'a pas pu être lue. Réessayez plus tard."),
     503: ("Service occupé", "Le service est momentanément occupé. Réessayez dans un instant."),
 }
+REFUSED = ("Demande refusée", "Cette demande n'a pas pu aboutir.")  # any other 4xx
+
+
+def headline(status: int) -> tuple[str, str]:
+    """(title, explanation) a page shows for ``status``."""
+    return HEADLINES.get(status) or (REFUSED if 400 <= status < 500 else HEADLINES[500])
+
+
 BUSY_RETRY_AFTER = 5  # seconds a visitor should wait when the database is busy
 SECRET_FIELDS = {"password", "current_password", "new_password", CSRF_FIELD}
 
@@ -106,7 +114,7 @@ def human_message(message: str | None, status: int) -> str:
     for pattern, key in PHRASES:
         if message and pattern.fullmatch(message) and "{" not in key:
             return key
-    return HEADLINES.get(status, HEADLINES[500])[1]
+    return headline(status)[1]
 
 
 def validation_problems(exc: RequestValidationError) -> list[tuple[str, str, str]]:
@@ -131,7 +139,7 @@ def _plain_page(request: Request, status: int) -> HTMLResponse:
     """A page that needs no template (when rendering itself failed)."""
     lang = request_language(request)
     _ = translator(lang)
-    title, text = HEADLINES.get(status, HEADLINES[500])
+    title, text = headline(status)
     back = _("Retour à l'agenda")
     body = (f'<!doctype html><html lang="{lang}"><meta charset="utf-8"><title>{_(title)}</title>'
             f'<h1>{_(title)}</h1><p>{_(text)}</p><p><a href="/">{back}</a></p>')
@@ -151,12 +159,12 @@ def error_page(
     language; always with the security headers."""
     response: Response
     if wants_json(request):
-        text = json_message or message or HEADLINES.get(status, HEADLINES[500])[1]
+        text = json_message or message or headline(status)[1]
         response = JSONResponse({"error": text}, status_code=status)
     else:
         if not hasattr(request.state, "csrf_token"):
             request.state.csrf_token = new_csrf_token(request.app.state.settings)
-        title = HEADLINES.get(status, HEADLINES[500])[0]
+        title = headline(status)[0]
         page = {"status": status, "title": title, "message": human_message(message, status),
                 **(context or {})}
         try:

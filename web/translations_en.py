@@ -436,6 +436,8 @@ EN: dict[str, str] = {
     "subscribed, a new link was just sent to it:",
     # --- agenda series (issue 19) ---
     "Aussi :": "Also:",
+    "Demande refusée": "Request refused",
+    "Cette demande n'a pas pu aboutir.": "This request could not be completed.",
 }
 
 FR_STATES: dict[str, str] = {

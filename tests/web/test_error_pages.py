@@ -132,3 +132,13 @@ def test_the_rate_limiter_forgets_old_clients_and_stays_bounded() -> None:
     limiter.hit("bob")
     assert len(limiter) == 1  # everybody else's hits left the window
     limiter.hit("eve")  # eve's window moved on too
+
+
+def test_every_status_has_a_title_and_an_explanation_people_can_read() -> None:
+    from web.errors import headline
+    from web.translations_en import EN
+
+    for status in (400, 401, 403, 404, 405, 409, 413, 418, 422, 429, 500, 502, 503, 504):
+        title, text = headline(status)
+        assert title in EN and text in EN, status
+    assert headline(413)[0] == "Demande refusée" and headline(504)[0] == "Erreur du serveur"
