@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from aggregator.models import Event, EventLink, Source
+from aggregator.models import Event, EventChange, EventLink, Source
 from aggregator.regions import Region, fold, load_region
 from aggregator.relevance import effective_scope, exclusion_reason
 from aggregator.settings import Settings
@@ -51,7 +51,9 @@ def _text_columns() -> tuple[Any, ...]:
 
 
 def _matches_words(values: Iterable[str | None], words: list[str]) -> bool:
-    haystack = fold(" ".join(filter(None, values)))
+    """Every searched word is a whole word of the texts (both folded: accents, case and
+    punctuation ignored), so "ia" finds "IA" but not "Initiation"."""
+    haystack = set(fold(" ".join(filter(None, values))).split())
     return all(word in haystack for word in words)
 
 
@@ -145,7 +147,8 @@ def agenda_events(
     ``topics``: any of these slugs. ``towns``: INSEE codes (or names/postcodes) of the
     region; in-person events must be in one of them, online events still pass unless
     ``online`` is False. ``online``: True only online, False only in person. ``text``: every
-    word in the title, description, venue, town or organizer (accents and case ignored).
+    word, as a whole word, in the title, description, venue, town or organizer (accents,
+    case and punctuation ignored: "evenement" finds "Événement", "IA" not "Initiation").
     Cancelled events stay listed (shown as cancelled) until they are past.
 
     Every rule but the text search, the order and the page run in SQL. The text search
@@ -394,3 +397,27 @@ def source_stats(session: Session) -> list[dict[str, Any]]:
             }
         )
     return result
+
+
+def series_dates(
+    session: Session, event: Event, *, region: Region | None, now: datetime, limit: int = 12
+) -> list[Event]:
+    """The other published, not yet ended dates of ``event``'s series, by start."""
+    if not event.series_uid:
+        return []
+    ends = sa.func.coalesce(col(Event.end), col(Event.start))
+    query = (
+        select(Event)
+        .where(col(Event.series_uid) == event.series_uid, col(Event.id) != event.id,
+               col(Event.start).is_not(None), ends >= now, *published_conditions(region))
+        .order_by(col(Event.start), col(Event.id))
+        .limit(limit)
+    )
+    return list(session.exec(query))
+
+
+def event_changes(session: Session, event_id: int) -> list[EventChange]:
+    """The recorded changes of one event, oldest first."""
+    return list(session.exec(
+        select(EventChange).where(EventChange.event_id == event_id).order_by(col(EventChange.id))
+    ))

@@ -14,18 +14,40 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import event
+from swagger_ui_bundle import swagger_ui_path
 
 from aggregator.db import make_engine
 from aggregator.regions import load_region
 from aggregator.settings import Settings
 from aggregator.topics import load_taxonomy
-from web import admin, admin_gate, exports, organizers, personal, public, subscribers
+from web import (
+    admin,
+    admin_gate,
+    exports,
+    new_link,
+    organizers,
+    personal,
+    public,
+    subscribers,
+)
 from web.errors import install_error_handlers
+from web.present import subscribe_links
 from web.rendering import make_templates
-from web.security import CSRF_COOKIE, RateLimiter, cookie_flags, csrf_cookie_valid, new_csrf_token
+from web.security import (
+    CSRF_COOKIE,
+    RateLimiter,
+    apply_security_headers,
+    cookie_flags,
+    csrf_cookie_valid,
+    new_csrf_token,
+)
 
 STATIC = Path(__file__).parent / "static"
+WEB_BUSY_TIMEOUT_MS = 5000  # how long a page waits on a locked SQLite file before a 503
 
 
 def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
@@ -44,18 +66,28 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         title="Techagenda",
         description="Local tech events: agenda, iCalendar/Atom/JSON exports, subscriptions.",
         version="0.1.0",
-        docs_url="/docs",
+        docs_url=None,  # served below from the bundled assets: no CDN, works offline
         redoc_url=None,
     )
     region = load_region(settings.region)
     app.state.settings = settings
     app.state.engine = make_engine(settings.db_url)
+    app.state.busy_timeout_ms = WEB_BUSY_TIMEOUT_MS
+    if app.state.engine.dialect.name == "sqlite":
+
+        @event.listens_for(app.state.engine, "connect")
+        def _web_busy_timeout(dbapi_connection: Any, _record: Any) -> None:
+            # A visitor waits a few seconds for a busy database, then gets a 503 page.
+            cursor = dbapi_connection.cursor()
+            cursor.execute(f"PRAGMA busy_timeout={int(app.state.busy_timeout_ms)}")
+            cursor.close()
+
     app.state.region = region
     app.state.taxonomy = load_taxonomy(region)
     app.state.tz = ZoneInfo(getattr(region, "timezone", None) or settings.timezone)
     app.state.templates = make_templates()
     app.state.templates.env.globals.update(
-        personal_feeds=lambda sub: personal.feed_urls(settings, sub),
+        personal_feeds=lambda sub: personal_feed_links(settings, region, sub),
         personal_text=personal.personal_text,
     )
     app.state.clock = clock or (lambda: datetime.now(UTC))
@@ -65,7 +97,23 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         "login": RateLimiter(5, 300),
     }
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    for module in (public, exports, subscribers, personal, organizers, admin, admin_gate):
+    app.mount("/docs/assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        """Swagger UI from the ``swagger-ui-bundle`` package's files, served by us."""
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} API",
+            swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/docs/assets/favicon-32x32.png",
+            swagger_ui_parameters={"validatorUrl": None},  # no badge from validator.swagger.io
+        )
+
+    for module in (
+        public, exports, subscribers, personal, organizers, new_link, admin, admin_gate
+    ):
         app.include_router(module.router)
     install_error_handlers(app)
 
@@ -79,18 +127,17 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         response = await call_next(request)
         if fresh:
             response.set_cookie(CSRF_COOKIE, request.state.csrf_token, **cookie_flags(settings))
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        if not request.url.path.startswith("/docs"):
-            response.headers.setdefault(
-                "Content-Security-Policy",
-                "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-                "script-src 'self'; frame-ancestors 'none'; form-action 'self'",
-            )
+        apply_security_headers(response, request.url.path)
         return response
 
     return app
+
+
+def personal_feed_links(settings: Settings, region: Any, sub: Any) -> dict[str, str]:
+    """A subscriber's feed URLs plus the links that add the calendar to an app."""
+    urls = personal.feed_urls(settings, sub)
+    name = f"Agenda tech {region.display_name}"
+    return {**urls, **subscribe_links(urls["ics"], name)}
 
 
 def app_from_environment() -> FastAPI:

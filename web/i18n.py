@@ -8,6 +8,7 @@ then French.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, datetime, tzinfo
 
@@ -95,3 +96,71 @@ class Formatter:
 
     def local(self, value: datetime) -> datetime:
         return value.astimezone(self.tz)
+
+
+# English phrases our libraries write for admins and developers (exceptions, fetch
+# errors, gate checks) -> the French catalogue key saying it, with the same named fields.
+_N = r"(?P<n>\d+)"
+PHRASES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(p, re.I), key)
+    for p, key in [
+        (r"\bno event \d+", "Cet événement n'existe pas ou n'est plus publié."),
+        (r"\bno digest for \S+", "Aucun résumé envoyé pour cette semaine."),
+        (r"\bthis link has expired", "Ce lien a expiré."),
+        (r"\bthis link is (?:not|no longer) valid", "Ce lien n'est pas ou plus valide."),
+        (r"\bthis subscription was closed: please subscribe again",
+         "Cet abonnement a été fermé : abonnez-vous à nouveau."),
+        (r"\bthis feed is no longer active", "Ce flux n'est plus actif."),
+        (r"\ban email address is required", "Une adresse email est requise."),
+        (r"'[^']*' is not a valid email address", "Cette adresse email n'est pas valide."),
+        (r"\bunknown topic '[^']*'", "Thème inconnu : choisissez un thème de la liste."),
+        (r"\blanguage must be one of [^,]+(?:, [^,]+)*, not '[^']*'", "Langue inconnue."),
+        (r"(?P<url>\S+) did not answer in time", "{url} n'a pas répondu à temps"),
+        (r"(?P<url>\S+) took too long to download", "{url} a mis trop de temps à répondre"),
+        (r"(?P<url>\S+) answered HTTP (?P<status>\d+)", "{url} a répondu HTTP {status}"),
+        (r"cannot resolve (?P<host>\S+): the name does not exist or DNS failed",
+         "impossible de trouver {host} : ce nom n'existe pas"),
+        (r"refused to fetch (?P<url>\S+): [^.()]+", "adresse refusée : {url}"),
+        (r"not a valid web address: (?P<url>\S+)", "adresse web invalide : {url}"),
+        (r"(?P<url>\S+): more than (?P<n>\d+) redirects", "{url} : plus de {n} redirections"),
+        (r"no event at an odd hour", "Aucun événement à une heure inhabituelle"),
+        (_N + r" event\(s\) start between 00:00 and 06:00",
+         "{n} événement(s) entre 00:00 et 06:00"),
+        (r"no event already past", "Aucun événement déjà passé"),
+        (_N + r" event\(s\) are already over", "{n} événement(s) déjà terminé(s)"),
+        (r"no likely duplicate", "Aucun doublon probable"),
+        (_N + r" likely duplicate pair\(s\) not merged",
+         "{n} paire(s) de doublons probables non fusionnée(s)"),
+        (r"every source answered", "Toutes les sources ont répondu"),
+        (_N + r" source\(s\) failed at the last crawl",
+         "{n} source(s) en échec au dernier passage"),
+        (r"the issue is empty: no event in its two weeks",
+         "Le numéro est vide : aucun événement sur ses deux semaines"),
+        (r"abnormally small issue: (?P<size>\d+) events against (?P<mean>\d+) on average",
+         "Numéro anormalement petit : {size} événements contre {mean} en moyenne"),
+        (r"recent weeks: (?P<weeks>[\d, ]+)", "semaines précédentes : {weeks}"),
+        (r"(?P<size>\d+) events in the issue", "{size} événements dans le numéro"),
+        (_N + r" failed crawls in a row", "{n} passages en échec d'affilée"),
+        (r"flagged for review", "signalée pour relecture"),
+    ]
+]
+
+
+def translate_phrases(text: str | None, lang: str) -> str:
+    """``text`` with every known English developer phrase said in ``lang`` (a French
+    catalogue message, translated back to plain English for ``en``). Pure."""
+    if not text:
+        return ""
+    _ = translator(lang)
+    for pattern, key in PHRASES:
+
+        def said(match: re.Match[str], key: str = key) -> str:
+            return _(key).format(**match.groupdict())
+
+        text = pattern.sub(said, text)
+    return text
+
+
+def is_translated(text: str) -> bool:
+    """Whether ``text`` is a message of the catalogue (written for people)."""
+    return text in EN or any(pattern.fullmatch(text) for pattern, _ in PHRASES)

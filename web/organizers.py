@@ -12,11 +12,13 @@ approves.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from sqlmodel import col, select
 
@@ -138,67 +140,155 @@ def submit_confirm(
     return render(request, "message.html", {"kind": "submitted"})
 
 
+def _today(request: Request, now: datetime) -> date:
+    return now.astimezone(ZoneInfo(request.app.state.region.timezone)).date()
+
+
 @router.get("/submit/event", response_class=HTMLResponse)
-def event_form(request: Request) -> HTMLResponse:
-    return render(request, "submit_event.html", {"values": {}})
+def event_form(request: Request, now: NowDep) -> HTMLResponse:
+    return render(request, "submit_event.html", {"values": {}, "today": _today(request, now)})
+
+
+EVENT_FIELDS = {  # form field -> longest accepted value
+    "title": 200, "day": 10, "start_time": 5, "end_time": 5, "venue": 200, "address": 300,
+    "city": 100, "url": 2000, "description": 5000, "organizer": 200, "contact_email": 254,
+}
+LAST_YEAR = 2100  # an event further ahead is a typo
+
+
+@dataclass(frozen=True)
+class EventForm:
+    """A checked single-event form: the times as floating local values."""
+
+    start: date | datetime
+    end: datetime | None
+    email: str
+
+
+def _clock(value: str) -> time | None:
+    try:
+        return time.fromisoformat(value.strip()) if value.strip() else None
+    except ValueError:
+        raise InvalidInputError("Heure invalide : utilisez le format HH:MM.") from None
+
+
+def check_event_form(values: dict[str, str], today: date) -> tuple[EventForm | None, dict[str, str]]:
+    """The form's dates, times and contact, or field -> French message for each bad one.
+
+    The day is today or later and no later than 2100; an end time follows the start time
+    (and needs one). Pure: ``today`` is the organizer's local day.
+    """
+    problems: dict[str, str] = {}
+    for name, longest in EVENT_FIELDS.items():
+        if len(values.get(name, "")) > longest:
+            problems[name] = "Ce texte est trop long."
+    title = values.get("title", "").strip()
+    if len(title) < 3:
+        problems["title"] = "Donnez un titre d'au moins trois caractères."
+    if not values.get("organizer", "").strip():
+        problems["organizer"] = "Ce champ est obligatoire."
+    day: date | None = None
+    raw_day = values.get("day", "").strip()
+    try:
+        day = date.fromisoformat(raw_day) if raw_day else None
+    except ValueError:
+        problems["day"] = "Date invalide : utilisez le format AAAA-MM-JJ."
+    if day is None and "day" not in problems:
+        problems["day"] = "Ce champ est obligatoire."
+    elif day is not None and day < today:
+        problems["day"] = "Cette date est passée : choisissez aujourd'hui ou un jour à venir."
+    elif day is not None and day.year > LAST_YEAR:
+        problems["day"] = "Cette date est trop lointaine : choisissez un jour avant 2101."
+    clocks: dict[str, time | None] = {}
+    for name in ("start_time", "end_time"):
+        try:
+            clocks[name] = _clock(values.get(name, ""))
+        except InvalidInputError as exc:
+            problems[name] = str(exc)
+            clocks[name] = None
+    begins, ends = clocks["start_time"], clocks["end_time"]
+    if ends is not None and begins is None and "start_time" not in problems:
+        problems["start_time"] = "Indiquez l'heure de début avant l'heure de fin."
+    elif begins is not None and ends is not None and ends <= begins:
+        problems["end_time"] = "L'heure de fin doit suivre l'heure de début."
+    email = ""
+    try:
+        email = normalize_email(values.get("contact_email", ""))
+    except InvalidInputError:
+        problems["contact_email"] = "Cette adresse email n'est pas valide."
+    if problems or day is None:
+        return None, problems
+    start: date | datetime = datetime.combine(day, begins) if begins else day
+    end = datetime.combine(day, ends) if begins and ends else None
+    return EventForm(start=start, end=end, email=email), {}
 
 
 @router.post("/submit/event", response_class=HTMLResponse, dependencies=CSRF)
-def event_submit(
+async def event_submit(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
     now: NowDep,
-    title: Annotated[str, Form(min_length=3, max_length=200)],
-    day: Annotated[date, Form()],
-    start_time: Annotated[str, Form(max_length=5)] = "",
-    end_time: Annotated[str, Form(max_length=5)] = "",
-    venue: Annotated[str, Form(max_length=200)] = "",
-    address: Annotated[str, Form(max_length=300)] = "",
-    city: Annotated[str, Form(max_length=100)] = "",
-    online: Annotated[str | None, Form()] = None,
-    url: Annotated[str, Form(max_length=2000)] = "",
-    description: Annotated[str, Form(max_length=5000)] = "",
-    organizer: Annotated[str, Form(min_length=1, max_length=200)] = "",
-    contact_email: Annotated[str, Form(max_length=254)] = "",
 ) -> HTMLResponse:
     """One event typed in by its organizer: stored hidden, published when an admin unhides it.
 
-    It goes through the one write path (``ingest_events``) under a paused Source of kind
-    ``form`` (never crawled) that carries the organizer's contact.
+    Every field is checked here (never by the framework), so each bad value is a message
+    beside its field with the form kept. It goes through the one write path
+    (``ingest_events``) under a paused Source of kind ``form`` (never crawled) that carries
+    the organizer's contact.
     """
     limit(request, "submit")
-    values = dict(await_form_values(request))
-    try:
-        email = normalize_email(contact_email)
-        start = _local(day, start_time)
-        end = _local(day, end_time) if end_time else None
-    except (InvalidInputError, ValueError) as exc:
-        return render(request, "submit_event.html", {"values": values, "error": str(exc)}, 422)
+    form = await request.form()
+    values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+    today = _today(request, now)
+    checked, problems = check_event_form(values, today)
+    if checked is None:
+        context = {"values": values, "problems": problems, "today": today}
+        return render(request, "submit_event.html", context, 422)
+    return await run_in_threadpool(
+        _store_event, request, session, settings, now, values, checked
+    )
+
+
+def _store_event(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: datetime,
+    values: dict[str, str],
+    checked: EventForm,
+) -> HTMLResponse:
+    region = request.app.state.region
+    url = values.get("url", "").strip()
     if url and not url.lower().startswith(("http://", "https://")):
         url = ""
-    region = request.app.state.region
+    organizer = values.get("organizer", "").strip()
+    start = checked.start
+
+    def text(name: str) -> str | None:
+        return values.get(name, "").strip() or None
+
     raw = RawEvent(
-        title=title.strip(),
+        title=values.get("title", "").strip(),
         start=start,
-        end=end,
+        end=checked.end,
         timezone=region.timezone if isinstance(start, datetime) else None,
         url=url or None,
-        description=description.strip() or None,
-        venue=venue.strip() or None,
-        address=address.strip() or None,
-        city=city.strip() or None,
-        online=online is not None,
-        organizer=organizer.strip() or None,
+        description=text("description"),
+        venue=text("venue"),
+        address=text("address"),
+        city=text("city"),
+        online="online" in values,
+        organizer=organizer or None,
         uid=f"form-{uuid.uuid4()}",
         source_format="form",
     )
     source = Source(
-        name=f"Formulaire : {organizer.strip() or email}",
+        name=f"Formulaire : {organizer or checked.email}",
         url=f"{settings.base_url.rstrip('/')}/submit/event#{raw.uid}",
         kind="form",
         state=SourceState.paused,
-        contact_email=email,
+        contact_email=checked.email,
         created_at=now,
     )
     session.add(source)
@@ -218,11 +308,3 @@ def await_form_values(request: Request) -> dict[str, str]:
     """The submitted form's plain values (to refill it after an error)."""
     form = getattr(request, "_form", None)
     return {k: v for k, v in (form or {}).items() if isinstance(v, str) and k != "csrf_token"}
-
-
-def _local(day: date, clock: str) -> date | datetime:
-    """A floating local time on ``day`` (HH:MM), or the day itself when no time is given."""
-    if not clock.strip():
-        return day
-    hours, _, minutes = clock.strip().partition(":")
-    return datetime.combine(day, time(int(hours), int(minutes or 0)))

@@ -2,7 +2,8 @@
 
 * ``/me/{token}/events.ics`` and ``/me/{token}/feed.xml``: the events of the subscriber's
   email for the current week (and its "save the date" tail), from the same selection as
-  the email (``newsletter.compose``). Tokens have the scope ``feed``, never expire, and
+  the email (``newsletter.compose``), then every later event matching the preferences up
+  to ``FEED_DAYS`` ahead. Tokens have the scope ``feed``, never expire, and
   die with ``Subscriber.token_version``; a reader who left gets a 400.
 * ``/feedback/{token}``: GET shows what the click would do and a button (mail scanners
   follow links, so a GET changes nothing); the POST adjusts the topic weights.
@@ -10,16 +11,22 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, tzinfo
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session, col, select
 
 from aggregator.errors import InvalidTokenError
 from aggregator.models import Event, Subscriber, SubscriberStatus
+from aggregator.queries import agenda_events
+from aggregator.regions import Region
 from aggregator.settings import Settings
 from newsletter.compose import current_week, select_for_subscriber
 from newsletter.feedback import apply_feedback, muted_topics, read_feedback
 from newsletter.formatting import topic_label
+from newsletter.ledger import to_prefs, to_view
+from newsletter.select import matches
 from newsletter.subscribers import subscriber_from_token
 from newsletter.tokens import make_token
 from web.deps import NowDep, SessionDep, SettingsDep
@@ -96,6 +103,29 @@ def personal_events(
     return [rows[i] for i in ids if i in rows]
 
 
+FEED_DAYS = 180  # a personal calendar holds every matching event this far ahead
+
+
+def upcoming_personal_events(
+    session: Session, settings: Settings, sub: Subscriber, *, now: datetime, region: Region,
+    tz: tzinfo,
+) -> list[Event]:
+    """The email's events of this week, then every later agenda event matching ``sub``'s
+    preferences (topics, towns, online, muted topics) up to ``FEED_DAYS`` ahead, by start."""
+    events = personal_events(session, settings, sub, week=current_week(now, tz))
+    seen = {e.id for e in events}
+    prefs = to_prefs(sub)
+    later = agenda_events(session, region=region, start=now, end=now + timedelta(days=FEED_DAYS))
+    for event in later:
+        if event.id in seen or event.status == "cancelled":
+            continue
+        view = to_view(event)
+        if matches(view, prefs) and not prefs.muted(view):
+            events.append(event)
+            seen.add(event.id)
+    return events
+
+
 def _private(request: Request, body: bytes, media_type: str) -> Response:
     etag = etag_of(body)
     headers = {"ETag": etag, "Cache-Control": "private, max-age=300"}
@@ -110,11 +140,13 @@ def personal_ics(request: Request, session: SessionDep, settings: SettingsDep, n
     """The subscriber's own calendar: the events of their digest."""
     sub = _reader(session, request, token)
     state = request.app.state
-    events = personal_events(session, settings, sub, week=current_week(now, state.tz))
+    events = upcoming_personal_events(
+        session, settings, sub, now=now, region=state.region, tz=state.tz
+    )
     body = build_calendar(
         events,
         base_url=settings.base_url,
-        name=f"Agenda tech {state.region.display_name} ({sub.email})",
+        name=f"Agenda tech {state.region.display_name}",  # no address in a shared calendar
         tz=state.region.timezone,
         now=now,
     )
@@ -127,7 +159,9 @@ def personal_atom(request: Request, session: SessionDep, settings: SettingsDep, 
     """The subscriber's own Atom feed: the events of their digest."""
     sub = _reader(session, request, token)
     state = request.app.state
-    events = personal_events(session, settings, sub, week=current_week(now, state.tz))
+    events = upcoming_personal_events(
+        session, settings, sub, now=now, region=state.region, tz=state.tz
+    )
     fmt = Formatter(sub.language, state.tz)
     describe = {}
     for event in events:

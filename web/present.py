@@ -117,3 +117,22 @@ def event_jsonld(event: Event, page_url: str, source_urls: list[str]) -> dict[st
     if source_urls:
         data["sameAs"] = source_urls
     return data
+
+
+def webcal_url(ics_url: str) -> str:
+    """The ``webcal://`` form of a calendar feed URL (calendar apps subscribe to it)."""
+    scheme, _, rest = ics_url.partition("://")
+    return f"webcal://{rest}" if scheme in ("http", "https") else ics_url
+
+
+def subscribe_links(ics_url: str, name: str) -> dict[str, str]:
+    """Links that subscribe a calendar app to the feed at ``ics_url``: Apple (and every
+    app handling webcal://), Google Calendar, Outlook.com."""
+    webcal = webcal_url(ics_url)
+    return {
+        "webcal": webcal,
+        "apple": webcal,
+        "google": "https://calendar.google.com/calendar/r?" + urlencode({"cid": webcal}),
+        "outlook": "https://outlook.live.com/calendar/0/addfromweb?"
+        + urlencode({"url": ics_url, "name": name}),
+    }

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from babel.dates import format_date
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlmodel import col, select
 
 from aggregator.errors import NotFoundError
 from aggregator.models import Digest, Event
-from aggregator.queries import agenda_events, event_sources
+from aggregator.queries import agenda_events, event_changes, event_sources, series_dates
 from aggregator.weeks import week_bounds
-from web.agenda import AgendaFilter, agenda_filter, event_day, list_events, weekly_counts
+from newsletter.select import moved_from
+from web.agenda import (
+    AgendaQuery,
+    event_day,
+    filter_chips,
+    find_town,
+    group_series,
+    list_events,
+    parse_agenda_query,
+    town_slug,
+    week_strip,
+    weekly_counts,
+)
 from web.deps import NowDep, SessionDep
 from web.i18n import request_language, translator
 from web.present import event_jsonld, google_calendar_url, map_url, place_text
@@ -33,21 +44,32 @@ def topic_choices(request: Request) -> list[tuple[str, str]]:
 def public_event(session: SessionDep, event_id: int) -> Event:
     event = session.get(Event, event_id) if 0 < event_id < 2**63 else None  # no row has it
     if event is None or event.hidden:
-        raise NotFoundError(f"no event {event_id}")
+        raise NotFoundError("Cet événement n'existe pas ou n'est plus publié.")
     return event
 
 
+def read_agenda_query(request: Request) -> AgendaQuery:
+    """The home page's query string, checked against the region's topics and towns."""
+    state = request.app.state
+    params: dict[str, list[str]] = {}
+    for name, value in request.query_params.multi_items():
+        params.setdefault(name, []).append(value)
+    return parse_agenda_query(
+        params,
+        known_topics=state.taxonomy.labels("fr"),
+        known_town=lambda value: find_town(state.region, value) is not None,
+    )
+
+
 @router.get("/", response_class=HTMLResponse)
-def agenda(
-    request: Request,
-    session: SessionDep,
-    now: NowDep,
-    filt: Annotated[AgendaFilter, Depends(agenda_filter)],
-    page: int = 1,
-) -> HTMLResponse:
+def agenda(request: Request, session: SessionDep, now: NowDep) -> HTMLResponse:
+    """The agenda with its filter form; a bad value is a message beside its field (422),
+    the rest of the filter still applies."""
     state = request.app.state
     lang = request_language(request)
-    page = max(page, 1)
+    _ = translator(lang)
+    query = read_agenda_query(request)
+    filt, page = query.filt, query.page
     events = list_events(
         session,
         state.region,
@@ -58,7 +80,7 @@ def agenda(
         offset=(page - 1) * PAGE_SIZE,
     )
     more = len(events) > PAGE_SIZE
-    events = events[:PAGE_SIZE]
+    events, series_later = group_series(events[:PAGE_SIZE])
     days: list[tuple[object, list[Event]]] = []
     for event in events:
         day = event_day(event, state.tz)
@@ -67,31 +89,56 @@ def agenda(
         else:
             days.append((day, [event]))
     weeks = weekly_counts(session, state.region, filt, now, state.tz, lang)
-    _ = translator(lang)
     chart = weekly_bars(weeks.pairs(), _("Événements par semaine, deux prochains mois"))
+    topic_labels = dict(topic_choices(request))
+
+    def town_label(value: str) -> str:
+        commune = find_town(state.region, value)
+        return commune.name if commune else value
+
+    chips = filter_chips(
+        filt,
+        topic_label=lambda slug: topic_labels.get(slug, slug),
+        town_label=town_label,
+        day_label=lambda day: format_date(day, "d MMM y", locale=lang),
+        _=_,
+    )
+    selected_towns = {town_slug(town_label(t)) for t in filt.towns}
     return render(
         request,
         "agenda.html",
         {
             "days": days,
+            "series_later": series_later,
             "filt": filt,
+            "raw": query.raw,
+            "problems": {**query.notes, **query.problems},
+            "chips": chips,
             "page": page,
             "more": more,
             "chart": chart,
+            "weeks": week_strip(filt, weeks),
             "topics": topic_choices(request),
-            "topic_labels": dict(topic_choices(request)),
-            "towns": state.region.communes_sorted(),
+            "topic_labels": topic_labels,
+            "towns": [(town_slug(c.name), c.name) for c in state.region.communes_sorted()],
+            "selected_towns": selected_towns,
             "feed_query": filt.query_string(),
             "next_query": filt.query_string(page=page + 1),
+            "prev_query": filt.query_string(page=page - 1 if page > 2 else None),
             "place_text": place_text,
         },
+        status=422 if query.problems else 200,
     )
 
 
 @router.get("/events/{event_id:int}", response_class=HTMLResponse)
-def event_page(request: Request, session: SessionDep, event_id: int) -> HTMLResponse:
+def event_page(request: Request, session: SessionDep, now: NowDep, event_id: int) -> HTMLResponse:
+    """One event: when (a moved one's old time struck through), where, its series' other
+    dates, calendar links, sources."""
     event = public_event(session, event_id)
-    settings = request.app.state.settings
+    state = request.app.state
+    settings = state.settings
+    was_start, was_place = moved_from(event_changes(session, event_id), state.tz)
     page_url = f"{settings.base_url.rstrip('/')}/events/{event.id}"
     sources = event_sources(session, [event_id]).get(event_id, [])
     return render(
@@ -105,6 +152,9 @@ def event_page(request: Request, session: SessionDep, event_id: int) -> HTMLResp
             "sources": sources,
             "jsonld": event_jsonld(event, page_url, sources),
             "topic_labels": dict(topic_choices(request)),
+            "was_start": was_start,
+            "was_place": was_place,
+            "series": series_dates(session, event, region=state.region, now=now),
         },
     )
 
@@ -146,5 +196,22 @@ def archive_week(request: Request, session: SessionDep, week: str) -> HTMLRespon
             "days": days,
             "topic_labels": dict(topic_choices(request)),
             "place_text": place_text,
+        },
+    )
+
+
+@router.get("/developers", response_class=HTMLResponse)
+def developers(request: Request) -> HTMLResponse:
+    """A short human page on the feeds and the API (the reference is ``/docs``)."""
+    state = request.app.state
+    return render(
+        request,
+        "developers.html",
+        {
+            "base": str(state.settings.base_url).rstrip("/"),
+            "topics": topic_choices(request)[:3],
+            "town": town_slug(state.region.communes_sorted()[0].name)
+            if state.region.communes
+            else "",
         },
     )

@@ -10,9 +10,10 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 from markupsafe import Markup
 
-from web.i18n import LANGUAGES, Formatter, request_language, translator
+from web.i18n import LANGUAGES, Formatter, request_language, translate_phrases, translator
 from web.security import CSRF_FIELD, cookie_flags, csrf_token_for
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -22,8 +23,15 @@ def make_templates() -> Jinja2Templates:
     """Templates with autoescape on (the Jinja2Templates default for .html)."""
     templates = Jinja2Templates(directory=str(TEMPLATES))
     templates.env.filters["jsonld"] = jsonld_script
+    templates.env.filters["human"] = human_text
     templates.env.globals["CSRF_FIELD"] = CSRF_FIELD
     return templates
+
+
+@pass_context
+def human_text(context: Any, text: str | None) -> str:
+    """Jinja filter: a library's English message said in the page language."""
+    return translate_phrases(text, context.get("lang", "fr"))
 
 
 def jsonld_script(data: Any) -> Markup:

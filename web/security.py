@@ -15,7 +15,7 @@ import hmac
 import secrets
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Any
 
@@ -146,30 +146,49 @@ def current_admin(request: Request, session: Session) -> AdminUser | None:
 
 
 class RateLimiter:
-    """At most ``limit`` hits per ``window`` seconds per key; in memory, per process."""
+    """At most ``limit`` hits per ``window`` seconds per key; in memory, per process.
+
+    Memory is bounded: keys are kept in order of their last hit, a key whose last hit
+    left the window is forgotten, and past ``max_keys`` the least recently seen go first.
+    """
 
     def __init__(
-        self, limit: int, window: float, clock: Callable[[], float] = time.monotonic
+        self,
+        limit: int,
+        window: float,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        max_keys: int = 10_000,
     ) -> None:
         self.limit = limit
         self.window = window
         self.clock = clock
-        self._hits: dict[str, deque[float]] = {}
+        self.max_keys = max_keys
+        self._hits: OrderedDict[str, deque[float]] = OrderedDict()
         self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._hits)
+
+    def _forget_idle(self, now: float) -> None:
+        while self._hits:
+            oldest_key, oldest = next(iter(self._hits.items()))
+            if oldest and oldest[-1] > now - self.window and len(self._hits) < self.max_keys:
+                break
+            del self._hits[oldest_key]
 
     def hit(self, key: str) -> None:
         """Count one hit for ``key``; raise RateLimited when over the limit."""
         now = self.clock()
         with self._lock:
-            hits = self._hits.setdefault(key, deque())
+            hits = self._hits.pop(key, None) or deque()
             while hits and hits[0] <= now - self.window:
                 hits.popleft()
+            self._forget_idle(now)  # room for this key, which goes last: most recent
+            self._hits[key] = hits
             if len(hits) >= self.limit:
                 raise RateLimited(int(hits[0] + self.window - now) + 1)
             hits.append(now)
-            if len(self._hits) > 10_000:  # forget idle keys so memory stays bounded
-                for stale in [k for k, v in self._hits.items() if not v]:
-                    del self._hits[stale]
 
     def reset(self, key: str) -> None:
         with self._lock:
@@ -184,3 +203,28 @@ def limit(request: Request, bucket: str) -> None:
     """Count this request against the app's limiter for ``bucket``."""
     limiters: dict[str, RateLimiter] = request.app.state.limiters
     limiters[bucket].hit(f"{bucket}:{client_key(request)}")
+
+
+# --- response headers -----------------------------------------------------------------
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+    "script-src 'self'; frame-ancestors 'none'; form-action 'self'"
+)
+
+
+def apply_security_headers(response: Response, path: str) -> Response:
+    """The headers every answer carries, error pages included (``/docs`` runs Swagger UI's
+    inline start-up script, so it gets its own policy)."""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    if path.startswith("/docs"):
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            "script-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+        )
+    else:
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    return response

@@ -284,6 +284,185 @@ EN: dict[str, str] = {
     "Nouveau mot de passe": "New password",
     "Nouveau mot de passe, encore": "New password, again",
     "Changer": "Change",
+    # --- the public site: filters, pages, errors (issue 19) ---
+    "Thème inconnu : choisissez un thème de la liste.": "Unknown topic: pick one from the list.",
+    "Ville inconnue : choisissez une ville de la région.": "Unknown town: pick a town of the "
+    "region.",
+    "Format inconnu : choisissez sur place ou en ligne.": "Unknown format: pick in person or "
+    "online.",
+    "La date de fin doit suivre la date de début.": "The end date must come after the start "
+    "date.",
+    "Recherche trop longue : 200 caractères au plus.": "Search too long: 200 characters at most.",
+    "Numéro de page invalide.": "Invalid page number.",
+    "Certains filtres n'ont pas pu être appliqués :": "Some filters could not be applied:",
+    "Filtres actifs": "Active filters",
+    "Retirer le filtre": "Remove the filter",
+    "Tout effacer": "Clear all",
+    "Semaines": "Weeks",
+    "Sem. du": "Week of",
+    "Pages": "Pages",
+    "Page": "Page",
+    "Événements précédents": "Previous events",
+    "Cet événement n'existe pas ou n'est plus publié.": "This event does not exist or is no "
+    "longer published.",
+    # --- error pages (issue 19) ---
+    "Lien invalide": "Invalid link",
+    "Page introuvable": "Page not found",
+    "Méthode non autorisée": "Method not allowed",
+    "Ce lien n'est pas ou plus valide.": "This link is not valid, or no longer is.",
+    "Ce lien a expiré.": "This link has expired.",
+    "Connexion requise": "Login required",
+    "Accès refusé": "Access refused",
+    "Demande incomplète": "Incomplete request",
+    "Certaines valeurs envoyées ne sont pas valides.": "Some of the values sent are not valid.",
+    "Trop de tentatives": "Too many attempts",
+    "Erreur du serveur": "Server error",
+    "Une erreur inattendue s'est produite. Réessayez plus tard.": "Something unexpected went "
+    "wrong. Please try again later.",
+    "Source injoignable": "Source unreachable",
+    "La page demandée n'a pas pu être lue. Réessayez plus tard.": "The page asked for could not "
+    "be read. Please try again later.",
+    "Service occupé": "Service busy",
+    "Le service est momentanément occupé. Réessayez dans un instant.": "The service is busy for "
+    "a moment. Please try again shortly.",
+    "Ce champ est obligatoire.": "This field is required.",
+    "Entrez un nombre entier.": "Enter a whole number.",
+    "Entrez un nombre.": "Enter a number.",
+    "Ce nombre est trop petit.": "This number is too small.",
+    "Ce nombre est trop grand.": "This number is too large.",
+    "Ce texte est trop long.": "This text is too long.",
+    "Ce texte est trop court.": "This text is too short.",
+    "Trop de valeurs.": "Too many values.",
+    "Date invalide : utilisez le format AAAA-MM-JJ.": "Invalid date: use the YYYY-MM-DD format.",
+    "Date ou heure invalide.": "Invalid date or time.",
+    "Heure invalide : utilisez le format HH:MM.": "Invalid time: use the HH:MM format.",
+    "Choix invalide.": "Invalid choice.",
+    "Valeur invalide.": "Invalid value.",
+    "Adresse de la page": "Page address",
+    "Formulaire": "Form",
+    "Vous pourrez réessayer dans": "You can try again in",
+    "secondes.": "seconds.",
+    "Renvoyer le formulaire": "Send the form again",
+    "Recevoir un nouveau lien": "Get a new link",
+    "Indiquez votre adresse : nous vous enverrons un nouveau lien par email.": "Enter your "
+    "address: we will email you a new link.",
+    "M'envoyer un nouveau lien": "Send me a new link",
+    # --- developers page (issue 19) ---
+    "Flux et API": "Feeds and API",
+    "Tout ce que montre l'agenda est aussi disponible en flux ouverts, sans compte ni clé.": "Everything "
+    "the agenda shows is also available as open feeds, with no account or key.",
+    "Flux d'agenda": "Calendar feeds",
+    "iCalendar : abonnez-vous depuis Google Agenda, Apple Calendrier, Outlook ou Thunderbird.":
+    "iCalendar: subscribe from Google Calendar, Apple Calendar, Outlook or Thunderbird.",
+    "Atom : pour un lecteur de flux.": "Atom: for a feed reader.",
+    "un seul événement, à ajouter à un agenda.": "a single event, to add to a calendar.",
+    "Filtres": "Filters",
+    "Les flux et l'API acceptent les mêmes filtres que la page d'accueil :": "The feeds and the "
+    "API take the same filters as the home page:",
+    "un thème (répétable) :": "a topic (repeatable):",
+    "une ville de la région, par son nom ou son code INSEE (répétable) :": "a town of the region, "
+    "by name or INSEE code (repeatable):",
+    "yes : en ligne seulement ; no : sur place seulement": "yes: online only; no: in person only",
+    "premier et dernier jour, au format AAAA-MM-JJ": "first and last day, as YYYY-MM-DD",
+    "recherche de mots entiers, sans tenir compte des accents ni des majuscules": "whole-word "
+    "search, ignoring accents and case",
+    "Exemple :": "Example:",
+    "API JSON": "JSON API",
+    "les événements à venir, par pages (limit, offset), avec le lien de la page suivante dans next.":
+    "upcoming events, in pages (limit, offset), with the next page's link in next.",
+    "La référence complète, que vous pouvez essayer dans le navigateur :": "The full reference, "
+    "which you can try in the browser:",
+    "documentation de l'API": "API documentation",
+    "Flux personnels": "Personal feeds",
+    "Chaque abonné·e reçoit dans ses préférences des liens privés vers un agenda et un flux Atom qui suivent ses choix.":
+    "Every subscriber finds, in their preferences, private links to a calendar and an Atom feed "
+    "that follow their choices.",
+    # --- single-event form (issue 19) ---
+    "Vérifiez les champs signalés :": "Check the fields marked:",
+    "Donnez un titre d'au moins trois caractères.": "Give a title of at least three characters.",
+    "Cette date est passée : choisissez aujourd'hui ou un jour à venir.": "This date is past: "
+    "pick today or a day to come.",
+    "Cette date est trop lointaine : choisissez un jour avant 2101.": "This date is too far "
+    "ahead: pick a day before 2101.",
+    "Indiquez l'heure de début avant l'heure de fin.": "Give the start time before the end time.",
+    "L'heure de fin doit suivre l'heure de début.": "The end time must come after the start "
+    "time.",
+    "Cette adresse email n'est pas valide.": "This email address is not valid.",
+    # --- library messages said for people (issue 19, web/i18n.py PHRASES) ---
+    "Aucun résumé envoyé pour cette semaine.": "No digest was sent for this week.",
+    "Cet abonnement a été fermé : abonnez-vous à nouveau.": "This subscription was closed: "
+    "please subscribe again.",
+    "Ce flux n'est plus actif.": "This feed is no longer active.",
+    "Une adresse email est requise.": "An email address is required.",
+    "Langue inconnue.": "Unknown language.",
+    "{url} n'a pas répondu à temps": "{url} did not answer in time",
+    "{url} a mis trop de temps à répondre": "{url} took too long to answer",
+    "{url} a répondu HTTP {status}": "{url} answered HTTP {status}",
+    "impossible de trouver {host} : ce nom n'existe pas": "cannot find {host}: the name does "
+    "not exist",
+    "adresse refusée : {url}": "address refused: {url}",
+    "adresse web invalide : {url}": "invalid web address: {url}",
+    "{url} : plus de {n} redirections": "{url}: more than {n} redirects",
+    "Aucun événement à une heure inhabituelle": "No event at an odd hour",
+    "{n} événement(s) entre 00:00 et 06:00": "{n} event(s) start between 00:00 and 06:00",
+    "Aucun événement déjà passé": "No event already past",
+    "{n} événement(s) déjà terminé(s)": "{n} event(s) already over",
+    "Aucun doublon probable": "No likely duplicate",
+    "{n} paire(s) de doublons probables non fusionnée(s)": "{n} likely duplicate pair(s) not "
+    "merged",
+    "Toutes les sources ont répondu": "Every source answered",
+    "{n} source(s) en échec au dernier passage": "{n} source(s) failed at the last crawl",
+    "Le numéro est vide : aucun événement sur ses deux semaines": "The issue is empty: no event "
+    "in its two weeks",
+    "Numéro anormalement petit : {size} événements contre {mean} en moyenne": "Abnormally small "
+    "issue: {size} events against {mean} on average",
+    "semaines précédentes : {weeks}": "recent weeks: {weeks}",
+    "{size} événements dans le numéro": "{size} events in the issue",
+    "{n} passages en échec d'affilée": "{n} failed crawls in a row",
+    "signalée pour relecture": "flagged for review",
+    "Heures inhabituelles": "Odd hours",
+    "Événements passés": "Past events",
+    "Doublons probables": "Likely duplicates",
+    "Sources en échec": "Failing sources",
+    "Taille du numéro": "Issue size",
+    "ATTENTION": "WARNING",
+    "ÉCHEC": "FAIL",
+    # --- personal feeds (issue 19) ---
+    "Votre agenda reçoit chaque événement à venir qui correspond à vos choix, jusqu'à six mois à l'avance, et se met à jour tout seul.":
+    "Your calendar gets every upcoming event matching your choices, up to six months ahead, "
+    "and updates itself.",
+    "S'abonner dans mon agenda": "Subscribe in my calendar",
+    "Ajouter à Google Agenda": "Add to Google Calendar",
+    "Ajouter à Apple Calendrier": "Add to Apple Calendar",
+    "Ajouter à Outlook": "Add to Outlook",
+    # --- event page (issue 19) ---
+    "Déplacé": "Moved",
+    "Ancien horaire": "Former time",
+    "Ancien lieu": "Former place",
+    "Autres dates de cette série": "Other dates of this series",
+    # --- admin counters (issue 19) ---
+    "Lues": "Fetched",
+    "Inchangées": "Unchanged",
+    "En échec": "Failed",
+    "Événements trouvés": "Events found",
+    "Mis à jour": "Updated",
+    "Fusionnés": "Merged",
+    "Annulés": "Cancelled",
+    "Octets": "Bytes",
+    "automatique": "automatic",
+    "sur approbation": "on approval",
+    # --- new link (issue 19) ---
+    "Votre lien pour gérer votre abonnement": "Your link to manage your subscription",
+    "Voici un nouveau lien pour modifier vos choix ou vous désabonner :": "Here is a new link to "
+    "change your choices or unsubscribe:",
+    "Vous n'avez rien demandé ? Ignorez ce message, rien ne changera.": "You asked for nothing? "
+    "Ignore this message, nothing will change.",
+    "Si cette adresse est abonnée, un nouveau lien vient d'y être envoyé :": "If this address is "
+    "subscribed, a new link was just sent to it:",
+    # --- agenda series (issue 19) ---
+    "Aussi :": "Also:",
+    "Demande refusée": "Request refused",
+    "Cette demande n'a pas pu aboutir.": "This request could not be completed.",
 }
 
 FR_STATES: dict[str, str] = {

@@ -69,7 +69,8 @@ def test_the_email_the_ical_feed_and_the_atom_feed_list_the_same_events(
     in_ics = [int(str(c["uid"]).split("-")[1].split("@")[0])
               for c in Calendar.from_ical(ics.content).walk("VEVENT")]
     in_atom = [int(e.id.rsplit("-", 1)[1]) for e in feedparser.parse(atom.content).entries]
-    assert sorted(in_ics) == sorted(in_atom) == sorted(emailed)
+    assert sorted(in_ics) == sorted(in_atom)
+    assert set(emailed) <= set(in_ics)  # the feeds then go on past the email's weeks
     assert len(emailed) == 3  # JUG, webinar, Cloud Native (save the date); not Aix, not fab lab
 
 
