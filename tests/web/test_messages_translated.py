@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from aggregator.models import CrawlRun
-from tests.web.conftest import NOW
+from tests.web.conftest import NOW, csrf_token
 from web.i18n import PHRASES, translate_phrases
 from web.translations_en import EN
 
@@ -69,3 +69,10 @@ def test_a_crawl_runs_counters_and_error_are_in_the_admins_language(
     assert "n&#39;a pas répondu à temps" in french
     english = admin_client.get(f"/admin/runs/{run_id}?lang=en").text
     assert "Unchanged" in english and "did not answer in time" in english
+
+
+def test_a_bad_address_on_the_subscribe_form_is_explained_in_french(client: TestClient) -> None:
+    form = {"email": "not-an-address", "csrf_token": csrf_token(client)}
+    html = client.post("/subscribe", data=form).text
+    assert "Cette adresse email n&#39;est pas valide." in html
+    assert "is not a valid email address" not in html
