@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, date, datetime, timedelta
 
@@ -314,3 +315,33 @@ def test_a_news_item_placed_by_its_summary_merges_with_the_listing_and_counts_as
     assert event.title.startswith("Apéro Tech : l'IA")  # the organizer's blog wins the title
     assert (event.venue, event.insee) == ("Ground Control Aix", "13001")  # the venue is kept
     assert event.field_sources["place"] == ticketing.id
+
+
+def test_a_meetup_export_that_only_restamps_dtstamp_changes_nothing(
+        session: Session, settings: Settings) -> None:
+    """Meetup rewrites DTSTAMP on every download: that alone is no change to the event."""
+    from pathlib import Path
+
+    from aggregator.raw import SourceDefaults
+    from crawlers.parsers import parse_document
+
+    body = (Path(__file__).parents[1] / "data/platforms/meetup/group-export.ics").read_bytes()
+    restamped = re.sub(rb"DTSTAMP:\d{8}T\d{6}Z", b"DTSTAMP:20991231T235959Z", body)
+    assert restamped != body
+    src = add(session, "meetup-export", "meetup group", 70)
+    before = datetime(2026, 10, 1, 8, 0, tzinfo=UTC)  # the export's events are all ahead
+    defaults = SourceDefaults(timezone="Europe/Paris", window_start=before,
+                              window_end=before + timedelta(days=400))
+
+    def read(data: bytes) -> list[RawEvent]:
+        return parse_document(data, url="https://www.meetup.com/fr-FR/g/events/ical/",
+                              headers={"content-type": "text/calendar"},
+                              defaults=defaults).events
+
+    first = ingest_events(session, src, read(body), now=before, complete=True, settings=settings)
+    session.commit()
+    second = ingest_events(session, src, read(restamped), now=before + timedelta(hours=6),
+                           complete=True, settings=settings)
+    session.commit()
+    assert first.new >= 1
+    assert (second.new, second.updated, second.cancelled) == (0, 0, 0)
