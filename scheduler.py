@@ -78,10 +78,13 @@ class Runner:
     options: Options
     scheduler: BackgroundScheduler | None = None
     _is_leader: bool = field(default=False, init=False)
+    stopping: bool = field(default=False, init=False)
 
     # -------------------------------------------------------------- leadership
     def renew(self) -> bool:
-        """Take or renew the leader lease; True while we are the leader."""
+        """Take or renew the leader lease; True while we are the leader (never once stopping)."""
+        if self.stopping:
+            return False
         return locks.acquire_lease(
             self.engine, locks.LEADER, self.holder, ttl=self.options.lease_ttl, now=self.clock()
         )
@@ -178,6 +181,7 @@ class Runner:
                     source_ids=held,
                     requested_by="scheduler",
                     timeout=self.crawl_timeout,
+                    now=self.clock(),
                 )
                 run_id, status, error = run.id, run.status, run.error
             except Exception as exc:
@@ -264,6 +268,7 @@ class Runner:
                     run_id=run_id,
                     requested_by=requested_by,
                     timeout=self.crawl_timeout,
+                    now=self.clock(),
                 )
                 run_id, status, error = run.id, run.status, run.error
             except Exception as exc:
@@ -610,10 +615,21 @@ def build_scheduler(
 
 
 def stop_scheduler(scheduler: BackgroundScheduler) -> None:
-    """Shut down and hand the leader lease back so another process takes over at once."""
+    """Shut down and hand the leader lease back so another process takes over at once.
+
+    APScheduler's ``shutdown(wait=True)`` waits for running jobs while holding its job-store
+    lock, which a heartbeat loading the jobs at that moment needs: a deadlock. So the runner
+    stops renewing first, the scheduler shuts down without waiting, and only then do we wait
+    for the jobs still running, outside the lock.
+    """
     runner: Runner = scheduler.runner  # type: ignore[attr-defined]
+    runner.stopping = True
     if scheduler.running:
-        scheduler.shutdown(wait=True)
+        scheduler.shutdown(wait=False)
+        for executor in list(scheduler._executors.values()):
+            pool = getattr(executor, "_pool", None)
+            if pool is not None:
+                pool.shutdown(wait=True)
     locks.release_lease(runner.engine, locks.LEADER, runner.holder)
 
 
@@ -648,8 +664,11 @@ def run_scheduler(settings: Settings) -> None:
         engine.dispose()
 
 
-def list_jobs(settings: Settings) -> list[tuple[str, str, datetime | None]]:
-    """The scheduled jobs with their triggers and next run times (stored ones when present).
+def list_jobs(
+    settings: Settings, *, now: datetime | None = None
+) -> list[tuple[str, str, datetime | None]]:
+    """The scheduled jobs with their triggers and next run times (stored ones when present;
+    else the first fire after ``now``, default the current time).
 
     Reads the job store without running a scheduler loop, so listing never fires or
     advances a job (a missed digest stays due for the next scheduler start).
@@ -662,7 +681,7 @@ def list_jobs(settings: Settings) -> list[tuple[str, str, datetime | None]]:
     finally:
         store.shutdown()
         engine.dispose()
-    now = datetime.now(settings.tz)
+    now = (now or utcnow()).astimezone(settings.tz)
     rows: list[tuple[str, str, datetime | None]] = []
     for spec in job_specs(settings, Options()):
         job = stored.get(spec["id"])

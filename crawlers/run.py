@@ -58,10 +58,12 @@ def run_crawl(
     """
     engine = make_engine(settings.db_url)
     try:
-        run = _start_run(engine, source_id=source_id, run_id=run_id, requested_by=requested_by)
+        now = now or utcnow()
+        run = _start_run(
+            engine, source_id=source_id, run_id=run_id, requested_by=requested_by, now=now
+        )
         assert run.id is not None
         source_id = run.source_id
-        now = now or utcnow()
         limit = timeout if timeout is not None else float(settings.crawl_timeout)
         log_path = Path(settings.data_dir) / "logs" / f"crawl-{run.id}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -99,7 +101,12 @@ def run_crawl(
 
 
 def _start_run(
-    engine: sa.engine.Engine, *, source_id: int | None, run_id: int | None, requested_by: str
+    engine: sa.engine.Engine,
+    *,
+    source_id: int | None,
+    run_id: int | None,
+    requested_by: str,
+    now: datetime,
 ) -> CrawlRun:
     with Session(engine, expire_on_commit=False) as session:
         if run_id is not None:
@@ -109,7 +116,7 @@ def _start_run(
             if source_id is not None:
                 run.source_id = source_id
         else:
-            run = CrawlRun(source_id=source_id, requested_by=requested_by, created_at=utcnow())
+            run = CrawlRun(source_id=source_id, requested_by=requested_by, created_at=now)
         if run.source_id is not None:
             source = session.get(Source, run.source_id)
             if source is None:
@@ -117,7 +124,7 @@ def _start_run(
             if not source.url:
                 raise NotFoundError(f"source #{run.source_id} has no URL yet")
         run.status = RunStatus.running
-        run.started_at = utcnow()
+        run.started_at = now
         session.add(run)
         session.commit()
         return run
