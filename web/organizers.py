@@ -18,14 +18,13 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse
-from sqlmodel import col, select
+from sqlmodel import select
 
 from aggregator.clashes import evening_clashes, is_evening
 from aggregator.errors import InvalidInputError
-from aggregator.ingest import ingest_events
-from aggregator.models import Event, EventLink, Source, SourceState
+from aggregator.models import Source
 from aggregator.raw import RawEvent
-from aggregator.sources import add_source
+from aggregator.service import add_source, submit_event
 from crawlers.check import inspect_url
 from newsletter.subscribers import normalize_email
 from web.deps import NowDep, SessionDep, SettingsDep
@@ -162,11 +161,8 @@ def event_submit(
     organizer: Annotated[str, Form(min_length=1, max_length=200)] = "",
     contact_email: Annotated[str, Form(max_length=254)] = "",
 ) -> HTMLResponse:
-    """One event typed in by its organizer: stored hidden, published when an admin unhides it.
-
-    It goes through the one write path (``ingest_events``) under a paused Source of kind
-    ``form`` (never crawled) that carries the organizer's contact.
-    """
+    """One event typed in by its organizer: held for review (``service.submit_event``);
+    published when an admin unhides it. Nothing already on the agenda is hidden."""
     limit(request, "submit")
     values = dict(await_form_values(request))
     try:
@@ -193,24 +189,14 @@ def event_submit(
         uid=f"form-{uuid.uuid4()}",
         source_format="form",
     )
-    source = Source(
-        name=f"Formulaire : {organizer.strip() or email}",
-        url=f"{settings.base_url.rstrip('/')}/submit/event#{raw.uid}",
-        kind="form",
-        state=SourceState.paused,
+    submit_event(
+        session,
+        raw,
         contact_email=email,
-        created_at=now,
+        source_url=f"{settings.base_url.rstrip('/')}/submit/event#{raw.uid}",
+        now=now,
+        settings=settings,
     )
-    session.add(source)
-    session.flush()
-    ingest_events(session, source, [raw], now=now, complete=False, settings=settings)
-    for event in session.exec(
-        select(Event)
-        .join(EventLink, col(EventLink.event_id) == col(Event.id))
-        .where(EventLink.source_id == source.id)
-    ).all():
-        event.hidden = True
-        session.add(event)
     return render(request, "message.html", {"kind": "submitted"})
 
 
