@@ -8,6 +8,8 @@
                                               a SourceFetch row, the source's health
     submit_event(session, raw, ...)           an event typed in the public form, held for
                                               review (nothing else is touched)
+    queue_crawl(session, source_id, ...)      an admin's "crawl now" (queued once)
+    scheduler_is_running(session, now=...)    whether a scheduler will run queued crawls
 
 One health and backoff policy (:func:`apply_health`): a failure counts once, the next try
 waits the interval doubled per consecutive failure (at most a week, ``jobs.backoff``), and
@@ -31,17 +33,26 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from aggregator import jobs, locks
 from aggregator.errors import NotFoundError, TechagendaError
 from aggregator.ingest import IngestStats, ingest_events
-from aggregator.models import CrawlRun, RunStatus, Source, SourceFetch, SourceState, utcnow
+from aggregator.models import (
+    CrawlRun,
+    Lease,
+    RunStatus,
+    Source,
+    SourceFetch,
+    SourceState,
+    utcnow,
+)
 from aggregator.raw import RawEvent
 from aggregator.settings import Settings, parse_interval
 from aggregator.sources import add_source
 
 log = logging.getLogger("techagenda.service")
+LEADER_TTL = timedelta(seconds=60)  # the scheduler's leader lease (scheduler.Options.lease_ttl)
 
 __all__ = [
     "CrawlResult",
@@ -50,7 +61,9 @@ __all__ = [
     "add_source",
     "apply_health",
     "crawl",
+    "queue_crawl",
     "record_fetch",
+    "scheduler_is_running",
     "submit_event",
     "take_crawl_lease",
 ]
@@ -336,6 +349,48 @@ def crawl(
     finally:
         for source_id in held:
             locks.release_lease(engine, locks.crawl_lock_name(source_id), holder)
+
+
+def queue_crawl(
+    session: Session, source_id: int | None, requested_by: str, *, now: datetime
+) -> tuple[CrawlRun, bool]:
+    """An admin's "crawl now": queue a run for the scheduler, unless one for the same source
+    (or for every source) is queued already; returns the run and whether it is new."""
+    waiting = session.exec(
+        select(CrawlRun)
+        .where(
+            CrawlRun.status == RunStatus.queued,
+            col(CrawlRun.source_id).is_(None)
+            if source_id is None
+            else col(CrawlRun.source_id) == source_id,
+        )
+        .order_by(col(CrawlRun.id))
+    ).first()
+    if waiting is not None:
+        return waiting, False
+    run = CrawlRun(
+        source_id=source_id, status=RunStatus.queued, requested_by=requested_by, created_at=now
+    )
+    session.add(run)
+    session.flush()
+    return run, True
+
+
+SCHEDULER_SILENCE = timedelta(minutes=2)
+
+
+def scheduler_last_seen(session: Session) -> datetime | None:
+    """When a scheduler last renewed its leader lease (every 15 s while one runs), if ever."""
+    lease = session.get(Lease, locks.LEADER)
+    if lease is None or lease.expires_at.year < 1971:  # handed back by a stopping scheduler
+        return None
+    return lease.expires_at - LEADER_TTL
+
+
+def scheduler_is_running(session: Session, *, now: datetime) -> bool:
+    """True when a scheduler was seen within ``SCHEDULER_SILENCE``: queued crawls will run."""
+    seen = scheduler_last_seen(session)
+    return seen is not None and now - seen <= SCHEDULER_SILENCE
 
 
 # ---------------------------------------------------------------- the single-event form
