@@ -184,7 +184,7 @@ def sources_add(
     ] = "tech",
 ) -> None:
     """Add a source as an admin: approved at once (scope tech unless told otherwise)."""
-    from aggregator.sources import add_source
+    from aggregator.service import add_source
 
     _check_url(url)
     if timezone:
@@ -363,13 +363,15 @@ def crawl(
 
         run_worker(ctx.settings)
         return
-    from aggregator.locks import crawl_lock_name, lease
+    from aggregator import service
 
-    ttl = timedelta(seconds=ctx.settings.crawl_timeout + 120)
-    with lease(ctx.engine, crawl_lock_name(source), ttl=ttl) as held:
-        if not held:
+    ids = None if source is None else [source]
+    result = service.crawl(ctx.engine, ctx.settings, ids, "cli", run=run_crawl)
+    if result.run is None:
+        if result.busy:
             raise errors.TechagendaError("another crawl of these sources is running; try later")
-        run = run_crawl(ctx.settings, source_id=source, requested_by="cli")
+        raise errors.SourceError(result.error or "the crawl could not run")
+    run = result.run
     stats = run.stats or {}
     typer.echo(f"Crawl {run.id}: {run.status}")
     for key in (

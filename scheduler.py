@@ -40,7 +40,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 
-from aggregator import jobs, locks
+from aggregator import jobs, locks, service
 from aggregator.db import make_engine
 from aggregator.models import utcnow
 from aggregator.settings import Settings, parse_interval
@@ -78,10 +78,13 @@ class Runner:
     options: Options
     scheduler: BackgroundScheduler | None = None
     _is_leader: bool = field(default=False, init=False)
+    stopping: bool = field(default=False, init=False)
 
     # -------------------------------------------------------------- leadership
     def renew(self) -> bool:
-        """Take or renew the leader lease; True while we are the leader."""
+        """Take or renew the leader lease; True while we are the leader (never once stopping)."""
+        if self.stopping:
+            return False
         return locks.acquire_lease(
             self.engine, locks.LEADER, self.holder, ttl=self.options.lease_ttl, now=self.clock()
         )
@@ -157,44 +160,38 @@ class Runner:
     def _crawl_many(self, source_ids: list[int]) -> int:
         """Several due sources in one child process (one Scrapy start, not one per source),
         each under its own crawl lease; returns how many were crawled."""
+        result = self._service_crawl(source_ids, None, requested_by="scheduler")
+        for source_id in result.busy:
+            log.info("%s: a crawl of it is already running elsewhere", _what(source_id))
+        if not result.crawled:
+            return 0
+        run_id = result.run.id if result.run else None
+        log.info(
+            "crawl %s of %d sources: %s%s",
+            run_id,
+            len(result.crawled),
+            result.status,
+            f" ({result.error})" if result.error else "",
+        )
+        self._log_outcomes(result)
+        return len(result.crawled)
+
+    def _service_crawl(
+        self, source_ids: list[int] | None, run_id: int | None, *, requested_by: str
+    ) -> service.CrawlResult:
         from crawlers.run import run_crawl
 
-        ttl = timedelta(seconds=self.crawl_timeout + 120)
-        held: list[int] = []
-        try:
-            for source_id in source_ids:
-                name = locks.crawl_lock_name(source_id)
-                if locks.acquire_lease(self.engine, name, self.holder, ttl=ttl, now=self.clock()):
-                    held.append(source_id)
-                else:
-                    log.info("source %s: a crawl of it is already running elsewhere", source_id)
-            if not held:
-                return 0
-            before = jobs.failure_snapshot(self.engine)
-            run_id: int | None = None
-            try:
-                run = run_crawl(
-                    self.settings,
-                    source_ids=held,
-                    requested_by="scheduler",
-                    timeout=self.crawl_timeout,
-                )
-                run_id, status, error = run.id, run.status, run.error
-            except Exception as exc:
-                log.exception("crawl of %d sources could not run", len(held))
-                status, error = "failed", f"the crawl could not run: {exc}"
-            log.info(
-                "crawl %s of %d sources: %s%s",
-                run_id,
-                len(held),
-                status,
-                f" ({error})" if error else "",
-            )
-            self._log_outcomes(run_id, held, before)
-            return len(held)
-        finally:
-            for source_id in held:
-                locks.release_lease(self.engine, locks.crawl_lock_name(source_id), self.holder)
+        return service.crawl(
+            self.engine,
+            self.settings,
+            source_ids,
+            requested_by,
+            run=run_crawl,
+            holder=self.holder,
+            clock=self.clock,
+            run_id=run_id,
+            flag_after=self.options.flag_after,
+        )
 
     def _enqueue_due(self, due: list[Any], limit: timedelta) -> int:
         """With REDIS_URL: claim the due sources and put them on the shared crawl queue,
@@ -241,55 +238,29 @@ class Runner:
 
         Returns False when another process is crawling that source already.
         """
-        from crawlers.run import run_crawl
-
         what = _what(source_id)
-        ttl = timedelta(seconds=self.crawl_timeout + 120)
-        with locks.lease(
-            self.engine,
-            locks.crawl_lock_name(source_id),
-            holder=self.holder,
-            ttl=ttl,
-            now=self.clock(),
-        ) as held:
-            if not held:
-                waits = "; the queued crawl waits for it" if run_id is not None else ""
-                log.info("%s: a crawl of it is already running elsewhere%s", what, waits)
-                return False
-            before = jobs.failure_snapshot(self.engine)
-            try:
-                run = run_crawl(
-                    self.settings,
-                    source_id=source_id,
-                    run_id=run_id,
-                    requested_by=requested_by,
-                    timeout=self.crawl_timeout,
-                )
-                run_id, status, error = run.id, run.status, run.error
-            except Exception as exc:
-                log.exception("%s: the crawl could not run", what)
-                status, error = "failed", f"the crawl could not run: {exc}"
-                if run_id is not None:
-                    jobs.fail_run(self.engine, run_id, error, now=self.clock())
-        log.info("crawl %s of %s: %s%s", run_id, what, status, f" ({error})" if error else "")
-        self._log_outcomes(run_id, [source_id] if source_id is not None else [], before)
+        ids = None if source_id is None else [source_id]
+        try:
+            result = self._service_crawl(ids, run_id, requested_by=requested_by)
+        except Exception as exc:  # no such source or run: recorded on the run by the service
+            log.warning("%s: the crawl could not run: %s", what, exc)
+            return True
+        if result.run is None and result.busy:
+            waits = "; the queued crawl waits for it" if run_id is not None else ""
+            log.info("%s: a crawl of it is already running elsewhere%s", what, waits)
+            return False
+        run_id = result.run.id if result.run else run_id
+        error = result.error
+        log.info(
+            "crawl %s of %s: %s%s", run_id, what, result.status, f" ({error})" if error else ""
+        )
+        self._log_outcomes(result)
         return True
 
-    def _log_outcomes(
-        self, run_id: int | None, source_ids: list[int], before: dict[int, int]
-    ) -> None:
-        """Record each source's crawl outcome (backoff, flag) and tell the story in the log."""
-        done_at = self.clock()
-        outcomes = jobs.record_crawl_outcome(
-            self.engine,
-            run_id,
-            source_ids=source_ids,
-            before=before,
-            now=done_at,
-            default_interval=self.default_interval,
-            flag_after=self.options.flag_after,
-        )
-        for out in outcomes:
+    def _log_outcomes(self, result: service.CrawlResult) -> None:
+        """Tell each source's crawl outcome (backoff, flag) in the log."""
+        done_at = result.recorded_at or self.clock()
+        for out in result.outcomes:
             wait = jobs.humanize(out.next_crawl_at - done_at)
             if out.failed:
                 log.warning(
@@ -601,10 +572,21 @@ def build_scheduler(
 
 
 def stop_scheduler(scheduler: BackgroundScheduler) -> None:
-    """Shut down and hand the leader lease back so another process takes over at once."""
+    """Shut down and hand the leader lease back so another process takes over at once.
+
+    APScheduler's ``shutdown(wait=True)`` waits for running jobs while holding its job-store
+    lock, which a heartbeat loading the jobs at that moment needs: a deadlock. So the runner
+    stops renewing first, the scheduler shuts down without waiting, and only then do we wait
+    for the jobs still running, outside the lock.
+    """
     runner: Runner = scheduler.runner  # type: ignore[attr-defined]
+    runner.stopping = True
     if scheduler.running:
-        scheduler.shutdown(wait=True)
+        scheduler.shutdown(wait=False)
+        for executor in list(scheduler._executors.values()):
+            pool = getattr(executor, "_pool", None)
+            if pool is not None:
+                pool.shutdown(wait=True)
     locks.release_lease(runner.engine, locks.LEADER, runner.holder)
 
 
@@ -639,8 +621,11 @@ def run_scheduler(settings: Settings) -> None:
         engine.dispose()
 
 
-def list_jobs(settings: Settings) -> list[tuple[str, str, datetime | None]]:
-    """The scheduled jobs with their triggers and next run times (stored ones when present).
+def list_jobs(
+    settings: Settings, *, now: datetime | None = None
+) -> list[tuple[str, str, datetime | None]]:
+    """The scheduled jobs with their triggers and next run times (stored ones when present;
+    else the first fire after ``now``, default the current time).
 
     Reads the job store without running a scheduler loop, so listing never fires or
     advances a job (a missed digest stays due for the next scheduler start).
@@ -653,7 +638,7 @@ def list_jobs(settings: Settings) -> list[tuple[str, str, datetime | None]]:
     finally:
         store.shutdown()
         engine.dispose()
-    now = datetime.now(settings.tz)
+    now = (now or utcnow()).astimezone(settings.tz)
     rows: list[tuple[str, str, datetime | None]] = []
     for spec in job_specs(settings, Options()):
         job = stored.get(spec["id"])

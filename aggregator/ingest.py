@@ -62,6 +62,8 @@ from aggregator.topics import load_taxonomy, source_prior
 
 T = TypeVar("T")
 CHUNK = 500
+# Sources whose new events wait for an admin (stored hidden): the public single-event form.
+HELD_KINDS = frozenset({"form"})
 
 
 @dataclass
@@ -360,7 +362,7 @@ def _new_event_row(
     )
     return {
         **values,
-        "hidden": False,
+        "hidden": source.kind in HELD_KINDS,
         "content_hash": event_hash(values),
         "merge_notes": [],
         "created_at": now,

@@ -194,7 +194,11 @@ def record_crawl_outcome(
             source.consecutive_failures = failures
             delay = backoff(failures, source_interval(source, default_interval))
             source.next_crawl_at = now + delay
-            newly = should_flag(failures, flag_after) and not source.flagged
+            # the crawl child may have flagged it already (service.apply_health): newly
+            # flagged means this crawl took it past the threshold
+            newly = should_flag(failures, flag_after) and not (
+                source.flagged and should_flag(old, flag_after)
+            )
             if should_flag(failures, flag_after):
                 source.flagged = True
             elif not failed:

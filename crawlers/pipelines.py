@@ -13,34 +13,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from scrapy.crawler import Crawler
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from aggregator.db import make_engine
-from aggregator.errors import TechagendaError
-from aggregator.ingest import IngestStats, ingest_events
-from aggregator.models import Source, SourceFetch, utcnow
+from aggregator.models import SourceFetch
 from aggregator.raw import RawEvent
-from aggregator.settings import Settings, parse_interval
+from aggregator.service import record_fetch
+from aggregator.settings import Settings
 from crawlers.items import EventItem, SourceReport
 
 log = logging.getLogger(__name__)
-
-FAILURE_RETRY_FIRST = timedelta(minutes=15)
-
-
-def next_crawl_after(source: Source, settings: Settings, *, at: datetime, ok: bool) -> datetime:
-    """When to crawl again: the interval after a success; a doubling pause (capped by the
-    interval) after each consecutive failure."""
-    interval = timedelta(seconds=source.crawl_interval or parse_interval(settings.crawl_interval))
-    if ok:
-        return at + interval
-    pause = FAILURE_RETRY_FIRST * 2 ** max(0, source.consecutive_failures - 1)
-    return at + min(interval, pause)
 
 
 def record_source(
@@ -52,68 +38,8 @@ def record_source(
     now: datetime,
     settings: Settings,
 ) -> SourceFetch:
-    """Ingest one source's events and record the fetch and the source's health (one commit)."""
-    with Session(engine, expire_on_commit=False) as session:
-        stats: IngestStats | None = None
-        error = report.error
-        if report.ok and not report.not_modified:
-            source = session.get(Source, report.source_id)
-            assert source is not None
-            try:
-                stats = ingest_events(
-                    session, source, events, now=now, complete=report.complete, settings=settings
-                )
-            except Exception as exc:  # one source's bad data must not stop the crawl
-                session.rollback()
-                log.exception("ingest failed for source %s", report.source_id)
-                reason = str(exc) if isinstance(exc, TechagendaError) else repr(exc)
-                error = f"the events were read but could not be stored: {reason}"
-        source = session.get(Source, report.source_id)
-        assert source is not None
-        finished = utcnow()
-        fetch = SourceFetch(
-            crawl_run_id=run_id,
-            source_id=report.source_id,
-            url=report.url,
-            http_status=report.http_status,
-            bytes=report.bytes,
-            not_modified=report.not_modified,
-            detected_format=report.detected_format,
-            events_found=stats.found if stats else len(events),
-            events_new=stats.new if stats else 0,
-            events_updated=stats.updated if stats else 0,
-            events_merged=stats.merged if stats else 0,
-            events_cancelled=stats.cancelled if stats else 0,
-            error=error,
-            fetched_at=finished,
-        )
-        session.add(fetch)
-        update_health(source, report, error, settings=settings, at=finished)
-        session.add(source)
-        session.commit()
-        for warning in [*report.warnings, *(stats.warnings if stats else [])]:
-            log.info("source %s: %s", report.source_id, warning)
-        return fetch
-
-
-def update_health(
-    source: Source, report: SourceReport, error: str | None, *, settings: Settings, at: datetime
-) -> None:
-    """Write the outcome of a crawl on the Source row (the admin page shows it)."""
-    source.last_crawl_at = at
-    if error is None:
-        source.last_success_at = at
-        source.consecutive_failures = 0
-        source.last_error = None
-        if not report.not_modified:
-            source.detected_format = report.detected_format or source.detected_format
-            source.etag = report.etag
-            source.last_modified = report.last_modified
-        source.next_crawl_at = next_crawl_after(source, settings, at=at, ok=True)
-    else:
-        source.consecutive_failures += 1
-        source.last_error = error
-        source.next_crawl_at = next_crawl_after(source, settings, at=at, ok=False)
+    """Ingest one source's events and record the fetch and its health (``service.record_fetch``)."""
+    return record_fetch(engine, report, events, run_id=run_id, now=now, settings=settings)
 
 
 _WRITER: ThreadPoolExecutor | None = None

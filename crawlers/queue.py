@@ -31,14 +31,12 @@ import logging
 import os
 import socket
 import time
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from aggregator import jobs, locks
+from aggregator import locks, service
 from aggregator.db import make_engine
 from aggregator.errors import ConfigError, NotFoundError, StoreError
-from aggregator.models import utcnow
-from aggregator.settings import Settings, parse_interval
+from aggregator.settings import Settings
 
 if TYPE_CHECKING:  # scrapy is imported only where a crawl runs, not by the scheduler
     from scrapy.crawler import Crawler
@@ -124,7 +122,6 @@ def run_worker(
     client = redis_client(settings)
     engine = make_engine(settings.db_url)
     holder = locks.new_holder_id()
-    interval = timedelta(seconds=parse_interval(settings.crawl_interval))
     wait = max(1, round(idle_timeout)) if idle_timeout else 0
     taken = 0
     try:
@@ -137,9 +134,7 @@ def run_worker(
             except redis.RedisError as exc:
                 raise StoreError(f"cannot reach the crawl queue at REDIS_URL: {exc}") from exc
             taken += 1
-            _crawl_one(
-                settings, engine, int(item[1]), holder=holder, interval=interval, queue=queue
-            )
+            _crawl_one(settings, engine, int(item[1]), holder=holder, queue=queue)
     finally:
         client.close()
         engine.dispose()
@@ -152,32 +147,25 @@ def _crawl_one(
     source_id: int,
     *,
     holder: str,
-    interval: timedelta,
     queue: str,
 ) -> None:
     from crawlers.run import run_crawl
 
-    ttl = timedelta(seconds=settings.crawl_timeout + 120)
-    name = locks.crawl_lock_name(source_id)
-    with locks.lease(engine, name, holder=holder, ttl=ttl, now=utcnow()) as held:
-        if not held:
-            log.info("worker: source %s is being crawled elsewhere; skipped", source_id)
-            return
-        before = jobs.failure_snapshot(engine)
-        try:
-            run = run_crawl(settings, source_id=source_id, requested_by="worker", queue=queue)
-        except NotFoundError:
-            log.warning("worker: source %s no longer exists", source_id)
-            return
-    log.info("worker: crawl %s of source %s: %s", run.id, source_id, run.status)
-    jobs.record_crawl_outcome(
-        engine,
-        run.id,
-        source_ids=[source_id],
-        before=before,
-        now=utcnow(),
-        default_interval=interval,
-        flag_after=settings.crawl_flag_after,
+    try:
+        result = service.crawl(
+            engine, settings, [source_id], "worker", run=run_crawl, holder=holder, queue=queue
+        )
+    except NotFoundError:
+        log.warning("worker: source %s no longer exists", source_id)
+        return
+    if result.run is None and result.busy:
+        log.info("worker: source %s is being crawled elsewhere; skipped", source_id)
+        return
+    log.info(
+        "worker: crawl %s of source %s: %s",
+        result.run.id if result.run else None,
+        source_id,
+        result.status,
     )
 
 

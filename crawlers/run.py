@@ -9,16 +9,22 @@ summed from the ``SourceFetch`` rows the child wrote.
 
 Platform notes: the child gets its own session (process group) so a timeout kills Scrapy
 and anything it started; on Windows (no process groups) only the child itself is killed.
+The child dies with its parent: on Linux the kernel sends it SIGKILL when the parent dies
+(``prctl(PR_SET_PDEATHSIG)``), and everywhere it watches its parent's pid and exits when
+it is gone, so a killed CLI or scheduler leaves no crawl running on its own.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import logging
 import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -58,10 +64,12 @@ def run_crawl(
     """
     engine = make_engine(settings.db_url)
     try:
-        run = _start_run(engine, source_id=source_id, run_id=run_id, requested_by=requested_by)
+        now = now or utcnow()
+        run = _start_run(
+            engine, source_id=source_id, run_id=run_id, requested_by=requested_by, now=now
+        )
         assert run.id is not None
         source_id = run.source_id
-        now = now or utcnow()
         limit = timeout if timeout is not None else float(settings.crawl_timeout)
         log_path = Path(settings.data_dir) / "logs" / f"crawl-{run.id}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -73,6 +81,7 @@ def run_crawl(
             command += ["--sources", ",".join(str(i) for i in source_ids)]
         if queue is not None:
             command += ["--queue", queue]
+        command += ["--parent-pid", str(os.getpid())]
         env = {**os.environ, **settings.to_env()}
         error: str | None = None
         with log_path.open("wb") as log_file:
@@ -83,6 +92,7 @@ def run_crawl(
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=(os.name == "posix"),
+                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
             )
             _set_pid(engine, run.id, child.pid)
             try:
@@ -99,7 +109,12 @@ def run_crawl(
 
 
 def _start_run(
-    engine: sa.engine.Engine, *, source_id: int | None, run_id: int | None, requested_by: str
+    engine: sa.engine.Engine,
+    *,
+    source_id: int | None,
+    run_id: int | None,
+    requested_by: str,
+    now: datetime,
 ) -> CrawlRun:
     with Session(engine, expire_on_commit=False) as session:
         if run_id is not None:
@@ -109,7 +124,7 @@ def _start_run(
             if source_id is not None:
                 run.source_id = source_id
         else:
-            run = CrawlRun(source_id=source_id, requested_by=requested_by, created_at=utcnow())
+            run = CrawlRun(source_id=source_id, requested_by=requested_by, created_at=now)
         if run.source_id is not None:
             source = session.get(Source, run.source_id)
             if source is None:
@@ -117,10 +132,46 @@ def _start_run(
             if not source.url:
                 raise NotFoundError(f"source #{run.source_id} has no URL yet")
         run.status = RunStatus.running
-        run.started_at = utcnow()
+        run.started_at = now
         session.add(run)
         session.commit()
         return run
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with_parent() -> None:
+    """In the forked child, before exec: ask the kernel for SIGKILL when the parent dies."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux after all: the child's watchdog remains
+        pass
+
+
+def watch_parent(parent_pid: int, *, every: float = 0.5) -> threading.Thread:
+    """In the child: exit at once (code 70) when the parent process is gone."""
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent_pid or not _alive(parent_pid):
+                os._exit(70)
+            time.sleep(every)
+
+    thread = threading.Thread(target=watch, name="parent-watchdog", daemon=True)
+    thread.start()
+    return thread
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _set_pid(engine: sa.engine.Engine, run_id: int, pid: int) -> None:
@@ -263,7 +314,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sources", default=None, help="Comma-separated approved source ids")
     parser.add_argument("--now", default=None, help="ISO instant the crawl window is built from")
     parser.add_argument("--queue", default=QUEUE_KEY, help="Redis key of the shared crawl queue")
+    parser.add_argument("--parent-pid", type=int, default=None, help="Exit when it is gone")
     args = parser.parse_args(argv)
+    if args.parent_pid is not None:
+        watch_parent(args.parent_pid)
     settings = load_settings()
     now = datetime.fromisoformat(args.now) if args.now else utcnow()
     ids = [int(x) for x in args.sources.split(",") if x] if args.sources is not None else None

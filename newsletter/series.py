@@ -15,12 +15,9 @@ from collections import Counter, defaultdict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date, time
-from typing import TYPE_CHECKING
 
 from aggregator.regions import fold
-
-if TYPE_CHECKING:
-    from newsletter.select import DigestItem
+from newsletter.types import DigestItem
 
 MIN_OCCURRENCES = 2
 

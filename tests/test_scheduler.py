@@ -1,4 +1,10 @@
-"""The scheduler: the digest on time and once, leadership between processes, DST, --list."""
+"""The scheduler: the digest on time and once, leadership between processes, DST, --list.
+
+Every job reads its ``now`` from a test :class:`Clock`, never from the machine: these tests
+pass at any instant of the week (``tests/test_any_instant.py`` runs them under faketime).
+APScheduler's own loop runs on the machine's clock; where a test needs it (a stored job
+due "now"), it reads that clock only to place the job relative to it.
+"""
 
 from __future__ import annotations
 
@@ -25,8 +31,10 @@ from aggregator.locks import LEADER, lease_holder
 from aggregator.models import Delivery, DeliveryStatus, Digest
 from aggregator.settings import Settings, load_settings
 from newsletter.subscribers import add_confirmed
+from tests.support.clock import Clock
 
 MONDAY_8 = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)  # Monday 08:00 in Paris, 2026-W49
+WEDNESDAY = datetime(2026, 12, 2, 14, 0, tzinfo=UTC)  # mid-week 2026-W49
 
 
 def _settings(tmp_path: Path, db_url: str, **kw: object) -> Settings:
@@ -41,12 +49,8 @@ def _settings(tmp_path: Path, db_url: str, **kw: object) -> Settings:
     )
 
 
-def _fixed(at: datetime) -> Callable[[], datetime]:
-    return lambda: at
-
-
 def _runner(settings: Settings, engine: Engine, holder: str, at: datetime) -> sched.Runner:
-    return sched.Runner(settings, engine, holder, _fixed(at), sched.Options())
+    return sched.Runner(settings, engine, holder, Clock(at), sched.Options())
 
 
 def _subscribe(engine: Engine, *emails: str) -> None:
@@ -198,8 +202,9 @@ def test_of_two_scheduler_processes_one_leads_and_the_other_takes_over_when_it_d
     tmp_path: Path, engine: Engine, db_url: str, started: list[BackgroundScheduler]
 ) -> None:
     settings = _settings(tmp_path, db_url)
-    first = sched.build_scheduler(settings, engine, holder="first", options=QUICK)
-    second = sched.build_scheduler(settings, engine, holder="second", options=QUICK)
+    clock = Clock(WEDNESDAY, ticking=True)  # leases expire on elapsed seconds
+    first = sched.build_scheduler(settings, engine, clock=clock, holder="first", options=QUICK)
+    second = sched.build_scheduler(settings, engine, clock=clock, holder="second", options=QUICK)
     started += [first, second]
     first.start()
     assert _wait(lambda: sched.JOBSTORE in first._jobstores)
@@ -215,19 +220,21 @@ def test_of_two_scheduler_processes_one_leads_and_the_other_takes_over_when_it_d
     }
     first.shutdown(wait=False)  # dies without handing the lease back
     assert _wait(lambda: sched.JOBSTORE in second._jobstores, timeout=10)
-    assert lease_holder(engine, LEADER, now=datetime.now(UTC)) == "second"
+    assert lease_holder(engine, LEADER, now=clock()) == "second"
 
 
 def test_a_stopped_scheduler_hands_the_lease_over_at_once(
     tmp_path: Path, sqlite_engine: Engine, sqlite_url: str, started: list[BackgroundScheduler]
 ) -> None:
     settings = _settings(tmp_path, sqlite_url)
-    first = sched.build_scheduler(settings, sqlite_engine, holder="first")
+    clock = Clock(WEDNESDAY, ticking=True)
+    first = sched.build_scheduler(settings, sqlite_engine, clock=clock, holder="first")
     started.append(first)
     first.start()
     assert _wait(lambda: sched.JOBSTORE in first._jobstores)
+    assert lease_holder(sqlite_engine, LEADER, now=clock()) == "first"
     sched.stop_scheduler(first)
-    assert lease_holder(sqlite_engine, LEADER, now=datetime.now(UTC)) is None
+    assert lease_holder(sqlite_engine, LEADER, now=clock()) is None
 
 
 def _store_digest_job(settings: Settings, engine: Engine, next_run_time: datetime) -> None:
@@ -252,26 +259,27 @@ def test_on_restart_the_missed_monday_run_is_caught_up_once(
 ) -> None:
     settings = _settings(tmp_path, sqlite_url)
     _subscribe(sqlite_engine, "claire@exemple.fr")
-    now = datetime.now(UTC)
-    missed = sched.last_fire_time(sched.digest_trigger(settings), now)
-    assert missed is not None
-    _store_digest_job(settings, sqlite_engine, missed)
-    back = sched.build_scheduler(settings, sqlite_engine, holder="back")
+    # The jobs' clock: back up on the Wednesday after the missed Monday 08:00 (2026-W49).
+    clock = Clock(WEDNESDAY, ticking=True)
+    # APScheduler's loop runs on the machine's clock: the stored run is overdue on it.
+    loop_now = datetime.now(UTC)
+    _store_digest_job(settings, sqlite_engine, loop_now - timedelta(minutes=5))
+    back = sched.build_scheduler(settings, sqlite_engine, clock=clock, holder="back")
     started.append(back)
     with caplog.at_level("INFO", logger="techagenda.scheduler"):
         back.start()
         assert _wait(lambda: len(_outbox(tmp_path)) >= 1)
         time.sleep(1.0)
     assert len(_outbox(tmp_path)) == 1
-    week = sched.jobs.iso_week(missed, settings.tz)
-    assert caplog.text.count(f"digest {week}: 1 sent") == 1
+    assert caplog.text.count("digest 2026-W49: 1 sent") == 1
     job = back.get_job("weekly_digest", sched.JOBSTORE)
-    assert job is not None and job.next_run_time > now
+    assert job is not None and job.next_run_time > loop_now
 
 
 def test_list_jobs_names_each_job_with_its_next_run(tmp_path: Path, sqlite_url: str) -> None:
     settings = _settings(tmp_path, sqlite_url)
-    rows = {job_id: (trigger, when) for job_id, trigger, when in sched.list_jobs(settings)}
+    listed = sched.list_jobs(settings, now=WEDNESDAY)
+    rows = {job_id: (trigger, when) for job_id, trigger, when in listed}
     assert set(rows) == {
         "crawl_due",
         "run_queued_crawls",
@@ -282,6 +290,7 @@ def test_list_jobs_names_each_job_with_its_next_run(tmp_path: Path, sqlite_url: 
     trigger, when = rows["weekly_digest"]
     assert "day_of_week='mon'" in trigger
     assert when is not None and (when.strftime("%a"), when.hour, when.minute) == ("Mon", 8, 0)
+    assert when.astimezone(UTC) == MONDAY_8 + timedelta(days=7)
 
 
 def test_run_scheduler_leads_stores_its_jobs_and_hands_over_on_sigterm(
@@ -313,6 +322,7 @@ def test_run_scheduler_leads_stores_its_jobs_and_hands_over_on_sigterm(
     reader.start()
     try:
         assert loaded.wait(120), "".join(lines)
+        # the production entry point runs on the machine's clock: read the lease on it
         assert lease_holder(sqlite_engine, LEADER, now=datetime.now(UTC)) is not None
         child.send_signal(signal.SIGTERM)
         assert child.wait(90) == 0, "".join(lines)

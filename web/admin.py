@@ -24,13 +24,13 @@ from aggregator.models import (
     CrawlRun,
     Event,
     EventLink,
-    RunStatus,
     Source,
     SourceFetch,
     SourceState,
 )
 from aggregator.relevance import check_scope, effective_scope
 from aggregator.relevance_actions import rescore_source
+from aggregator.service import queue_crawl, scheduler_is_running
 from aggregator.settings import parse_interval
 from aggregator.sources import set_source_state
 from web import admin_content, admin_duplicates
@@ -293,28 +293,30 @@ def crawl_now(
     now: NowDep,
     source_id: Annotated[int | None, Form()] = None,
 ) -> Response:
-    """Queue a crawl of one source (or of every approved one); the scheduler runs it."""
+    """Queue a crawl of one source (or of every approved one); the scheduler runs it.
+
+    A crawl of the same source already waiting is shown instead of queueing another (a
+    double click queues one crawl)."""
     if source_id is not None:
         _source(session, source_id)
-    run = CrawlRun(
-        source_id=source_id,
-        status=RunStatus.queued,
-        requested_by=f"admin:{admin.username}",
-        created_at=now,
-    )
-    session.add(run)
-    session.flush()
+    run, _ = queue_crawl(session, source_id, f"admin:{admin.username}", now=now)
     return RedirectResponse(f"/admin/runs/{run.id}", status_code=303)
 
 
 @guarded.get("/runs/{run_id}", response_class=HTMLResponse)
-def run_page(request: Request, session: SessionDep, run_id: int) -> HTMLResponse:
+def run_page(request: Request, session: SessionDep, now: NowDep, run_id: int) -> HTMLResponse:
     run = session.get(CrawlRun, run_id)
     if run is None:
         raise NotFoundError(f"no crawl run #{run_id}")
     fetches = session.exec(select(SourceFetch).where(SourceFetch.crawl_run_id == run_id)).all()
     source = session.get(Source, run.source_id) if run.source_id else None
-    return render(request, "admin/run.html", {"run": run, "fetches": fetches, "source": source})
+    context = {
+        "run": run,
+        "fetches": fetches,
+        "source": source,
+        "scheduler_running": scheduler_is_running(session, now=now),
+    }
+    return render(request, "admin/run.html", context)
 
 
 router.include_router(login_router)

@@ -20,14 +20,13 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
-from sqlmodel import col, select
+from sqlmodel import select
 
 from aggregator.clashes import evening_clashes, is_evening
 from aggregator.errors import InvalidInputError
-from aggregator.ingest import ingest_events
-from aggregator.models import Event, EventLink, Source, SourceState
+from aggregator.models import Source
 from aggregator.raw import RawEvent
-from aggregator.sources import add_source
+from aggregator.service import add_source, submit_event
 from crawlers.check import inspect_url
 from newsletter.subscribers import normalize_email
 from web.deps import NowDep, SessionDep, SettingsDep
@@ -230,13 +229,10 @@ async def event_submit(
     settings: SettingsDep,
     now: NowDep,
 ) -> HTMLResponse:
-    """One event typed in by its organizer: stored hidden, published when an admin unhides it.
-
-    Every field is checked here (never by the framework), so each bad value is a message
-    beside its field with the form kept. It goes through the one write path
-    (``ingest_events``) under a paused Source of kind ``form`` (never crawled) that carries
-    the organizer's contact.
-    """
+    """One event typed in by its organizer: held for review (``service.submit_event``);
+    published when an admin unhides it. Nothing already on the agenda is hidden. Every field
+    is checked here (never by the framework), so each bad value is a message beside its
+    field with the form kept."""
     limit(request, "submit")
     form = await request.form()
     values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
@@ -283,24 +279,14 @@ def _store_event(
         uid=f"form-{uuid.uuid4()}",
         source_format="form",
     )
-    source = Source(
-        name=f"Formulaire : {organizer or checked.email}",
-        url=f"{settings.base_url.rstrip('/')}/submit/event#{raw.uid}",
-        kind="form",
-        state=SourceState.paused,
+    submit_event(
+        session,
+        raw,
         contact_email=checked.email,
-        created_at=now,
+        source_url=f"{settings.base_url.rstrip('/')}/submit/event#{raw.uid}",
+        now=now,
+        settings=settings,
     )
-    session.add(source)
-    session.flush()
-    ingest_events(session, source, [raw], now=now, complete=False, settings=settings)
-    for event in session.exec(
-        select(Event)
-        .join(EventLink, col(EventLink.event_id) == col(Event.id))
-        .where(EventLink.source_id == source.id)
-    ).all():
-        event.hidden = True
-        session.add(event)
     return render(request, "message.html", {"kind": "submitted"})
 
 

@@ -30,6 +30,9 @@ EN: dict[str, str] = {
     "Au": "To",
     "Aucun coché : tous les thèmes.": "None ticked: every topic.",
     "Aucun crawl pour l'instant.": "No crawl yet.",
+    "Aucun planificateur vu depuis plus de deux minutes : ce crawl attendra qu'il tourne "
+    "(techagenda scheduler).": "No scheduler seen for more than two minutes: this crawl "
+    "waits until one runs (techagenda scheduler).",
     "Aucun résumé envoyé pour l'instant.": "No digest sent yet.",
     "Ce résumé est déjà en cours d'envoi : rien n'est envoyé deux fois.": "This digest is "
     "already being sent: nothing is sent twice.",

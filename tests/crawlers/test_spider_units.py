@@ -9,9 +9,9 @@ import pytest
 
 from aggregator.errors import ConfigError
 from aggregator.models import Source
+from aggregator.service import apply_health
 from aggregator.settings import Settings
 from crawlers.middlewares import retry_after_seconds
-from crawlers.pipelines import next_crawl_after
 from crawlers.settings import scrapy_settings
 from crawlers.spiders import _REGISTRY, register, spider_for
 from crawlers.spiders.base import SourceSpider, same_site
@@ -71,21 +71,28 @@ def test_only_same_site_links_are_followed(url: str, same: bool) -> None:
     assert same_site(url, "https://www.lacantine.example/agenda/") is same
 
 
-def test_a_failing_source_waits_longer_each_time_but_never_past_its_interval(
+def test_a_failing_source_waits_its_interval_doubled_per_failure_and_is_flagged_at_five(
     settings: Settings,
 ) -> None:
     source = Source(name="s", url="https://x.example/", crawl_interval=6 * 3600)
-    assert next_crawl_after(source, settings, at=NOW, ok=True) == NOW + timedelta(hours=6)
+    interval = timedelta(hours=6)
+    apply_health(source, error=None, at=NOW, interval=interval, flag_after=5)
+    assert source.next_crawl_at == NOW + timedelta(hours=6)
     waits = []
-    for failures in (1, 2, 3, 10):
-        source.consecutive_failures = failures
-        waits.append(next_crawl_after(source, settings, at=NOW, ok=False) - NOW)
+    for _ in range(5):
+        apply_health(source, error="HTTP 500", at=NOW, interval=interval, flag_after=5)
+        assert source.next_crawl_at is not None
+        waits.append(source.next_crawl_at - NOW)
     assert waits == [
-        timedelta(minutes=15),
-        timedelta(minutes=30),
-        timedelta(hours=1),
-        timedelta(hours=6),
+        timedelta(hours=12),
+        timedelta(hours=24),
+        timedelta(hours=48),
+        timedelta(hours=96),
+        timedelta(days=7),
     ]
+    assert source.flagged and source.consecutive_failures == 5
+    apply_health(source, error=None, at=NOW, interval=interval, flag_after=5)
+    assert not source.flagged and source.consecutive_failures == 0
 
 
 def test_the_generic_spider_is_the_default_and_unknown_names_are_refused() -> None:
