@@ -36,3 +36,19 @@ def test_every_command_is_documented_in_the_readme() -> None:
 
     undocumented = [n for n in names if not documented(n)]
     assert undocumented == []
+
+
+def test_the_architecture_page_states_the_floors_the_layer_test_enforces() -> None:
+    from tests.test_layers import FORBIDDEN
+
+    page = (Path(__file__).parent.parent / "docs/architecture.md").read_text(encoding="utf-8")
+    table = page.split("<!-- floors:", 1)[1].split("<!-- /floors -->", 1)[0]
+    stated = {}
+    for row in table.splitlines():
+        cells = [c.strip() for c in row.strip().strip("|").split("|")]
+        if len(cells) == 2 and cells[0].startswith("`"):
+            stated[cells[0].strip("`")] = {w.strip() for w in cells[1].split(",")}
+    assert stated == FORBIDDEN
+    for module in ("aggregator/service.py", "crawlers/document.py", "aggregator/ingest.py",
+                   "newsletter/send.py"):
+        assert f"`{module.split('/', 1)[1]}`" in page or f"`{module}`" in page
