@@ -163,13 +163,14 @@ def clean_text(value: object, *, keep_lines: bool = False) -> str | None:
     if "<" in text:
         text = _BLOCK_TAGS.sub("\n", text)
         text = _TAGS.sub("", text)
-    text = html.unescape(text).replace("\xa0", " ")
-    text = _SPACES.sub(" ", text)
+    if "&" in text:
+        text = html.unescape(text)
     if keep_lines:
+        text = _SPACES.sub(" ", text.replace("\xa0", " "))
         text = _BLANK_LINES.sub("\n\n", "\n".join(line.strip() for line in text.split("\n")))
+        text = text.strip()
     else:
-        text = " ".join(text.split())
-    text = text.strip()
+        text = " ".join(text.split())  # every Unicode space, the no-break one included
     return text or None
 
 
