@@ -21,6 +21,7 @@ from aggregator.regions import load_region
 from aggregator.settings import Settings
 from aggregator.topics import load_taxonomy
 from web import admin, admin_gate, exports, organizers, personal, public, subscribers
+from web.cache import install_response_cache
 from web.errors import install_error_handlers
 from web.rendering import make_templates
 from web.security import CSRF_COOKIE, RateLimiter, cookie_flags, csrf_cookie_valid, new_csrf_token
@@ -68,6 +69,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     for module in (public, exports, subscribers, personal, organizers, admin, admin_gate):
         app.include_router(module.router)
     install_error_handlers(app)
+    install_response_cache(app, app.state.engine)  # inside the security headers below
 
     @app.middleware("http")
     async def security_headers(
