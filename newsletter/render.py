@@ -254,9 +254,6 @@ class DigestRenderer:
         out = _inliner().inline(doc)
         return out[out.index(_START) + len(_START) : out.rindex(_END)]
 
-    def _html_piece(self, cell: str, html: str, markers: Sequence[str] = ()) -> Callable[[], Piece]:
-        return lambda: _split(self._inline(cell, html), markers)
-
     def render(
         self, content: DigestContent, subscriber: SubscriberPrefs, links: DigestLinks
     ) -> tuple[str, str]:
@@ -287,7 +284,9 @@ class DigestRenderer:
         )
         header = self._piece(
             ("header", lang, week_label, counts),
-            self._html_piece("header", self._html.header(lang, self.region, week_label, counts)),
+            lambda: (
+                self._inline("header", self._html.header(lang, self.region, week_label, counts)),
+            ),
         )
         frame = self._frame(
             lang, bool(content.days), bool(content.series), bool(content.save_the_date)
@@ -336,7 +335,7 @@ class DigestRenderer:
 
     def _day(self, lang: str, day: date, *, html: bool) -> str:
         if html:
-            make = self._html_piece("section", self._html.day(lang, day))
+            make = lambda: (self._inline("section", self._html.day(lang, day)),)  # noqa: E731
         else:
             make = lambda: (str(self._text.day(lang, day)),)  # noqa: E731
         return self._piece(("day", html, lang, day), make)[0]
