@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import socket
+import sys
 import time
 from datetime import datetime
 from typing import Any
@@ -105,6 +106,10 @@ def _web_main(db_url: str, data_dir: str, port: int, now: str, workers: int = 1)
     if workers <= 1:
         uvicorn.run(bench_app(), host="127.0.0.1", port=port, log_level="warning", access_log=False)
     else:  # as `techagenda serve` does: one process per worker, each building the app
+        # uvicorn hands its stdin's fd to each worker; a spawned process's stdin is not fd 0
+        # (and is not inherited), so put /dev/null on fd 0 first
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        sys.stdin = os.fdopen(0)
         uvicorn.run("benchmarks.sinks:bench_app", factory=True, workers=workers, host="127.0.0.1",
                     port=port, log_level="warning", access_log=False)
 
