@@ -116,7 +116,7 @@ _CELLS = {
     "later": ('<td class="section later"><ul>', "</ul></td>"),
     "footer": ('<td class="footer">', "</td>"),
 }
-_MAX_PIECES = 50_000
+_MAX_PIECES = 10_000  # ~1–2 KB each: a week holds a few thousand at most
 _MAX_RENDERERS = 4
 Piece = tuple[str, ...]  # the literal text around the per-reader values, in order
 

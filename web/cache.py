@@ -14,7 +14,8 @@ request (two ``stat`` calls). Elsewhere it is the highest event id on every requ
 index lookup: new events show at once) and, at most every ``check_every`` seconds, the
 row count and latest ``updated_at`` (a scan: changed events show within that interval).
 A write handled by this worker (any method but GET/HEAD) drops its entries at once.
-Entries live ``ttl`` seconds at most; the cache keeps ``max_entries`` (oldest dropped).
+Entries live ``ttl`` seconds at most; the cache keeps ``max_entries`` entries and
+``max_bytes`` of bodies (oldest dropped first).
 
 A hit keeps the stored ETag, Last-Modified and Cache-Control; ``If-None-Match`` (then
 ``If-Modified-Since``) is answered 304 from them. A page without an ETag gets one from
@@ -77,11 +78,13 @@ class ResponseCache:
     ttl: float = 30.0
     check_every: float = 1.0
     max_entries: int = 512
+    max_bytes: int = 32 * 1024 * 1024  # bodies held, at most (oldest dropped first)
     monotonic: Callable[[], float] = time.monotonic
     watch_files: bool = True  # False: SQL versions even on SQLite (as on PostgreSQL)
     entries: dict[tuple[Any, ...], CachedResponse] = field(default_factory=dict)
     hits: int = 0
     misses: int = 0
+    held_bytes: int = 0
     _version: tuple[Any, ...] | None = None
     _updated: tuple[Any, ...] | None = None
     _checked_at: float = float("-inf")
@@ -127,19 +130,23 @@ class ResponseCache:
                 self._updated, self._checked_at = await run_in_threadpool(self._read_updated), now
             version = (await run_in_threadpool(self._read_newest), self._updated)
         if version != self._version:
-            self.entries.clear()  # every entry is of an older store
+            self._clear()  # every entry is of an older store
             self._version = version
         return version
 
     def forget(self) -> None:
         """Drop every entry (this worker handled a write: its own pages are fresh at once)."""
-        self.entries.clear()
+        self._clear()
         self._updated = None
+
+    def _clear(self) -> None:
+        self.entries.clear()
+        self.held_bytes = 0
 
     def get(self, key: tuple[Any, ...]) -> CachedResponse | None:
         entry = self.entries.get(key)
         if entry is not None and self.monotonic() - entry.stored_at > self.ttl:
-            del self.entries[key]
+            self._drop(key)
             entry = None
         if entry is None:
             self.misses += 1
@@ -148,10 +155,18 @@ class ResponseCache:
         return entry
 
     def put(self, key: tuple[Any, ...], entry: CachedResponse) -> None:
-        self.entries.pop(key, None)
+        if len(entry.body) > self.max_bytes:
+            return
+        self._drop(key)
         self.entries[key] = entry
-        while len(self.entries) > self.max_entries:
-            self.entries.pop(next(iter(self.entries)))
+        self.held_bytes += len(entry.body)
+        while len(self.entries) > self.max_entries or self.held_bytes > self.max_bytes:
+            self._drop(next(iter(self.entries)))
+
+    def _drop(self, key: tuple[Any, ...]) -> None:
+        old = self.entries.pop(key, None)
+        if old is not None:
+            self.held_bytes -= len(old.body)
 
 
 def cacheable(request: Request) -> bool:

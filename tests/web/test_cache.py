@@ -208,3 +208,16 @@ def test_a_page_of_another_minute_is_rendered_anew(
         now[0] = NOW + timedelta(minutes=1)
         client.get("/")
         assert cache.hits == 1
+
+
+def test_the_cache_holds_at_most_its_byte_budget_oldest_first(
+    client: TestClient, app: FastAPI, sqlite_engine: Engine, events: dict[str, int]
+) -> None:
+    page = len(client.get("/api/events").content)
+    cache = ResponseCache(sqlite_engine, max_bytes=page * 2 + page // 2)
+    app.state.response_cache = cache
+    for offset in range(4):
+        client.get(f"/api/events?offset={offset}")
+    assert len(cache.entries) <= 3 and cache.held_bytes <= cache.max_bytes
+    kept_queries = [key[1] for key in cache.entries]
+    assert "offset=0" not in kept_queries and "offset=3" in kept_queries
