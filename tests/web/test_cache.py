@@ -221,3 +221,28 @@ def test_the_cache_holds_at_most_its_byte_budget_oldest_first(
     assert len(cache.entries) <= 3 and cache.held_bytes <= cache.max_bytes
     kept_queries = [key[1] for key in cache.entries]
     assert "offset=0" not in kept_queries and "offset=3" in kept_queries
+
+
+@pytest.mark.postgres
+def test_on_postgresql_two_workers_see_a_new_event_at_once_and_a_change_within_the_interval(
+    pg_engine: Engine, pg_url: str, settings: Settings
+) -> None:
+    seed_events(pg_engine)
+    shared = settings.model_copy(update={"database_url": pg_url})
+    ticks = [0.0]
+    apps = [create_app(shared, clock=lambda: NOW) for _ in range(2)]
+    for one in apps:
+        one.state.response_cache = ResponseCache(
+            one.state.engine, check_every=1.0, monotonic=lambda: ticks[0]
+        )
+    with TestClient(apps[0]) as one, TestClient(apps[1]) as two:
+        for worker in (one, two):
+            worker.get("/api/events")
+            assert "Go à la Coque" not in worker.get("/api/events").text
+        ingest(pg_engine, settings, "Go à la Coque")
+        for worker in (one, two):
+            assert "Go à la Coque" in worker.get("/api/events").text
+        ingest(pg_engine, settings, "Go à la Coque (salle 2)")
+        ticks[0] = 1.0
+        for worker in (one, two):
+            assert "(salle 2)" in worker.get("/api/events").text
