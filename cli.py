@@ -732,13 +732,20 @@ def _progress() -> Callable[[int, int], None]:
 def serve(
     host: Annotated[str, typer.Option(help="Bind address")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8000,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes (one per core)")] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=0, envvar="WEB_WORKERS", help="Worker processes; 0: one per core (the default)"
+        ),
+    ] = 0,
 ) -> None:
     """Run the web app (public agenda, subscriber pages, organizer submission, admin)."""
+    import os
+
     from web.app import run
 
     _ = ctx.engine
-    run(ctx.settings, host=host, port=port, workers=workers)
+    run(ctx.settings, host=host, port=port, workers=workers or os.cpu_count() or 1)
 
 
 @app.command("scheduler")

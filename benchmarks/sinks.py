@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import socket
+import sys
 import time
 from datetime import datetime
 from typing import Any
@@ -81,26 +82,46 @@ class SMTPSink:
             self._process.kill()
 
 
-def _web_main(db_url: str, data_dir: str, port: int, now: str) -> None:
-    import uvicorn
+def bench_app() -> Any:
+    """The app for a benchmark worker process: settings and fixed clock from ``BENCH_*``."""
+    import os
 
     from aggregator.settings import load_settings
     from web.app import create_app
 
-    settings = load_settings(data_dir=data_dir, database_url=db_url, secret_key="bench",
-                             base_url=f"http://127.0.0.1:{port}")
-    fixed = datetime.fromisoformat(now)
-    app = create_app(settings, clock=lambda: fixed)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    settings = load_settings(data_dir=os.environ["BENCH_DATA_DIR"],
+                             database_url=os.environ["BENCH_DB_URL"], secret_key="bench",
+                             base_url=f"http://127.0.0.1:{os.environ['BENCH_PORT']}")
+    fixed = datetime.fromisoformat(os.environ["BENCH_NOW"])
+    return create_app(settings, clock=lambda: fixed)
+
+
+def _web_main(db_url: str, data_dir: str, port: int, now: str, workers: int = 1) -> None:
+    import os
+
+    import uvicorn
+
+    os.environ.update(BENCH_DB_URL=db_url, BENCH_DATA_DIR=data_dir, BENCH_PORT=str(port),
+                      BENCH_NOW=now)
+    if workers <= 1:
+        uvicorn.run(bench_app(), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    else:  # as `techagenda serve` does: one process per worker, each building the app
+        # uvicorn hands its stdin's fd to each worker; a spawned process's stdin is not fd 0
+        # (and is not inherited), so put /dev/null on fd 0 first
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        sys.stdin = os.fdopen(0)
+        uvicorn.run("benchmarks.sinks:bench_app", factory=True, workers=workers, host="127.0.0.1",
+                    port=port, log_level="warning", access_log=False)
 
 
 class WebServer:
     """The app under uvicorn in its own process: ``with WebServer(...) as web: web.url``."""
 
-    def __init__(self, db_url: str, data_dir: str, now: datetime) -> None:
+    def __init__(self, db_url: str, data_dir: str, now: datetime, workers: int = 1) -> None:
         ctx = mp.get_context("spawn")
         self.port = free_port()
-        self._process = ctx.Process(target=_web_main, args=(db_url, data_dir, self.port, now.isoformat()))
+        self._process = ctx.Process(target=_web_main,
+                                    args=(db_url, data_dir, self.port, now.isoformat(), workers))
 
     @property
     def url(self) -> str:
@@ -112,7 +133,7 @@ class WebServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._process.terminate()
+        self._process.terminate()  # uvicorn's supervisor stops its workers on SIGTERM
         self._process.join(timeout=10)
         if self._process.is_alive():
             self._process.kill()

@@ -204,8 +204,12 @@ def _load(url: str, path: str, requests: int, clients: int, seconds: float,
 
 def web_stage(events: int, requests: int, clients: int, seed: int, workdir: str,
               seconds: float = 25.0, paths: tuple[str, ...] = ("/", "/api/events", "/feed.ics"),
-              ) -> list[Row]:
-    """Each path alone (one client), then under ``clients`` concurrent clients."""
+              workers: int = 0) -> list[Row]:
+    """Each path alone (one client), then under ``clients`` concurrent clients; ``workers``
+    uvicorn processes (0: one per core, as `techagenda serve`)."""
+    import os
+
+    workers = workers or os.cpu_count() or 1
     from aggregator.models import Event
     from benchmarks.sinks import WebServer
 
@@ -213,7 +217,7 @@ def web_stage(events: int, requests: int, clients: int, seed: int, workdir: str,
     _insert(engine, Event, _event_rows(events, NOW.date() + timedelta(days=1), 59, seed))
     engine.dispose()
     rows = []
-    with WebServer(settings.db_url, str(settings.data_dir), NOW) as web:
+    with WebServer(settings.db_url, str(settings.data_dir), NOW, workers=workers) as web:
         import httpx
 
         for path in paths:
@@ -223,7 +227,7 @@ def web_stage(events: int, requests: int, clients: int, seed: int, workdir: str,
                 result = _load(web.url, path, requests, clients, seconds)
             row = clock.row(f"web GET {path}", result["count"], "requests", size=f"{events} events",
                             note=f"p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms, "
-                                 f"{clients} clients, {result['errors']} errors; "
+                                 f"{clients} clients, {workers} workers, {result['errors']} errors; "
                                  f"alone p50 {alone['p50_ms']} ms")
             row.update(p50_ms=result["p50_ms"], p95_ms=result["p95_ms"], errors=result["errors"],
                        alone_p50_ms=alone["p50_ms"])

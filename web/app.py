@@ -34,6 +34,7 @@ from web import (
     public,
     subscribers,
 )
+from web.cache import install_response_cache
 from web.errors import install_error_handlers
 from web.present import subscribe_links
 from web.rendering import make_templates
@@ -116,6 +117,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     ):
         app.include_router(module.router)
     install_error_handlers(app)
+    install_response_cache(app, app.state.engine)  # inside the security headers below
 
     @app.middleware("http")
     async def security_headers(
