@@ -313,7 +313,7 @@ def crawl(
     from crawlers.run import run_crawl
 
     if worker:
-        from crawlers.run import run_worker
+        from crawlers.queue import run_worker
 
         run_worker(ctx.settings)
         return

@@ -37,7 +37,7 @@ from aggregator.db import make_engine
 from aggregator.errors import ConfigError, NotFoundError
 from aggregator.models import CrawlRun, RunStatus, Source, SourceFetch, SourceState, utcnow
 from aggregator.settings import Settings, load_settings
-from crawlers.queue import QUEUE_KEY, enqueue_sources, page_cache_settings, run_worker
+from crawlers.queue_keys import QUEUE_KEY, page_cache_settings
 
 log = logging.getLogger(__name__)
 LOG_TAIL_LINES = 15
@@ -60,7 +60,7 @@ def run_crawl(
     Creates a ``CrawlRun`` (or takes the queued one named by ``run_id``), waits at most
     ``timeout`` seconds (default ``settings.crawl_timeout``), and returns the finished run.
     With ``REDIS_URL`` set, followed pages are shared through the page cache of ``queue``
-    (default :data:`crawlers.queue.QUEUE_KEY`) with every other crawl.
+    (default :data:`crawlers.queue_keys.QUEUE_KEY`) with every other crawl.
     """
     engine = make_engine(settings.db_url)
     try:
@@ -229,9 +229,10 @@ def _finish_run(engine: sa.engine.Engine, run_id: int, error: str | None) -> Cra
         return run
 
 
-# -- the shared queue (several crawler machines): see crawlers.queue ---------------------
+# -- the shared queue (several crawler machines) lives in crawlers.queue, which uses
+# run_crawl; this module does not import it back (no cycle) ------------------------------
 
-__all__ = ["QUEUE_KEY", "enqueue_sources", "run_crawl", "run_worker"]
+__all__ = ["QUEUE_KEY", "run_crawl"]
 
 
 # -- the child process --------------------------------------------------------------------
