@@ -278,11 +278,12 @@ def sources_check(source_id: int) -> None:
     """Fetch a source once, report its format, upcoming events and warnings, and record it."""
     from aggregator.regions import load_region
     from aggregator.relevance import effective_scope, propose_scope
+    from aggregator.service import check_source
     from aggregator.topics import load_taxonomy
-    from crawlers.check import check_source
+    from crawlers.check import check_source as check
 
     with ctx.session() as session:
-        report = check_source(session, ctx.settings, source_id, now=utcnow())
+        report = check_source(session, ctx.settings, source_id, check=check, now=utcnow())
         source = session.get(Source, source_id)
         scope = effective_scope(source.scope, source.kind) if source else "tech"
     typer.echo(f"Format: {report.format or '-'}; upcoming events: {report.upcoming}")
