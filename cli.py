@@ -9,22 +9,21 @@ turned into one-line messages and exit codes in one place, :func:`main`:
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from aggregator import errors
-from aggregator.db import make_engine, session_scope, upgrade
-from aggregator.models import Source, Subscriber, utcnow
-from aggregator.settings import Settings, load_settings
+from aggregator.db import make_engine, upgrade
+from aggregator.models import Source, utcnow
+from cli_events import events_app
+from cli_subscribers import subscribers_app
+from cli_support import Context, current, echo_json, reset
 
 EXIT_CODES: list[tuple[type[Exception], int]] = [
     (errors.ConfigError, 3),
@@ -43,8 +42,6 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 sources_app = typer.Typer(help="Event sources: add, import, check, approve.", no_args_is_help=True)
-events_app = typer.Typer(help="Stored events.", no_args_is_help=True)
-subscribers_app = typer.Typer(help="Digest subscribers.", no_args_is_help=True)
 digest_app = typer.Typer(help="The weekly digest.", no_args_is_help=True)
 admin_app = typer.Typer(help="Web admin accounts.", no_args_is_help=True)
 for sub, name in [
@@ -58,44 +55,20 @@ for sub, name in [
     app.add_typer(sub, name=name)
 
 
-class Context:
-    """Settings and engine, built once per command invocation."""
+class _Current:
+    """``ctx``: the context of the command being run (``cli_support.current()``)."""
 
-    def __init__(self) -> None:
-        self._settings: Settings | None = None
-        self._engine: Engine | None = None
-
-    @property
-    def settings(self) -> Settings:
-        if self._settings is None:
-            self._settings = load_settings()
-        return self._settings
-
-    @property
-    def engine(self) -> Engine:
-        if self._engine is None:
-            self._engine = make_engine(self.settings.db_url)
-            upgrade(self._engine)
-        return self._engine
-
-    @contextmanager
-    def session(self) -> Iterator[Session]:
-        with session_scope(self.engine) as session:
-            yield session
+    def __getattr__(self, name: str) -> Any:
+        return getattr(current(), name)
 
 
-ctx = Context()
+ctx = cast(Context, _Current())
 
 
 @app.callback()
 def _fresh_context() -> None:
     """Each invocation reads the settings anew (tests run many in one process)."""
-    global ctx
-    ctx = Context()
-
-
-def echo_json(data: Any) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    reset()
 
 
 def _day(text: str | None, option: str) -> date | None:
@@ -324,11 +297,12 @@ def sources_check(source_id: int) -> None:
     """Fetch a source once, report its format, upcoming events and warnings, and record it."""
     from aggregator.regions import load_region
     from aggregator.relevance import effective_scope, propose_scope
+    from aggregator.service import check_source
     from aggregator.topics import load_taxonomy
-    from crawlers.check import check_source
+    from crawlers.check import check_source as check
 
     with ctx.session() as session:
-        report = check_source(session, ctx.settings, source_id, now=utcnow())
+        report = check_source(session, ctx.settings, source_id, check=check, now=utcnow())
         source = session.get(Source, source_id)
         scope = effective_scope(source.scope, source.kind) if source else "tech"
     typer.echo(f"Format: {report.format or '-'}; upcoming events: {report.upcoming}")
@@ -359,7 +333,7 @@ def crawl(
     from crawlers.run import run_crawl
 
     if worker:
-        from crawlers.run import run_worker
+        from crawlers.queue import run_worker
 
         run_worker(ctx.settings)
         return
@@ -389,255 +363,6 @@ def crawl(
             typer.echo(f"  {key}: {stats[key]}")
     if run.status != "done":
         raise errors.SourceError(run.error or "crawl failed")
-
-
-# ---------------------------------------------------------------- events
-
-
-@events_app.command("list")
-def events_list(
-    week: Annotated[str | None, typer.Option(help="ISO week, e.g. 2026-W49")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON array")] = False,
-    show_all: Annotated[
-        bool, typer.Option("--all", help="Every stored event, with reasons")
-    ] = False,
-) -> None:
-    """List what the public agenda shows (upcoming, in region or online, relevant)."""
-    from aggregator.queries import all_events_with_reasons, list_agenda
-    from aggregator.regions import load_region
-    from aggregator.weeks import week_bounds
-
-    settings = ctx.settings
-    region = load_region(settings.region)
-    now = utcnow()
-    if week:
-        start, end = week_bounds(week, region.timezone)
-    else:
-        start, end = now, now + timedelta(days=365)
-    with ctx.session() as session:
-        if show_all:
-            pairs = all_events_with_reasons(session, region=region, now=now, settings=settings)
-        else:
-            pairs = [
-                (e, None)
-                for e in list_agenda(
-                    session, region=region, start=start, end=end, settings=settings
-                )
-            ]
-        feeds, pages = _feeds_and_pages(session, [e.id for e, _ in pairs if e.id is not None])
-    rows = [_event_json(e, feeds.get(e.id or 0, []), reason) | {"links": pages.get(e.id or 0, [])}
-            for e, reason in pairs]
-    if as_json:
-        if not show_all:
-            for row in rows:
-                row.pop("excluded", None)
-        echo_json(rows)
-        return
-    if not rows:
-        typer.echo("No events.")
-    for row in rows:
-        where = "en ligne" if row["online"] else (row["city"] or "?")
-        flag = f"  [{row['excluded']}]" if row.get("excluded") else ""
-        typer.echo(f"{row['start'][:16]:<16}  {row['title'][:60]:<60}  {where}{flag}")
-
-
-def _feeds_and_pages(session: Any, ids: list[int]) -> tuple[dict[int, list[str]],
-                                                            dict[int, list[str]]]:
-    """Per event: the feed URL of every source carrying it, and each source's event page."""
-    from sqlmodel import col, select
-
-    from aggregator.models import EventLink, Source
-
-    feeds: dict[int, list[str]] = {}
-    pages: dict[int, list[str]] = {}
-    for i in range(0, len(ids), 500):
-        rows = session.exec(
-            select(EventLink.event_id, EventLink.url, Source.url)
-            .join(Source, col(Source.id) == col(EventLink.source_id))
-            .where(col(EventLink.event_id).in_(ids[i : i + 500]))
-            .order_by(col(EventLink.event_id), col(EventLink.id))
-        ).all()
-        for event_id, page, feed in rows:
-            for found, url in ((feeds, feed), (pages, page)):
-                if url and url not in found.setdefault(event_id, []):
-                    found[event_id].append(url)
-    return feeds, pages
-
-
-def _event_json(event: Any, sources: list[str], reason: str | None) -> dict[str, Any]:
-    from zoneinfo import ZoneInfo
-
-    zone = ZoneInfo(event.timezone or "UTC")
-
-    def iso(value: Any) -> str | None:
-        if value is None:
-            return None
-        if isinstance(value, datetime):
-            value = value.astimezone(zone)
-        return str(value.isoformat())
-
-    start = iso(event.start_date) if event.all_day else iso(event.start)
-    end = iso(event.end_date) if event.all_day else iso(event.end)
-    return {
-        "id": event.id,
-        "title": event.title,
-        "start": start or "",
-        "end": end,
-        "all_day": event.all_day,
-        "timezone": event.timezone,
-        "status": event.status,
-        "venue": event.venue,
-        "city": event.city,
-        "online": event.online,
-        "url": event.url,
-        "topics": list(event.topics or []),
-        "sources": sources,
-        "excluded": reason,
-    }
-
-
-@events_app.command("rematch")
-def events_rematch(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
-) -> None:
-    """Score every pair of stored listings again: fuse events that are one, queue the
-    possible duplicates for the admin (order-independent; never splits)."""
-    from aggregator.duplicates import rematch_store
-
-    with ctx.session() as session:
-        stats = rematch_store(session, now=utcnow())
-        session.commit()
-    data = {"listings": stats.listings, "fused": stats.fused, "queued": stats.reviews,
-            "fusions": [list(f) for f in stats.fusions]}
-    if as_json:
-        echo_json(data)
-        return
-    typer.echo(f"{stats.listings} listings scored; {stats.fused} events fused into others; "
-               f"{stats.reviews} possible duplicates queued for review")
-
-
-@events_app.command("stats")
-def events_stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Per source: events, in-region share, online share, duplicates merged, warnings."""
-    from aggregator.queries import source_stats
-
-    with ctx.session() as session:
-        stats = source_stats(session)
-    if as_json:
-        echo_json(stats)
-        return
-    for row in stats:
-        typer.echo("  ".join(f"{k}={v}" for k, v in row.items()))
-
-
-# ---------------------------------------------------------------- subscribers
-
-
-@subscribers_app.command("add")
-def subscribers_add(
-    email: str,
-    topic: Annotated[
-        list[str] | None, typer.Option("--topic", help="Topic slug (repeatable)")
-    ] = None,
-    town: Annotated[
-        list[str] | None, typer.Option("--town", help="Town or postcode (repeatable)")
-    ] = None,
-    lang: Annotated[str, typer.Option("--lang", help="fr or en")] = "fr",
-    no_online: Annotated[bool, typer.Option("--no-online", help="Leave out online events")] = False,
-) -> None:
-    """Add someone who already consented: confirmed at once."""
-    from newsletter.subscribers import add_confirmed
-
-    if lang not in ("fr", "en"):
-        raise typer.BadParameter("use fr or en", param_hint="--lang")
-    towns = _resolve_towns(town or [])
-    topics = _check_topics(topic or [])
-    with ctx.session() as session:
-        sub = add_confirmed(
-            session,
-            email,
-            language=lang,
-            topics=topics,
-            towns=towns,
-            include_online=not no_online,
-            origin="cli",
-            now=utcnow(),
-        )
-        typer.echo(f"Subscriber {sub.id}: {sub.email} ({sub.status})")
-
-
-def _resolve_towns(values: list[str]) -> list[str]:
-    from aggregator.regions import load_region
-
-    region = load_region(ctx.settings.region)
-    codes = []
-    for value in values:
-        commune = region.match_town(value)
-        if commune is None:
-            raise typer.BadParameter(
-                f"{value!r} is not a town of {region.display_name}", param_hint="--town"
-            )
-        codes.append(commune.insee)
-    return codes
-
-
-def _check_topics(values: list[str]) -> list[str]:
-    from aggregator.regions import load_region
-    from aggregator.topics import load_taxonomy
-
-    known = set(load_taxonomy(load_region(ctx.settings.region)).labels())
-    for value in values:
-        if value not in known:
-            raise typer.BadParameter(
-                f"unknown topic {value!r}; one of: {', '.join(sorted(known))}", param_hint="--topic"
-            )
-    return values
-
-
-@subscribers_app.command("list")
-def subscribers_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """List subscribers with their state and preferences."""
-    with ctx.session() as session:
-        rows = session.exec(select(Subscriber).order_by(Subscriber.id)).all()  # type: ignore[arg-type]
-        data = [
-            {
-                "id": s.id,
-                "email": s.email,
-                "status": s.status,
-                "language": s.language,
-                "topics": s.topics,
-                "towns": s.towns,
-                "include_online": s.include_online,
-            }
-            for s in rows
-        ]
-    if as_json:
-        echo_json(data)
-        return
-    if not data:
-        typer.echo("No subscribers yet.")
-    for row in data:
-        typer.echo(
-            f"{row['id']:>5}  {row['status']:<12} {row['language']}  {row['email']:<40} "
-            f"topics={','.join(row['topics'] or []) or 'all'} "  # type: ignore[arg-type]
-            f"towns={','.join(row['towns'] or []) or 'all'}"  # type: ignore[arg-type]
-        )
-
-
-@subscribers_app.command("import")
-def subscribers_import(path: Path) -> None:
-    """Import subscribers (email, language, topics, towns) who consented elsewhere."""
-    from newsletter.importer import import_subscribers_csv
-
-    if not path.is_file():
-        raise errors.NotFoundError(f"no such file: {path}")
-    with ctx.session() as session:
-        report = import_subscribers_csv(session, path, now=utcnow(), region=ctx.settings.region)
-    typer.echo(
-        f"{report.added} added, {report.present} already present, {len(report.invalid)} invalid"
-    )
-    for row, email, reason in report.invalid:
-        typer.echo(f"  row {row} ({email}): {reason}")
 
 
 # ---------------------------------------------------------------- digest

@@ -30,10 +30,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
@@ -45,11 +44,11 @@ from aggregator.db import make_engine
 from aggregator.models import utcnow
 from aggregator.settings import Settings, parse_interval
 from crawlers.queue import QUEUE_KEY, enqueue_sources
+from scheduler_store import JOBS_TABLE as JOBS_TABLE  # re-exported (tests, tools)
+from scheduler_store import JOBSTORE, log_job_event, stored_rows, sync_jobs
 
 log = logging.getLogger("techagenda.scheduler")
 
-JOBSTORE = "db"
-JOBS_TABLE = "apscheduler_jobs"
 DIGEST_GRACE = timedelta(days=7)
 
 
@@ -478,52 +477,9 @@ def job_specs(settings: Settings, options: Options) -> list[dict[str, Any]]:
     ]
 
 
-def _same_trigger(a: BaseTrigger, b: BaseTrigger) -> bool:
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, IntervalTrigger) and isinstance(b, IntervalTrigger):
-        return a.interval == b.interval and str(a.timezone) == str(b.timezone)
-    return str(a) == str(b) and str(getattr(a, "timezone", "")) == str(getattr(b, "timezone", ""))
-
-
 def _load_jobs(scheduler: BackgroundScheduler, runner: Runner) -> None:
-    """Attach the database job store and bring its jobs in line with the settings.
-
-    A stored job whose trigger is unchanged keeps its stored next run time, so a run missed
-    while no scheduler was up is caught up (within its misfire grace) rather than forgotten.
-    """
-    if JOBSTORE not in scheduler._jobstores:
-        scheduler.add_jobstore(
-            SQLAlchemyJobStore(engine=runner.engine, tablename=JOBS_TABLE), JOBSTORE
-        )
-    for spec in job_specs(runner.settings, runner.options):
-        job = scheduler.get_job(spec["id"], JOBSTORE)
-        if job is None:
-            scheduler.add_job(jobstore=JOBSTORE, replace_existing=True, **spec)
-            log.info("job %s added: %s", spec["id"], spec["trigger"])
-            continue
-        if not _same_trigger(job.trigger, spec["trigger"]):
-            scheduler.reschedule_job(spec["id"], JOBSTORE, trigger=spec["trigger"])
-            log.info("job %s rescheduled: %s", spec["id"], spec["trigger"])
-        options = {k: spec[k] for k in ("coalesce", "misfire_grace_time", "max_instances")}
-        if any(getattr(job, k) != v for k, v in options.items()):
-            scheduler.modify_job(spec["id"], JOBSTORE, **options)
-
-
-def _on_job_event(event: JobExecutionEvent) -> None:
-    if event.code == EVENT_JOB_MISSED:
-        log.warning(
-            "job %s missed its run of %s (scheduler was down)",
-            event.job_id,
-            event.scheduled_run_time,
-        )
-    elif event.exception is not None:
-        log.error(
-            "job %s failed: %r",
-            event.job_id,
-            event.exception,
-            exc_info=(type(event.exception), event.exception, event.exception.__traceback__),
-        )
+    """Attach the database job store and bring its jobs in line with the settings."""
+    sync_jobs(scheduler, runner.engine, job_specs(runner.settings, runner.options))
 
 
 # ------------------------------------------------------------------ entry points
@@ -554,7 +510,7 @@ def build_scheduler(
         timezone=settings.tz,
     )
     runner.scheduler = scheduler
-    scheduler.add_listener(_on_job_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+    scheduler.add_listener(log_job_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
     beat = max(1, int(runner.options.lease_ttl.total_seconds() / 4))
     scheduler.add_job(
         job_heartbeat,
@@ -630,22 +586,4 @@ def list_jobs(
     Reads the job store without running a scheduler loop, so listing never fires or
     advances a job (a missed digest stays due for the next scheduler start).
     """
-    engine = make_engine(settings.db_url)
-    store = SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE)
-    try:
-        store.start(BackgroundScheduler(timezone=settings.tz), JOBSTORE)
-        stored = {job.id: job for job in store.get_all_jobs()}
-    finally:
-        store.shutdown()
-        engine.dispose()
-    now = (now or utcnow()).astimezone(settings.tz)
-    rows: list[tuple[str, str, datetime | None]] = []
-    for spec in job_specs(settings, Options()):
-        job = stored.get(spec["id"])
-        if job is not None and _same_trigger(job.trigger, spec["trigger"]):
-            rows.append((spec["id"], str(job.trigger), job.next_run_time))
-        else:
-            rows.append(
-                (spec["id"], str(spec["trigger"]), spec["trigger"].get_next_fire_time(None, now))
-            )
-    return rows
+    return stored_rows(settings, job_specs(settings, Options()), now=now or utcnow())

@@ -1,6 +1,7 @@
 """The use cases of the Source lifecycle, one home each; every entry point goes through here.
 
     add_source(session, url, ...)             an admin's or an organizer's new source
+    check_source(session, settings, id, ...)  fetch and lint a source now (no health change)
     crawl(engine, settings, source_ids, requested_by, run=...)
                                               lease → run → record, the same for the CLI,
                                               the scheduler and the queue workers
@@ -30,7 +31,7 @@ import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -60,6 +61,7 @@ __all__ = [
     "RunCrawl",
     "add_source",
     "apply_health",
+    "check_source",
     "crawl",
     "queue_crawl",
     "record_fetch",
@@ -87,6 +89,21 @@ class RunCrawl(Protocol):
         queue: str | None = ...,
         source_ids: Sequence[int] | None = ...,
     ) -> CrawlRun: ...
+
+
+class CheckSource(Protocol):
+    """Fetches a stored source once, lints it and records what it saw
+    (``crawlers.check.check_source``)."""
+
+    def __call__(
+        self,
+        session: Session,
+        settings: Settings,
+        source_id: int,
+        *,
+        now: datetime,
+        refetch_delay: float = ...,
+    ) -> Any: ...
 
 
 class FetchReport(Protocol):
@@ -202,6 +219,31 @@ def record_fetch(
         for warning in [*report.warnings, *(stats.warnings if stats else [])]:
             log.info("source %s: %s", report.source_id, warning)
         return fetch
+
+
+# ---------------------------------------------------------------- check
+
+
+def check_source(
+    session: Session,
+    settings: Settings,
+    source_id: int,
+    *,
+    check: CheckSource,
+    now: datetime,
+    refetch_delay: float | None = None,
+) -> Any:
+    """Fetch and lint one stored source now (never approves it); returns the check's report.
+
+    A check records what it saw (format, findings, an error in plain words) but is not a
+    crawl: it never counts a failure, backs a source off or flags it.
+    """
+    source = session.get(Source, source_id)
+    if source is None:
+        raise NotFoundError(f"no source {source_id}")
+    if refetch_delay is None:
+        return check(session, settings, source_id, now=now)
+    return check(session, settings, source_id, now=now, refetch_delay=refetch_delay)
 
 
 # ---------------------------------------------------------------- crawl leases

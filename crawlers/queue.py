@@ -37,6 +37,7 @@ from aggregator import locks, service
 from aggregator.db import make_engine
 from aggregator.errors import ConfigError, NotFoundError, StoreError
 from aggregator.settings import Settings
+from crawlers.queue_keys import QUEUE_KEY, page_cache_settings, pages_prefix, waiting_key
 
 if TYPE_CHECKING:  # scrapy is imported only where a crawl runs, not by the scheduler
     from scrapy.crawler import Crawler
@@ -44,7 +45,16 @@ if TYPE_CHECKING:  # scrapy is imported only where a crawl runs, not by the sche
 
 log = logging.getLogger(__name__)
 
-QUEUE_KEY = "techagenda:crawl:sources"
+__all__ = [
+    "QUEUE_KEY",
+    "SharedPageCacheMiddleware",
+    "enqueue_sources",
+    "page_cache_settings",
+    "pages_prefix",
+    "run_worker",
+    "waiting_key",
+]
+
 PAGE_TTL = 900  # seconds a fetched page is served to other workers
 CLAIM_TTL = 120  # seconds a claim on a page being fetched lasts at most
 CACHED_FLAG = "shared-page"
@@ -65,16 +75,6 @@ _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
-
-
-def waiting_key(queue: str) -> str:
-    """The set of source ids on ``queue`` (each source is queued once)."""
-    return f"{queue}:waiting"
-
-
-def pages_prefix(queue: str) -> str:
-    """Where the page cache of the workers of ``queue`` keeps pages and claims."""
-    return f"{queue}:pages"
 
 
 def redis_client(settings: Settings) -> Any:
@@ -167,19 +167,6 @@ def _crawl_one(
         source_id,
         result.status,
     )
-
-
-def page_cache_settings(settings: Settings, values: dict[str, Any], *, queue: str) -> None:
-    """Switch the shared page cache on in a Scrapy settings dict (when REDIS_URL is set)."""
-    if not settings.redis_url:
-        return
-    middlewares = dict(values.get("DOWNLOADER_MIDDLEWARES", {}))
-    # after the SSRF guard (10) and robots.txt (100); before retry (550), so a response
-    # reaches the cache once retries are settled, and after decompression (590)
-    middlewares["crawlers.queue.SharedPageCacheMiddleware"] = 540
-    values["DOWNLOADER_MIDDLEWARES"] = middlewares
-    values["TECHAGENDA_REDIS_URL"] = settings.redis_url
-    values["TECHAGENDA_PAGE_PREFIX"] = pages_prefix(queue)
 
 
 class SharedPageCacheMiddleware:

@@ -37,7 +37,7 @@ from aggregator.db import make_engine
 from aggregator.errors import ConfigError, NotFoundError
 from aggregator.models import CrawlRun, RunStatus, Source, SourceFetch, SourceState, utcnow
 from aggregator.settings import Settings, load_settings
-from crawlers.queue import QUEUE_KEY, enqueue_sources, page_cache_settings, run_worker
+from crawlers.queue_keys import QUEUE_KEY, page_cache_settings
 
 log = logging.getLogger(__name__)
 LOG_TAIL_LINES = 15
@@ -60,7 +60,7 @@ def run_crawl(
     Creates a ``CrawlRun`` (or takes the queued one named by ``run_id``), waits at most
     ``timeout`` seconds (default ``settings.crawl_timeout``), and returns the finished run.
     With ``REDIS_URL`` set, followed pages are shared through the page cache of ``queue``
-    (default :data:`crawlers.queue.QUEUE_KEY`) with every other crawl.
+    (default :data:`crawlers.queue_keys.QUEUE_KEY`) with every other crawl.
     """
     engine = make_engine(settings.db_url)
     try:
@@ -92,7 +92,7 @@ def run_crawl(
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=(os.name == "posix"),
-                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+                preexec_fn=_die_with_parent if _PRCTL is not None else None,
             )
             _set_pid(engine, run.id, child.pid)
             try:
@@ -141,13 +141,28 @@ def _start_run(
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-def _die_with_parent() -> None:
-    """In the forked child, before exec: ask the kernel for SIGKILL when the parent dies."""
+def _load_prctl() -> Any:
+    """libc's prctl, resolved in the parent: the forked child must not dlopen (loader locks
+    another thread may have held at fork time)."""
+    if not sys.platform.startswith("linux"):
+        return None
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):  # not Linux after all: the child's watchdog remains
-        pass
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _load_prctl()
+
+
+def _die_with_parent() -> None:
+    """In the forked child, before exec: ask the kernel for SIGKILL when the parent dies.
+
+    The kernel's "parent" is the thread that forked: the scheduler's crawl threads live as
+    long as the scheduler, the CLI's and the worker's is the main thread.
+    """
+    if _PRCTL is not None:
+        _PRCTL(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
 
 
 def watch_parent(parent_pid: int, *, every: float = 0.5) -> threading.Thread:
@@ -229,9 +244,10 @@ def _finish_run(engine: sa.engine.Engine, run_id: int, error: str | None) -> Cra
         return run
 
 
-# -- the shared queue (several crawler machines): see crawlers.queue ---------------------
+# -- the shared queue (several crawler machines) lives in crawlers.queue, which uses
+# run_crawl; this module does not import it back (no cycle) ------------------------------
 
-__all__ = ["QUEUE_KEY", "enqueue_sources", "run_crawl", "run_worker"]
+__all__ = ["QUEUE_KEY", "run_crawl"]
 
 
 # -- the child process --------------------------------------------------------------------

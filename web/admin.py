@@ -30,7 +30,7 @@ from aggregator.models import (
 )
 from aggregator.relevance import check_scope, effective_scope
 from aggregator.relevance_actions import rescore_source
-from aggregator.service import queue_crawl, scheduler_is_running
+from aggregator.service import check_source, queue_crawl, scheduler_is_running
 from aggregator.settings import parse_interval
 from aggregator.sources import set_source_state
 from web import admin_content, admin_duplicates
@@ -202,11 +202,11 @@ def check_now(
     request: Request, session: SessionDep, settings: SettingsDep, now: NowDep, source_id: int
 ) -> Response:
     """Fetch and lint the source now (never approves it); the source page shows the result."""
-    from crawlers.check import check_source
+    from crawlers.check import check_source as check
 
     _source(session, source_id)
     delay = getattr(request.app.state, "refetch_delay", CHECK_REFETCH_DELAY)
-    check_source(session, settings, source_id, now=now, refetch_delay=delay)
+    check_source(session, settings, source_id, check=check, now=now, refetch_delay=delay)
     return RedirectResponse(f"/admin/sources/{source_id}?checked=1#check", status_code=303)
 
 

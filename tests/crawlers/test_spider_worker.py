@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from aggregator.errors import ConfigError
 from aggregator.models import CrawlRun, RunStatus, Source, SourceState
 from aggregator.settings import Settings
-from crawlers.run import enqueue_sources, run_worker
+from crawlers.queue import enqueue_sources, run_worker
 from tests.support.httpserver import LoopbackHTTPServer
 
 
