@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any, cast
 
 import typer
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from aggregator import errors
 from aggregator.db import make_engine, upgrade
