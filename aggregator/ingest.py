@@ -51,6 +51,7 @@ from aggregator.collapse import CrawlVerdict, judge_crawl
 from aggregator.compose import LinkView, compose_fields, explain_fields
 from aggregator.dedupe import PLACE_FIELDS, SINGLE_FIELDS, TIME_FIELDS
 from aggregator.history import diff_fields
+from aggregator.ingest_plan import Plan, StoredLink, plan
 from aggregator.matching import Review, fuse_events, link_key, match_fresh, record_reviews
 from aggregator.models import Event, EventChange, EventLink, EventStatus, Source
 from aggregator.normalize import NormalizedEvent, normalize
@@ -220,31 +221,61 @@ def _apply(
     settings: Settings,
     verdict: CrawlVerdict | None = None,
 ) -> IngestStats:
-    stats = IngestStats()
+    """Read the source's links and the match candidates, plan, apply."""
     assert source.id is not None
     links = {
         link.external_id: link
         for link in session.exec(select(EventLink).where(EventLink.source_id == source.id))
     }
-    touched: set[int] = set()
     fresh = [n for ext, n in batch.items() if ext not in links]
-    for ext, item in batch.items():
-        link = links.get(ext)
-        if link is None:
-            continue
-        link.last_seen = now
-        if link.content_hash != item.content_hash or link.gone_since is not None:
-            link.content_hash, link.raw = item.content_hash, item.to_json()
-            link.url, link.canonical_url = item.url, item.canonical_url
-            link.gone_since = None
-            touched.add(link.event_id)
     _lock_days(session, fresh)
     days = sorted({d for n in fresh if n.start_date for d in _span_days(n)})
-    plan = match_fresh(session, source, fresh, now, days)
-    targets = plan.targets
-    creating = [n for n in fresh if n.external_id not in targets]
+    matched = match_fresh(session, source, fresh, now, days)
+    decided = plan(
+        batch,
+        {ext: StoredLink(ext, link.event_id, link.content_hash, link.gone_since)
+         for ext, link in links.items()},
+        now=now,
+        targets=matched.targets,
+        fusions=matched.fuse,
+        gone=verdict.gone if complete and verdict is not None else None,
+        collapsed=verdict is not None and verdict.collapsed,
+    )
+    return apply(session, decided, source=source, settings=settings, links=links,
+                 reviews=matched.reviews)
+
+
+def apply(
+    session: Session,
+    decided: Plan[NormalizedEvent],
+    *,
+    source: Source,
+    settings: Settings,
+    links: dict[str, EventLink] | None = None,
+    reviews: Sequence[tuple[str, str, int | None, float, tuple[str, ...]]] = (),
+) -> IngestStats:
+    """Write a plan: links, new events, merges and fusions, gone marks, then recompose every
+    touched event and record its changes (flushes; the caller commits)."""
+    assert source.id is not None
+    now = decided.now
+    if links is None:
+        links = {
+            link.external_id: link
+            for link in session.exec(select(EventLink).where(EventLink.source_id == source.id))
+        }
+    stats = IngestStats()
+    touched: set[int] = set()
+    for ext in decided.unchanged:
+        links[ext].last_seen = now
+    for item in decided.updated:
+        link = links[item.external_id]
+        link.last_seen = now
+        link.content_hash, link.raw = item.content_hash, item.to_json()
+        link.url, link.canonical_url = item.url, item.canonical_url
+        link.gone_since = None
+        touched.add(link.event_id)
     new_ids: dict[str, int] = {}
-    for part in _chunks(creating):
+    for part in _chunks(decided.new):
         table = _table(Event)
         rows = session.connection().execute(
             sa.insert(table).returning(table.c.id, sort_by_parameter_order=True),
@@ -252,14 +283,16 @@ def _apply(
         ).all()
         new_ids.update((n.external_id, row[0]) for n, row in zip(part, rows, strict=True))
     merged_events: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    targets = {m.item.external_id: m for m in decided.merged}
     link_rows: list[dict[str, Any]] = []
-    for item in fresh:
+    for item in _in_batch_order(decided):
         if item.external_id in new_ids:
             event_id = new_ids[item.external_id]
             stats.new += 1
         else:
-            event_id, note = targets[item.external_id]
-            merged_events[event_id].append(note)
+            merge = targets[item.external_id]
+            event_id = merge.event_id
+            merged_events[event_id].append(dict(merge.note))
             touched.add(event_id)
             stats.merged += 1
         link_rows.append(
@@ -279,22 +312,19 @@ def _apply(
     for rows_part in _chunks(link_rows):
         session.connection().execute(sa.insert(_table(EventLink)), list(rows_part))
     session.flush()
-    for keep, other, note in plan.fuse:  # a new listing showed two stored events are one
-        fuse_events(session, keep, other, note, now)
-        merged_events[keep].append({**note, "merged": other})
-        touched.add(keep)
-    event_of = {**new_ids, **{ext: eid for ext, (eid, _) in targets.items()}}
+    for fusion in decided.fusions:  # a new listing showed two stored events are one
+        fuse_events(session, fusion.keep, fusion.other, dict(fusion.note), now)
+        merged_events[fusion.keep].append({**fusion.note, "merged": fusion.other})
+        touched.add(fusion.keep)
+    event_of = {**new_ids, **{ext: m.event_id for ext, m in targets.items()}}
     record_reviews(session, [
         Review((link_key(source.id, ext), other_key), (event_of.get(ext), other_event), score,
                reasons)
-        for ext, other_key, other_event, score, reasons in plan.reviews
+        for ext, other_key, other_event, score, reasons in reviews
     ], now)
-    if complete and verdict is not None and not verdict.collapsed:
-        vanished = [link for ext, link in links.items()
-                    if ext in verdict.gone and ext not in batch and not link.gone_since]  # fmt: skip
-        for link in vanished:
-            link.gone_since = now
-            touched.add(link.event_id)
+    for ext in decided.gone:
+        links[ext].gone_since = now
+        touched.add(links[ext].event_id)
     fresh_ids = set(new_ids.values())
     horizon = now + timedelta(days=settings.crawl_window_future_days)
     change_rows: list[dict[str, Any]] = []
@@ -317,7 +347,7 @@ def _apply(
             continue
         if changed:
             event.updated_at = now
-            if event.status == EventStatus.cancelled and before["status"] != "cancelled":
+            if event.status == EventStatus.cancelled and before["status"] != EventStatus.cancelled:
                 stats.cancelled += 1
             else:
                 stats.updated += 1
@@ -325,6 +355,13 @@ def _apply(
     for change_part in _chunks(change_rows):
         session.connection().execute(sa.insert(_table(EventChange)), list(change_part))
     return stats
+
+
+def _in_batch_order(decided: Plan[NormalizedEvent]) -> list[NormalizedEvent]:
+    """The plan's new and merged listings in the order the source listed them."""
+    order = {ext: i for i, ext in enumerate(decided.listed)}
+    fresh = [*decided.new, *(m.item for m in decided.merged)]
+    return sorted(fresh, key=lambda n: order.get(n.external_id, 0))
 
 
 DAY_LOCK_SPACE = 0x7461  # first key of the (int4, int4) advisory locks on event days
