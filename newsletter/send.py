@@ -67,7 +67,7 @@ from newsletter.mailers import Mailer, RateLimiter, make_mailer
 from newsletter.messages import build_message, delivery_message_id, list_id
 from newsletter.preview import preview_digest, preview_next_digest
 from newsletter.render import region_display_name, render_digest, subject_line
-from newsletter.select import DigestContent
+from newsletter.select import DigestContent, SubscriberPrefs
 
 Progress = Callable[[int, int], None]
 __all__ = ["SendReport", "prepare_digest", "preview_digest", "preview_next_digest", "send_digest"]
@@ -99,8 +99,16 @@ def parse_week(week: str) -> date:
 
 
 def _prepare(
-    session: Session, settings: Settings, *, week: str, now: datetime
+    session: Session,
+    settings: Settings,
+    *,
+    week: str,
+    now: datetime,
+    inputs: DigestInputs | None = None,
+    selected: dict[int, tuple[SubscriberPrefs, DigestContent]] | None = None,
 ) -> tuple[Digest, int]:
+    """Create what is missing; ``selected`` (when given) receives each new delivery's
+    selection, so the send loop does not compute it a second time."""
     parse_week(week)
     region = settings.region
     digest = session.exec(
@@ -122,7 +130,8 @@ def _prepare(
         .where(Subscriber.status == SubscriberStatus.confirmed)
         .order_by(col(Subscriber.id))
     ).all()
-    inputs = load_inputs(session, settings, week=week)
+    if inputs is None:
+        inputs = load_inputs(session, settings, week=week)
     digest.event_count = whole_region(inputs).size
     session.add(digest)
     skipped = 0
@@ -134,6 +143,8 @@ def _prepare(
         if content.is_empty and not settings.digest_send_empty:
             skipped += 1
             continue
+        if selected is not None:
+            selected[sub.id] = (ledger.to_prefs(sub), content)
         session.add(
             Delivery(
                 digest_id=digest.id,
@@ -279,8 +290,12 @@ def _send_held(
                 engine, settings, week=week, now=now, dry_run=True
             )[2]
         return report
+    selected: dict[int, tuple[SubscriberPrefs, DigestContent]] = {}
+    composed_at = clock()
+    with Session(engine, expire_on_commit=False) as session:
+        inputs = load_inputs(session, settings, week=week)
     digest_id, report.skipped, would_send = _prepare_committed(
-        engine, settings, week=week, now=now, dry_run=dry_run
+        engine, settings, week=week, now=now, dry_run=dry_run, inputs=inputs, selected=selected
     )
     if dry_run:
         report.pending = would_send
@@ -299,8 +314,6 @@ def _send_held(
             stale_before=clock() - timedelta(seconds=stale_after),
             alive=locks.holder_alive,
         )
-        composed_at = clock()
-        inputs = load_inputs(session, settings, week=week)
         session.commit()
         total = sum(ledger.count_by_status(session, digest_id).values())
         done = total - ledger.count_by_status(session, digest_id).get(DeliveryStatus.pending, 0)
@@ -318,6 +331,7 @@ def _send_held(
                     delivery,
                     inputs,
                     composed_at,
+                    selected=selected,
                     region_name=region_name,
                     limiter=limiter,
                     clock=clock,
@@ -365,6 +379,7 @@ def _deliver(
     inputs: DigestInputs,
     composed_at: datetime,
     *,
+    selected: dict[int, tuple[SubscriberPrefs, DigestContent]],
     region_name: str,
     limiter: RateLimiter,
     clock: Callable[[], datetime],
@@ -373,11 +388,14 @@ def _deliver(
 ) -> str:
     """Send one claimed delivery and record its outcome (the caller commits)."""
     sub = session.get(Subscriber, delivery.subscriber_id)
+    chosen = selected.pop(delivery.subscriber_id, None)  # by this run's _prepare
     content = None
     if sub is not None and sub.status == SubscriberStatus.confirmed:
-        content = content_for(inputs, sub)
-        if content.is_empty and not settings.digest_send_empty:
-            content = None
+        prefs = ledger.to_prefs(sub)
+        # the same reader and preferences as when prepared: the same selection
+        content = chosen[1] if chosen and chosen[0] == prefs else content_for(inputs, prefs)
+    if content is not None and content.is_empty and not settings.digest_send_empty:
+        content = None
     if sub is None or content is None:
         delivery.status = DeliveryStatus.skipped
         session.add(delivery)
@@ -410,7 +428,14 @@ def _deliver(
 
 
 def _prepare_committed(
-    engine: Engine, settings: Settings, *, week: str, now: datetime, dry_run: bool
+    engine: Engine,
+    settings: Settings,
+    *,
+    week: str,
+    now: datetime,
+    dry_run: bool,
+    inputs: DigestInputs | None = None,
+    selected: dict[int, tuple[SubscriberPrefs, DigestContent]] | None = None,
 ) -> tuple[int | None, int, int]:
     """Prepare in its own transaction: ``(digest id, skipped, deliveries left to send)``.
 
@@ -419,7 +444,11 @@ def _prepare_committed(
     for attempt in range(3):
         with Session(engine, expire_on_commit=False) as session:
             try:
-                digest, skipped = _prepare(session, settings, week=week, now=now)
+                if selected is not None:
+                    selected.clear()
+                digest, skipped = _prepare(
+                    session, settings, week=week, now=now, inputs=inputs, selected=selected
+                )
                 assert digest.id is not None
                 counts = ledger.count_by_status(session, digest.id)
                 left = counts.get(DeliveryStatus.pending, 0) + counts.get(DeliveryStatus.sending, 0)

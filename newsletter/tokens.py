@@ -114,8 +114,32 @@ def make_feedback_token(
     return str(_serializer(settings, "feedback").dumps(payload))
 
 
+FEEDBACK_SEPARATOR = "~"  # never in an itsdangerous URL-safe token (base64url and ".")
+_MAX_EVENT_DIGITS = 18
+
+
+def make_reader_feedback_token(settings: Settings, subscriber: Subscriber) -> str:
+    """One signed ``feedback`` token per reader and message: every event link of the copy
+    joins it with :func:`feedback_link_token` (the event and direction unsigned)."""
+    return make_token(settings, subscriber, "feedback")
+
+
+def feedback_link_token(reader_token: str, event_id: int, direction: str) -> str:
+    """The path segment of one event's link: ``<reader token>~<event id>~<direction>``.
+
+    Changing the event id only names another event for the same reader (the caller checks
+    that it exists); the reader, version, secret and scope stay signed.
+    """
+    if direction not in FEEDBACK_DIRECTIONS:
+        raise ValueError(f"unknown feedback direction {direction!r}")
+    return f"{reader_token}{FEEDBACK_SEPARATOR}{int(event_id)}{FEEDBACK_SEPARATOR}{direction}"
+
+
 def read_feedback_token(settings: Settings, token: str) -> tuple[LinkClaim, int, str]:
-    """``(claim, event_id, direction)`` or InvalidTokenError."""
+    """``(claim, event_id, direction)`` or InvalidTokenError; reads both the per-reader
+    form (:func:`feedback_link_token`) and the older one-token-per-event links."""
+    if FEEDBACK_SEPARATOR in token:
+        return _read_reader_feedback(settings, token)
     try:
         data: Any = _serializer(settings, "feedback").loads(token, max_age=FEEDBACK_MAX_AGE)
     except SignatureExpired as exc:
@@ -130,3 +154,17 @@ def read_feedback_token(settings: Settings, token: str) -> tuple[LinkClaim, int,
     ):
         raise InvalidTokenError("this link is not valid")
     return _read_claim(data[:3]), int(data[3]), str(data[4])
+
+
+def _read_reader_feedback(settings: Settings, token: str) -> tuple[LinkClaim, int, str]:
+    parts = token.split(FEEDBACK_SEPARATOR)
+    if (
+        len(parts) != 3
+        or not parts[1].isascii()
+        or not parts[1].isdigit()
+        or len(parts[1]) > _MAX_EVENT_DIGITS
+        or parts[2] not in FEEDBACK_DIRECTIONS
+    ):
+        raise InvalidTokenError("this link is not valid")
+    claim = read_token(settings, parts[0], "feedback", max_age=FEEDBACK_MAX_AGE)
+    return claim, int(parts[1]), parts[2]
