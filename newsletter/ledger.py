@@ -14,7 +14,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import and_, func, or_, update
 from sqlmodel import Session, col, select
 
-from aggregator.models import Delivery, DeliveryStatus, Digest, Event, Subscriber
+from aggregator.models import (
+    Delivery,
+    DeliveryStatus,
+    Digest,
+    Event,
+    Subscriber,
+    SubscriberStatus,
+)
 from aggregator.queries import published_conditions
 from newsletter.select import EventView, SubscriberPrefs
 
@@ -224,3 +231,46 @@ def count_by_status(session: Session, digest_id: int) -> dict[str, int]:
         .group_by(Delivery.status)
     ).all()
     return {status: int(n) for status, n in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class SendState:
+    """Where one week's send stands, for the admin's send console."""
+
+    readers: int  # confirmed subscribers now
+    sent_at: datetime | None = None
+    counts: dict[str, int] = field(default_factory=dict)  # deliveries by status
+    reasons: tuple[tuple[str, str, int], ...] = ()  # (status, last error, how many)
+
+    @property
+    def recorded(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def nothing_to_say(self) -> int:
+        """Confirmed readers with no delivery: nothing of theirs in the week's events."""
+        return max(0, self.readers - self.recorded) if self.counts else 0
+
+
+def send_state(session: Session, *, region: str, week: str) -> SendState:
+    """The week's deliveries by status, the errors that held or failed some, the readers."""
+    readers = int(session.exec(
+        select(func.count()).select_from(Subscriber)
+        .where(Subscriber.status == SubscriberStatus.confirmed)
+    ).one())
+    digest = session.exec(
+        select(Digest).where(Digest.region == region, Digest.week == week)
+    ).first()
+    if digest is None or digest.id is None:
+        return SendState(readers)
+    rows = session.exec(
+        select(col(Delivery.status), col(Delivery.last_error), func.count())
+        .where(Delivery.digest_id == digest.id,
+               col(Delivery.status).in_([DeliveryStatus.failed, DeliveryStatus.pending]),
+               col(Delivery.last_error).is_not(None))
+        .group_by(col(Delivery.status), col(Delivery.last_error))
+        .order_by(func.count().desc())
+        .limit(10)
+    ).all()
+    return SendState(readers, digest.sent_at, count_by_status(session, digest.id),
+                     tuple((status, error or "", int(n)) for status, error, n in rows))

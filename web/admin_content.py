@@ -17,6 +17,7 @@ from aggregator.models import Event, EventLink, Source, Subscriber, SubscriberSt
 from aggregator.queries import RELEVANT, relevance_reasons
 from aggregator.relevance_actions import lower_threshold_for, mark_tech
 from aggregator.weeks import checked_week, upcoming_week
+from newsletter.ledger import send_state
 from newsletter.mailers import make_mailer
 from newsletter.messages import build_message
 from newsletter.send import preview_digest, send_digest
@@ -152,8 +153,19 @@ def digest_page(
         "tested": request.query_params.get("tested"),
         "busy": request.query_params.get("busy"),
         "pending": request.query_params.get("pending", "")[:6],
+        "state": send_state(session, region=settings.region, week=chosen),
     }
     return render(request, "admin/digest.html", context)
+
+
+@router.get("/digest/confirm", response_class=HTMLResponse)
+def digest_confirm(
+    request: Request, session: SessionDep, settings: SettingsDep, week: str
+) -> HTMLResponse:
+    """The step before sending to everyone: who would get it, what is already done."""
+    chosen = checked_week(week, week)
+    context = {"week": chosen, "state": send_state(session, region=settings.region, week=chosen)}
+    return render(request, "admin/digest_confirm.html", context)
 
 
 def _preview_html(
@@ -209,10 +221,18 @@ def digest_test(
 
 @router.post("/digest/send", dependencies=CSRF)
 def digest_send(
-    request: Request, settings: SettingsDep, now: NowDep, week: Annotated[str, Form()]
+    request: Request,
+    settings: SettingsDep,
+    now: NowDep,
+    week: Annotated[str, Form()],
+    confirm: Annotated[str, Form()] = "",
 ) -> Response:
-    """Send the week's digest to every confirmed subscriber (resumable, idempotent)."""
-    report = send_digest(request.app.state.engine, settings, week=checked_week(week, week), now=now)
+    """Send the week's digest to every confirmed subscriber (resumable, idempotent), once
+    the admin confirmed on the confirmation page; without it, that page."""
+    week = checked_week(week, week)
+    if confirm != "yes":
+        return RedirectResponse(f"/admin/digest/confirm?week={week}", status_code=303)
+    report = send_digest(request.app.state.engine, settings, week=week, now=now)
     if report.busy:  # a double click or a second admin while a send runs: nothing sent twice
         return RedirectResponse(f"/admin/digest?week={week}&busy=1", status_code=303)
     if report.held:

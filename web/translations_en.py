@@ -466,6 +466,23 @@ EN: dict[str, str] = {
     "Aussi :": "Also:",
     "Demande refusée": "Request refused",
     "Cette demande n'a pas pu aboutir.": "This request could not be completed.",
+    'Envoi': 'Sending',
+    'Envoyé le': 'Sent on',
+    'à': 'to',
+    'abonné·es': 'subscribers',
+    'en attente': 'waiting',
+    'en échec': 'failed',
+    'abonné·es sans envoi : rien dans leurs thèmes et leurs villes cette semaine': 'subscribers without a mail: nothing in their topics and towns this week',
+    'sans envoi : désabonné·es depuis, ou plus rien à leur dire': 'without a mail: unsubscribed since, or nothing left to tell them',
+    'Pas encore envoyé.': 'Not sent yet.',
+    'abonné·es confirmé·es.': 'confirmed subscribers.',
+    'Contrôles avant envoi': 'Checks before sending',
+    'Envoyer le résumé': 'Send the digest',
+    "Il partira vers chaque abonné·e confirmé·e qui ne l'a pas encore reçu :": 'It goes to every confirmed subscriber who has not received it yet:',
+    'sur': 'of',
+    "l'ont déjà reçu : personne ne le reçoit deux fois.": 'have already received it: nobody gets it twice.',
+    "Confirmer l'envoi": 'Confirm the send',
+    'Annuler': 'Cancel',
 }
 
 FR_STATES: dict[str, str] = {

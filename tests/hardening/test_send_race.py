@@ -223,7 +223,8 @@ def admin(
 
 def _press_send(client: TestClient) -> str:
     token = client.cookies[CSRF_COOKIE]
-    response = client.post("/admin/digest/send", data={"week": WEEK, "csrf_token": token})
+    response = client.post("/admin/digest/send",
+                           data={"week": WEEK, "csrf_token": token, "confirm": "yes"})
     assert response.status_code == 200, response.text[:300]
     return response.text
 
@@ -265,3 +266,21 @@ def test_send_while_another_send_runs_says_already_sending_and_sends_nothing(
     locks.release_lease(sqlite_engine, name, running)
     _press_send(client)
     _each_reader_once(smtp_server, READERS[:40])
+
+
+def test_send_to_everyone_asks_for_confirmation_first_then_the_console_counts(
+    admin: tuple[TestClient, Settings], smtp_server: LoopbackSMTPServer
+) -> None:
+    client, _settings = admin
+    token = client.cookies[CSRF_COOKIE]
+    page = client.post("/admin/digest/send", data={"week": WEEK, "csrf_token": token})
+    assert "Confirmer l&#39;envoi" in page.text and "<strong>40</strong> sur 40" in page.text
+    assert smtp_server.messages == []  # the first press sends nothing
+    console = client.get(f"/admin/digest?week={WEEK}").text
+    assert "Pas encore envoyé." in console
+    _press_send(client)
+    console = client.get(f"/admin/digest?week={WEEK}").text
+    assert "Envoyé le" in console and "<strong>40</strong> abonné·es" in console
+    assert "<strong>0</strong> en attente" in console
+    again = client.get(f"/admin/digest/confirm?week={WEEK}").text
+    assert "<strong>0</strong> sur 40" in again and "40 l&#39;ont déjà reçu" in again
