@@ -45,26 +45,34 @@ def new_holder_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def holder_alive(holder: str) -> bool:
-    """False only when ``holder`` names a process of this host that no longer exists.
+def process_gone(pid: int) -> bool:
+    """True when no live process has this pid on this machine (a zombie counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError):
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return stat.read().rpartition(")")[2].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def holder_alive(holder: str, *, host: str | None = None) -> bool:
+    """False only when ``holder`` names a process of this host (``host``, by default this
+    machine's name) that no longer exists, or is a zombie.
 
     Holders not made by :func:`new_holder_id`, or living on another host, count as alive
     (their lease or claim ends with its expiry or stale timeout instead).
     """
-    host, sep, rest = holder.partition(":")
+    name, sep, rest = holder.partition(":")
     pid_text = rest.partition(":")[0]
-    if not sep or host != socket.gethostname() or not pid_text.isdigit():
+    if not sep or name != (host or socket.gethostname()) or not pid_text.isdigit():
         return True
     pid = int(pid_text)
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError):
-        return True
-    return True
+    return pid == os.getpid() or not process_gone(pid)
 
 
 def acquire_lease(engine: Engine, name: str, holder: str, *, ttl: timedelta, now: datetime) -> bool:

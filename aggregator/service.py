@@ -26,8 +26,6 @@ framework and nothing above the ``aggregator`` floor.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -249,51 +247,12 @@ def check_source(
 # ---------------------------------------------------------------- crawl leases
 
 
-def holder_process(holder: str) -> tuple[str, int] | None:
-    """``(host, pid)`` of a lease holder id (``locks.new_holder_id``), None when not one."""
-    parts = holder.rsplit(":", 2)
-    if len(parts) != 3 or not parts[1].isdigit():
-        return None
-    return parts[0], int(parts[1])
-
-
-def process_is_gone(pid: int) -> bool:
-    """True when no live process has this pid on this machine (a zombie counts as gone)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
-            return stat.read().rpartition(")")[2].split()[0] == "Z"
-    except (OSError, IndexError):
-        return False
-
-
-def holder_is_dead(holder: str, *, host: str | None = None) -> bool:
-    """A holder is known dead only when it ran on this host and its pid is gone."""
-    where = holder_process(holder)
-    if where is None or where[0] != (host or socket.gethostname()):
-        return False
-    return where[1] != os.getpid() and process_is_gone(where[1])
-
-
 def take_crawl_lease(
     engine: Engine, source_id: int | None, holder: str, *, ttl: timedelta, now: datetime
 ) -> bool:
     """Take a source's crawl lease; one held by a dead process of this host is broken at once
-    (else it would block the source until its expiry)."""
-    name = locks.crawl_lock_name(source_id)
-    if locks.acquire_lease(engine, name, holder, ttl=ttl, now=now):
-        return True
-    current = locks.lease_holder(engine, name, now=now)
-    if current is None or not holder_is_dead(current):
-        return False
-    log.warning("crawl lease %s: its holder %s is dead; taking it over", name, current)
-    locks.release_lease(engine, name, current)
-    return locks.acquire_lease(engine, name, holder, ttl=ttl, now=now)
+    (``locks.acquire_lease``), else it would block the source until its expiry."""
+    return locks.acquire_lease(engine, locks.crawl_lock_name(source_id), holder, ttl=ttl, now=now)
 
 
 # ---------------------------------------------------------------- crawl

@@ -65,11 +65,11 @@ def test_a_killed_crawl_leaves_no_child_and_no_lease_behind(
 
         assert _wait_for(lambda: child_pid() is not None, 60), parent.stderr
         crawler = child_pid()
-        assert crawler is not None and not service.process_is_gone(crawler)
+        assert crawler is not None and not locks.process_gone(crawler)
         assert _wait_for(lambda: http_server.hits("/agenda.ics") >= 1, 30)
         parent.send_signal(signal.SIGKILL)
         parent.wait(10)
-        assert _wait_for(lambda: service.process_is_gone(crawler), 5), "the crawler outlived it"
+        assert _wait_for(lambda: locks.process_gone(crawler), 5), "the crawler outlived it"
     finally:
         if parent.poll() is None:
             parent.kill()
@@ -78,7 +78,7 @@ def test_a_killed_crawl_leaves_no_child_and_no_lease_behind(
         assert lease is not None and lease.acquired_at is not None
         dead_holder, moment = lease.holder, lease.acquired_at + timedelta(seconds=1)
     assert lease.expires_at > moment  # not expired: only the holder's death frees it
-    assert service.holder_is_dead(dead_holder)
+    assert not locks.holder_alive(dead_holder)
     me = locks.new_holder_id()
     assert service.take_crawl_lease(engine, source_id, me, ttl=timedelta(minutes=5), now=moment)
     assert locks.lease_holder(engine, locks.crawl_lock_name(source_id), now=moment) == me
@@ -86,6 +86,6 @@ def test_a_killed_crawl_leaves_no_child_and_no_lease_behind(
 
 
 def test_a_lease_of_a_live_or_remote_holder_is_never_broken() -> None:
-    assert not service.holder_is_dead(locks.new_holder_id())  # this very process
-    assert not service.holder_is_dead("elsewhere.example:1:abcd1234", host="here.example")
-    assert not service.holder_is_dead("not-a-holder-id")
+    assert locks.holder_alive(locks.new_holder_id())  # this very process
+    assert locks.holder_alive("elsewhere.example:1:abcd1234", host="here.example")
+    assert locks.holder_alive("not-a-holder-id")
