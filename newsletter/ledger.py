@@ -247,6 +247,11 @@ class SendState:
         return sum(self.counts.values())
 
     @property
+    def to_send(self) -> int:
+        """Confirmed readers who have not received it yet (what "send to all" would reach)."""
+        return max(0, self.readers - self.counts.get(DeliveryStatus.sent, 0))
+
+    @property
     def nothing_to_say(self) -> int:
         """Confirmed readers with no delivery: nothing of theirs in the week's events."""
         return max(0, self.readers - self.recorded) if self.counts else 0

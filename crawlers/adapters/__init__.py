@@ -102,12 +102,10 @@ def read_route(
 
 
 def with_mapping(defaults: SourceDefaults, route: Route) -> SourceDefaults:
-    """The defaults carrying the route's field ``mapping``, when the parsers take one
-    (``SourceDefaults.mapping``; without that field the mapping waits, unused)."""
-    if not route.mapping or "mapping" not in SourceDefaults.__dataclass_fields__:
+    """The defaults carrying the route's field ``mapping`` (``SourceDefaults.mapping``)."""
+    if not route.mapping:
         return defaults
-    changes: dict[str, object] = {"mapping": dict(route.mapping)}
-    return replace(defaults, **changes)  # type: ignore[arg-type]
+    return replace(defaults, mapping=dict(route.mapping))
 
 
 def route_reader(route: Route | None) -> Reader:
