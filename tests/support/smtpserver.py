@@ -12,6 +12,7 @@ import email
 import email.policy
 import socket
 import threading
+import time
 from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
@@ -81,6 +82,16 @@ class LoopbackSMTPServer:
     def drop_after(self, count: int) -> None:
         with self.lock:
             self._drop_after = len(self.messages) + count
+
+    def wait_for_messages(self, count: int, timeout: float = 10.0) -> list[EmailMessage]:
+        """The messages received once there are ``count`` of them (mail the app sends after
+        its answer arrives a moment later), or all of them when ``timeout`` passes first."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.lock:
+                if len(self.messages) >= count or time.monotonic() >= deadline:
+                    return list(self.messages)
+            time.sleep(0.02)
 
     def recipients(self) -> list[str]:
         with self.lock:

@@ -140,7 +140,7 @@ def test_subscriber_signs_up_confirms_tunes_and_leaves(
     page.get_by_role("button", name="S'abonner").click()
     page.get_by_role("heading", name="Vérifiez votre boîte mail").wait_for()
 
-    (message,) = smtp_server.messages
+    (message,) = smtp_server.wait_for_messages(1)  # sent after the page answered
     assert message["To"] == "lea.martin@exemple.fr"
     body = message.get_body(preferencelist=("plain",)).get_content()
     link = re.search(rf"{re.escape(base)}/confirm/\S+", body)
