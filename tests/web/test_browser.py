@@ -241,6 +241,9 @@ def test_admin_approves_a_source_crawls_it_and_its_events_appear(
 
     finished = run_crawl(settings, run_id=run.id, timeout=120)
     assert finished.status == "done", finished.error
+    # the run page refreshes itself while the crawl is queued: wait, as a person would,
+    # until it shows the crawl done (then it stops refreshing) before leaving it
+    page.locator("#run-status", has_text="terminé").wait_for(timeout=15_000)
     page.goto(f"{base}/admin")
     page.screenshot(path=str(ARTIFACTS / "admin-sources-desktop.png"), full_page=True)
     page.goto(f"{base}/")
