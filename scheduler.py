@@ -64,6 +64,7 @@ class Options:
     purge_at: str = "30 3 * * *"
     health_at: str = "15 9 * * *"
     crawl_queue: str = QUEUE_KEY  # the Redis list due sources go to when REDIS_URL is set
+    resident_crawler: bool = True  # crawl in one long-lived process (crawlers/resident.py)
 
 
 @dataclass
@@ -76,6 +77,7 @@ class Runner:
     clock: Callable[[], datetime]
     options: Options
     scheduler: BackgroundScheduler | None = None
+    crawler: service.RunCrawl | None = None  # the long-lived crawler; None: a process a crawl
     _is_leader: bool = field(default=False, init=False)
     stopping: bool = field(default=False, init=False)
 
@@ -185,7 +187,7 @@ class Runner:
             self.settings,
             source_ids,
             requested_by,
-            run=run_crawl,
+            run=self.crawler or run_crawl,
             holder=self.holder,
             clock=self.clock,
             run_id=run_id,
@@ -510,6 +512,10 @@ def build_scheduler(
         timezone=settings.tz,
     )
     runner.scheduler = scheduler
+    if runner.options.resident_crawler:
+        from crawlers.resident import ResidentCrawler
+
+        runner.crawler = ResidentCrawler(settings)  # started by the first crawl
     scheduler.add_listener(log_job_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
     beat = max(1, int(runner.options.lease_ttl.total_seconds() / 4))
     scheduler.add_job(
@@ -544,6 +550,9 @@ def stop_scheduler(scheduler: BackgroundScheduler) -> None:
             if pool is not None:
                 pool.shutdown(wait=True)
     locks.release_lease(runner.engine, locks.LEADER, runner.holder)
+    close = getattr(runner.crawler, "close", None)
+    if close is not None:
+        close()
 
 
 def options_from(settings: Settings) -> Options:

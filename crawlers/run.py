@@ -65,7 +65,7 @@ def run_crawl(
     engine = make_engine(settings.db_url)
     try:
         now = now or utcnow()
-        run = _start_run(
+        run = start_run(
             engine, source_id=source_id, run_id=run_id, requested_by=requested_by, now=now
         )
         assert run.id is not None
@@ -92,23 +92,23 @@ def run_crawl(
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=(os.name == "posix"),
-                preexec_fn=_die_with_parent if _PRCTL is not None else None,
+                preexec_fn=die_with_parent if _PRCTL is not None else None,
             )
-            _set_pid(engine, run.id, child.pid)
+            set_pid(engine, run.id, child.pid)
             try:
                 code = child.wait(timeout=limit)
             except subprocess.TimeoutExpired:
-                _kill(child)
+                kill_group(child)
                 code = None
                 error = f"the crawl took longer than {limit:g} seconds and was stopped"
         if code not in (0, None) and error is None:
             error = f"the crawler process failed (exit {code}): {_tail(log_path)}"
-        return _finish_run(engine, run.id, error)
+        return finish_run(engine, run.id, error)
     finally:
         engine.dispose()
 
 
-def _start_run(
+def start_run(
     engine: sa.engine.Engine,
     *,
     source_id: int | None,
@@ -155,7 +155,7 @@ def _load_prctl() -> Any:
 _PRCTL = _load_prctl()
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the forked child, before exec: ask the kernel for SIGKILL when the parent dies.
 
     The kernel's "parent" is the thread that forked: the scheduler's crawl threads live as
@@ -189,7 +189,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _set_pid(engine: sa.engine.Engine, run_id: int, pid: int) -> None:
+def set_pid(engine: sa.engine.Engine, run_id: int, pid: int) -> None:
     with Session(engine) as session:
         run = session.get(CrawlRun, run_id)
         assert run is not None
@@ -198,7 +198,7 @@ def _set_pid(engine: sa.engine.Engine, run_id: int, pid: int) -> None:
         session.commit()
 
 
-def _kill(child: subprocess.Popen[bytes]) -> None:
+def kill_group(child: subprocess.Popen[bytes]) -> None:
     try:
         if os.name == "posix":
             os.killpg(child.pid, signal.SIGKILL)
@@ -231,7 +231,7 @@ def run_stats(session: Session, run_id: int) -> dict[str, int]:
     }
 
 
-def _finish_run(engine: sa.engine.Engine, run_id: int, error: str | None) -> CrawlRun:
+def finish_run(engine: sa.engine.Engine, run_id: int, error: str | None) -> CrawlRun:
     with Session(engine, expire_on_commit=False) as session:
         run = session.get(CrawlRun, run_id)
         assert run is not None
@@ -275,6 +275,50 @@ def select_sources(
     return list(session.exec(query).all())
 
 
+def prepare_crawl(
+    settings: Settings,
+    *,
+    run_id: int,
+    now: datetime,
+    source_id: int | None = None,
+    queue: str = QUEUE_KEY,
+    source_ids: Sequence[int] | None = None,
+) -> tuple[dict[str, Any], dict[type[Any], list[Any]]]:
+    """The Scrapy settings and the spider groups (spider class -> its sources' jobs) of
+    one crawl; a source whose spider is unknown is recorded failed here and left out."""
+    from crawlers.items import SourceReport
+    from crawlers.pipelines import record_source
+    from crawlers.settings import scrapy_settings
+    from crawlers.spiders import spider_for
+    from crawlers.spiders.base import SourceJob
+
+    engine = make_engine(settings.db_url)
+    groups: dict[type[Any], list[Any]] = {}
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            sources = select_sources(session, source_id, source_ids)
+        for source in sources:
+            try:
+                spider_cls = spider_for(source.spider)
+            except ConfigError as exc:
+                assert source.id is not None
+                report = SourceReport(source_id=source.id, url=source.url or "", error=str(exc))
+                record_source(engine, report, [], run_id=run_id, now=now, settings=settings)
+                continue
+            job = SourceJob.from_source(source, now=now, settings=settings)
+            groups.setdefault(spider_cls, []).append(job)
+    finally:
+        engine.dispose()
+    values: dict[str, Any] = scrapy_settings(
+        settings,
+        TECHAGENDA_SETTINGS=settings,
+        TECHAGENDA_RUN_ID=run_id,
+        TECHAGENDA_NOW=now.isoformat(),
+    )
+    page_cache_settings(settings, values, queue=queue)
+    return values, groups
+
+
 def crawl_in_this_process(
     settings: Settings,
     *,
@@ -287,36 +331,12 @@ def crawl_in_this_process(
     """Run Scrapy here (once per process) over the selected sources."""
     from scrapy.crawler import CrawlerProcess
 
-    from crawlers.items import SourceReport
-    from crawlers.pipelines import record_source
-    from crawlers.settings import scrapy_settings
-    from crawlers.spiders import spider_for
-    from crawlers.spiders.base import SourceJob, SourceSpider
-
-    engine = make_engine(settings.db_url)
-    groups: dict[type[SourceSpider], list[SourceJob]] = {}
-    with Session(engine, expire_on_commit=False) as session:
-        sources = select_sources(session, source_id, source_ids)
-    for source in sources:
-        try:
-            spider_cls = spider_for(source.spider)
-        except ConfigError as exc:
-            assert source.id is not None
-            report = SourceReport(source_id=source.id, url=source.url or "", error=str(exc))
-            record_source(engine, report, [], run_id=run_id, now=now, settings=settings)
-            continue
-        job = SourceJob.from_source(source, now=now, settings=settings)
-        groups.setdefault(spider_cls, []).append(job)
-    engine.dispose()
+    values, groups = prepare_crawl(
+        settings, run_id=run_id, now=now, source_id=source_id, queue=queue,
+        source_ids=source_ids,
+    )
     if not groups:
         return
-    values: dict[str, Any] = scrapy_settings(
-        settings,
-        TECHAGENDA_SETTINGS=settings,
-        TECHAGENDA_RUN_ID=run_id,
-        TECHAGENDA_NOW=now.isoformat(),
-    )
-    page_cache_settings(settings, values, queue=queue)
     process = CrawlerProcess(values)
     for spider_cls, jobs in groups.items():
         process.crawl(spider_cls, jobs=jobs, max_events=settings.max_events_per_source)
