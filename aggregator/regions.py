@@ -33,12 +33,22 @@ _ABBREVIATIONS = {"st": "saint", "ste": "sainte", "sts": "saints", "pce": "prove
 _NOISE = {"france", "cedex", "fr"}
 
 
+_SEEN: set[str] = set()  # non-ASCII characters met so far (at most all of Unicode)
+_DROP: dict[int, None] = {}  # the combining marks among them, for str.translate
+
+
 def fold(text: str | None) -> str:
     """Lower-case, accent-free, punctuation-free words; La Poste's ST/STE/PCE spelled out."""
     if not text:
         return ""
     decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+    if not decomposed.isascii():  # drop the combining marks in C, not a character at a time
+        for ch in set(decomposed) - _SEEN:
+            _SEEN.add(ch)
+            if unicodedata.combining(ch):
+                _DROP[ord(ch)] = None
+        decomposed = decomposed.translate(_DROP)
+    plain = decomposed.lower()
     words = re.sub(r"[^0-9a-z]+", " ", plain).split()
     return " ".join(_ABBREVIATIONS.get(w, w) for w in words)
 
