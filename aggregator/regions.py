@@ -33,6 +33,7 @@ _ABBREVIATIONS = {"st": "saint", "ste": "sainte", "sts": "saints", "pce": "prove
 _NOISE = {"france", "cedex", "fr"}
 
 
+_NOT_WORD = re.compile(r"[^0-9a-z]+")
 _SEEN: set[str] = set()  # non-ASCII characters met so far (at most all of Unicode)
 _DROP: dict[int, None] = {}  # the combining marks among them, for str.translate
 
@@ -49,7 +50,7 @@ def fold(text: str | None) -> str:
                 _DROP[ord(ch)] = None
         decomposed = decomposed.translate(_DROP)
     plain = decomposed.lower()
-    words = re.sub(r"[^0-9a-z]+", " ", plain).split()
+    words = _NOT_WORD.sub(" ", plain).split()
     return " ".join(_ABBREVIATIONS.get(w, w) for w in words)
 
 
