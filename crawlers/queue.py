@@ -124,6 +124,9 @@ def run_worker(
     holder = locks.new_holder_id()
     wait = max(1, round(idle_timeout)) if idle_timeout else 0
     taken = 0
+    from crawlers.resident import ResidentCrawler
+
+    crawler = ResidentCrawler(settings)  # Scrapy starts once for all this worker's crawls
     try:
         while max_crawls is None or taken < max_crawls:
             try:
@@ -134,8 +137,9 @@ def run_worker(
             except redis.RedisError as exc:
                 raise StoreError(f"cannot reach the crawl queue at REDIS_URL: {exc}") from exc
             taken += 1
-            _crawl_one(settings, engine, int(item[1]), holder=holder, queue=queue)
+            _crawl_one(settings, engine, int(item[1]), holder=holder, queue=queue, run=crawler)
     finally:
+        crawler.close()
         client.close()
         engine.dispose()
     return taken
@@ -148,12 +152,11 @@ def _crawl_one(
     *,
     holder: str,
     queue: str,
+    run: service.RunCrawl,
 ) -> None:
-    from crawlers.run import run_crawl
-
     try:
         result = service.crawl(
-            engine, settings, [source_id], "worker", run=run_crawl, holder=holder, queue=queue
+            engine, settings, [source_id], "worker", run=run, holder=holder, queue=queue
         )
     except NotFoundError:
         log.warning("worker: source %s no longer exists", source_id)
