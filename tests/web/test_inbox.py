@@ -8,6 +8,7 @@ SMTP server for the mails, a loopback HTTP server for the submitted feed's site.
 from __future__ import annotations
 
 import re
+import time
 from datetime import date
 from email.message import EmailMessage
 from urllib.parse import urlsplit
@@ -310,3 +311,26 @@ def test_a_good_edit_gives_floating_local_times() -> None:
     assert problems == {} and edit is not None
     assert (edit.title, edit.start.isoformat(), edit.venue) == ("Atelier", "2026-11-26T18:00:00",
                                                                 None)  # fmt: skip
+
+
+def test_a_slow_site_cannot_hold_the_submission_past_the_probe_budget(
+    admin_client: TestClient, sqlite_engine: Engine, http_server: LoopbackHTTPServer
+) -> None:
+    empty = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//y//FR\r\nEND:VCALENDAR\r\n"
+    links = ""
+    for name in ("a", "b", "c", "d"):
+        http_server.add(f"/{name}.ics", empty, content_type="text/calendar", delay=1.0)
+        links += f"<link rel='alternate' type='text/calendar' href='/{name}.ics'>"
+    home = http_server.add("/", f"<html><head>{links}</head><body>Agenda</body></html>",
+                           content_type="text/html")  # fmt: skip
+    admin_client.app.state.probe_budget = 1.5  # type: ignore[attr-defined]
+    started = time.monotonic()
+    _submit_feed(admin_client, home)
+    assert time.monotonic() - started < 4.5
+    assert http_server.hits("/c.ics") == 0 and http_server.hits("/d.ics") == 0
+    with session_scope(sqlite_engine) as session:
+        source = session.exec(select(Source)).one()
+        assert (source.state, source.adapter) == ("pending", None)
+        assert source.last_check is not None
+        tried = source.last_check["route_proposal"]["attempts"]
+        assert any("time budget" in a["outcome"] for a in tried)
