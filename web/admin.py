@@ -33,7 +33,7 @@ from aggregator.relevance_actions import rescore_source
 from aggregator.service import check_source, queue_crawl, scheduler_is_running
 from aggregator.settings import parse_interval
 from aggregator.sources import set_source_state
-from web import admin_content, admin_duplicates
+from web import admin_content, admin_duplicates, admin_inbox
 from web.deps import AdminDep, NowDep, SessionDep, SettingsDep, require_admin
 from web.rendering import render
 from web.security import (
@@ -323,3 +323,4 @@ router.include_router(login_router)
 router.include_router(guarded)
 router.include_router(admin_content.router)
 router.include_router(admin_duplicates.router)
+router.include_router(admin_inbox.router)

@@ -90,6 +90,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     app.state.templates.env.globals.update(
         personal_feeds=lambda sub: personal_feed_links(settings, region, sub),
         personal_text=personal.personal_text,
+        inbox_waiting=admin.admin_inbox.waiting_badge,  # the admin menu's inbox count
     )
     app.state.clock = clock or (lambda: datetime.now(UTC))
     app.state.limiters = {

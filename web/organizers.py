@@ -5,29 +5,45 @@ fetch as the crawler (SSRF rules, size and time caps, robots.txt), the same read
 (``crawlers.document.read_document``, here in a memory- and time-limited child process),
 the events shown as ingest would store them (normalised), a second fetch a moment later
 to see whether UIDs hold, and the same plain-words findings (``crawlers.lint``) the admin
-sees. Confirming creates a *pending* Source that an admin
-approves.
+sees. Confirming creates a *pending* Source that an admin approves in the inbox
+(``/admin/inbox``), with the adapter the route probe proposes (:func:`probe_submission`).
+
+Both submissions (a feed here, a single event through ``/submit/event``) mail the
+organizer after the answer (``newsletter.organizer_mail``), in the page's language.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, time
-from typing import Annotated
+from datetime import date, datetime
+from email.message import EmailMessage
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from sqlmodel import select
 
 from aggregator.clashes import evening_clashes, is_evening
-from aggregator.errors import InvalidInputError
+from aggregator.errors import BlockedURLError, FetchError, InvalidInputError, ParseError
+from aggregator.inbox import check_schedule, record_probe, remember_submission
 from aggregator.models import Source
-from aggregator.raw import RawEvent
+from aggregator.raw import RawEvent, SourceDefaults
+from aggregator.regions import Region
 from aggregator.service import add_source, submit_event
-from crawlers.check import inspect_url
+from aggregator.settings import Settings
+from aggregator.sources import clean_source_url
+from crawlers.adapters.probe import Proposal, probe_site
+from crawlers.adapters.routes import Route
+from crawlers.check import adapter_of_format, inspect_url
+from crawlers.document import Fetched, read_document
+from crawlers.extract import read_target
+from crawlers.lint import fetch_finding
+from newsletter.organizer_mail import received_message, send_organizer_mail
 from newsletter.subscribers import normalize_email
 from web.deps import NowDep, SessionDep, SettingsDep
 from web.i18n import request_language
@@ -116,12 +132,16 @@ def submit_preview(
 @router.post("/submit/confirm", response_class=HTMLResponse, dependencies=CSRF)
 def submit_confirm(
     request: Request,
+    background: BackgroundTasks,
     session: SessionDep,
+    settings: SettingsDep,
     now: NowDep,
     url: Annotated[str, Form(max_length=2000)],
     name: Annotated[str, Form(min_length=1, max_length=200)],
     contact_email: Annotated[str, Form(max_length=254)],
 ) -> HTMLResponse:
+    """Keep the feed as a *pending* source, probe its route (bounded: the submission never
+    waits more than about two fetch timeouts), and mail the organizer after the answer."""
     limit(request, "submit")
     try:
         email = normalize_email(contact_email)
@@ -132,11 +152,70 @@ def submit_confirm(
             {"url": url, "error": str(exc)},
             status=422,
         )
-    if session.exec(select(Source).where(Source.url == url.strip())).first() is None:
-        add_source(
-            session, url.strip(), name=name.strip(), state="pending", contact_email=email, now=now
+    try:
+        url = clean_source_url(url)
+    except InvalidInputError:
+        error = "Adresse invalide : elle doit commencer par https:// ou http://"
+        return render(request, "submit.html", {"url": url, "error": error}, status=422)
+    if session.exec(select(Source).where(Source.url == url)).first() is None:
+        source = add_source(
+            session, url, name=name.strip(), state="pending", contact_email=email, now=now
         )
+        language = request_language(request)
+        remember_submission(source, language=language, now=now)
+        proposal, route, finding = probe_submission(
+            url, settings, request.app.state.region, name=source.name,
+            budget=getattr(request.app.state, "probe_budget", None),
+        )
+        record_probe(source, proposal=proposal, route=route, finding=finding, now=now)
+        session.add(source)
+        session.commit()  # the row exists before the mail that names it leaves
+        message = received_message(
+            settings, to=email, kind="feed", name=source.name, language=language, now=now, url=url
+        )
+        background.add_task(send_organizer_mail, settings, message)
     return render(request, "message.html", {"kind": "submitted"})
+
+
+def probe_submission(
+    url: str, settings: Settings, region: Region, *, name: str, budget: float | None = None
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None, dict[str, Any]]:
+    """The route probe on an organizer's URL: (proposal, route, finding) as JSON.
+
+    The same guarded fetch as the crawl (SSRF rules, size and time caps); a URL that reads
+    as is gets the adapter its format means, else the page's other routes are tried
+    (``crawlers.adapters.probe``) until ``budget`` seconds (the download timeout) have
+    passed. A failure is a finding saying why, in French and English; never an error."""
+    deadline = time.monotonic() + (settings.download_timeout if budget is None else budget)
+    defaults = SourceDefaults(timezone=region.timezone, language=region.language)
+
+    def fetch_one(candidate: str) -> Fetched:
+        if time.monotonic() > deadline:
+            raise FetchError("the probe's time budget is spent")
+        if urlsplit(candidate).scheme.lower() not in ("http", "https"):
+            raise FetchError(f"not an http(s) URL: {candidate}")
+        return Fetched(*read_target(candidate, settings))
+
+    try:
+        page = fetch_one(url)
+    except FetchError as exc:
+        blocked = isinstance(exc, BlockedURLError)
+        return None, None, fetch_finding(str(exc), status=exc.status, blocked=blocked).to_json()
+    proposal: Proposal | None = None
+    try:
+        reading = read_document(page, defaults)
+        if reading.events:
+            proposal = adapter_of_format(reading.platform, url, len(reading.events))
+    except ParseError:
+        pass
+    if proposal is None:
+        proposal = probe_site(page, fetch_one, defaults)
+    route = None
+    if proposal.adapter and proposal.url:
+        tried = "; ".join(f"{a.step}: {a.outcome}" for a in proposal.attempts[:8])
+        route = Route(name=name, adapter=proposal.adapter, url=proposal.url,
+                      confidence="probe", evidence=tried or None).to_json()  # fmt: skip
+    return proposal.to_json(), route, proposal.finding().to_json()
 
 
 def _today(request: Request, now: datetime) -> date:
@@ -152,7 +231,6 @@ EVENT_FIELDS = {  # form field -> longest accepted value
     "title": 200, "day": 10, "start_time": 5, "end_time": 5, "venue": 200, "address": 300,
     "city": 100, "url": 2000, "description": 5000, "organizer": 200, "contact_email": 254,
 }
-LAST_YEAR = 2100  # an event further ahead is a typo
 
 
 @dataclass(frozen=True)
@@ -164,18 +242,12 @@ class EventForm:
     email: str
 
 
-def _clock(value: str) -> time | None:
-    try:
-        return time.fromisoformat(value.strip()) if value.strip() else None
-    except ValueError:
-        raise InvalidInputError("Heure invalide : utilisez le format HH:MM.") from None
-
-
 def check_event_form(values: dict[str, str], today: date) -> tuple[EventForm | None, dict[str, str]]:
     """The form's dates, times and contact, or field -> French message for each bad one.
 
     The day is today or later and no later than 2100; an end time follows the start time
-    (and needs one). Pure: ``today`` is the organizer's local day.
+    (and needs one) (``aggregator.inbox.check_schedule``, the admin's edit checks the
+    same). Pure: ``today`` is the organizer's local day.
     """
     problems: dict[str, str] = {}
     for name, longest in EVENT_FIELDS.items():
@@ -186,45 +258,22 @@ def check_event_form(values: dict[str, str], today: date) -> tuple[EventForm | N
         problems["title"] = "Donnez un titre d'au moins trois caractères."
     if not values.get("organizer", "").strip():
         problems["organizer"] = "Ce champ est obligatoire."
-    day: date | None = None
-    raw_day = values.get("day", "").strip()
-    try:
-        day = date.fromisoformat(raw_day) if raw_day else None
-    except ValueError:
-        problems["day"] = "Date invalide : utilisez le format AAAA-MM-JJ."
-    if day is None and "day" not in problems:
-        problems["day"] = "Ce champ est obligatoire."
-    elif day is not None and day < today:
-        problems["day"] = "Cette date est passée : choisissez aujourd'hui ou un jour à venir."
-    elif day is not None and day.year > LAST_YEAR:
-        problems["day"] = "Cette date est trop lointaine : choisissez un jour avant 2101."
-    clocks: dict[str, time | None] = {}
-    for name in ("start_time", "end_time"):
-        try:
-            clocks[name] = _clock(values.get(name, ""))
-        except InvalidInputError as exc:
-            problems[name] = str(exc)
-            clocks[name] = None
-    begins, ends = clocks["start_time"], clocks["end_time"]
-    if ends is not None and begins is None and "start_time" not in problems:
-        problems["start_time"] = "Indiquez l'heure de début avant l'heure de fin."
-    elif begins is not None and ends is not None and ends <= begins:
-        problems["end_time"] = "L'heure de fin doit suivre l'heure de début."
+    start, end, timing = check_schedule(values, today)
+    problems.update(timing)
     email = ""
     try:
         email = normalize_email(values.get("contact_email", ""))
     except InvalidInputError:
         problems["contact_email"] = "Cette adresse email n'est pas valide."
-    if problems or day is None:
+    if problems or start is None:
         return None, problems
-    start: date | datetime = datetime.combine(day, begins) if begins else day
-    end = datetime.combine(day, ends) if begins and ends else None
     return EventForm(start=start, end=end, email=email), {}
 
 
 @router.post("/submit/event", response_class=HTMLResponse, dependencies=CSRF)
 async def event_submit(
     request: Request,
+    background: BackgroundTasks,
     session: SessionDep,
     settings: SettingsDep,
     now: NowDep,
@@ -241,9 +290,11 @@ async def event_submit(
     if checked is None:
         context = {"values": values, "problems": problems, "today": today}
         return render(request, "submit_event.html", context, 422)
-    return await run_in_threadpool(
+    response, message = await run_in_threadpool(
         _store_event, request, session, settings, now, values, checked
     )
+    background.add_task(send_organizer_mail, settings, message)
+    return response
 
 
 def _store_event(
@@ -253,7 +304,7 @@ def _store_event(
     now: datetime,
     values: dict[str, str],
     checked: EventForm,
-) -> HTMLResponse:
+) -> tuple[HTMLResponse, EmailMessage]:
     region = request.app.state.region
     url = values.get("url", "").strip()
     if url and not url.lower().startswith(("http://", "https://")):
@@ -279,7 +330,7 @@ def _store_event(
         uid=f"form-{uuid.uuid4()}",
         source_format="form",
     )
-    submit_event(
+    source = submit_event(
         session,
         raw,
         contact_email=checked.email,
@@ -287,7 +338,14 @@ def _store_event(
         now=now,
         settings=settings,
     )
-    return render(request, "message.html", {"kind": "submitted"})
+    language = request_language(request)
+    remember_submission(source, language=language, now=now)
+    session.add(source)
+    session.commit()  # the row exists before the mail that names it leaves
+    message = received_message(
+        settings, to=checked.email, kind="event", name=raw.title, language=language, now=now
+    )
+    return render(request, "message.html", {"kind": "submitted"}), message
 
 
 def await_form_values(request: Request) -> dict[str, str]:
