@@ -221,19 +221,53 @@ def _listing_only(route: Route) -> Route:
     return replace(route, css=replace(route.css, follow=None))
 
 
-def probe_route(url: str, settings: Settings, defaults: SourceDefaults) -> Proposal | None:
-    """Fetch ``url`` and try the routes it offers (``None`` when the page cannot be had)."""
+def probe_url(
+    url: str,
+    settings: Settings,
+    defaults: SourceDefaults,
+    *,
+    read_first: bool = True,
+    budget: float | None = None,
+) -> tuple[Proposal | None, Finding]:
+    """The route probe on ``url``: (the proposal, a finding saying what was found or why not).
+
+    The same guarded fetch as the crawl (SSRF rules, size and time caps). With
+    ``read_first`` a URL that reads as it is gets the adapter its format means; else (or
+    when it reads nothing) the page's other routes are tried (:mod:`crawlers.adapters.probe`)
+    until ``budget`` seconds (default: the download timeout) have passed. Never raises."""
+    deadline = time.monotonic() + (settings.download_timeout if budget is None else budget)
 
     def fetch_candidate(candidate: str) -> Fetched:
+        if time.monotonic() > deadline:
+            raise FetchError("the probe's time budget is spent")
         if urlsplit(candidate).scheme.lower() not in ("http", "https"):
             raise FetchError(f"not an http(s) URL: {candidate}")
         return Fetched(*read_target(candidate, settings))
 
     try:
-        page = Fetched(*read_target(url, settings))
-        return probe_site(page, fetch_candidate, defaults)
-    except (FetchError, ParseError):
-        return None
+        page = fetch_candidate(url)
+    except FetchError as exc:
+        blocked = isinstance(exc, BlockedURLError)
+        return None, lint.fetch_finding(str(exc), status=exc.status, blocked=blocked)
+    proposal: Proposal | None = None
+    if read_first:
+        try:
+            reading = read_document(page, defaults)
+            if reading.events:
+                proposal = adapter_of_format(reading.platform, url, len(reading.events))
+        except ParseError:
+            pass
+    if proposal is None:
+        try:
+            proposal = probe_site(page, fetch_candidate, defaults)
+        except (FetchError, ParseError) as exc:
+            return None, lint.fetch_finding(str(exc), status=None, blocked=False)
+    return proposal, proposal.finding()
+
+
+def probe_route(url: str, settings: Settings, defaults: SourceDefaults) -> Proposal | None:
+    """The routes ``url``'s page offers besides itself (``None`` when it cannot be had)."""
+    return probe_url(url, settings, defaults, read_first=False)[0]
 
 
 def check_source(

@@ -14,13 +14,11 @@ organizer after the answer (``newsletter.organizer_mail``), in the page's langua
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from email.message import EmailMessage
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
@@ -29,7 +27,7 @@ from fastapi.responses import HTMLResponse
 from sqlmodel import select
 
 from aggregator.clashes import evening_clashes, is_evening
-from aggregator.errors import BlockedURLError, FetchError, InvalidInputError, ParseError
+from aggregator.errors import InvalidInputError
 from aggregator.inbox import check_schedule, record_probe, remember_submission
 from aggregator.models import Source
 from aggregator.raw import RawEvent, SourceDefaults
@@ -37,12 +35,8 @@ from aggregator.regions import Region
 from aggregator.service import add_source, submit_event
 from aggregator.settings import Settings
 from aggregator.sources import clean_source_url
-from crawlers.adapters.probe import Proposal, probe_site
 from crawlers.adapters.routes import Route
-from crawlers.check import adapter_of_format, inspect_url
-from crawlers.document import Fetched, read_document
-from crawlers.extract import read_target
-from crawlers.lint import fetch_finding
+from crawlers.check import inspect_url, probe_url
 from newsletter.organizer_mail import received_message, send_organizer_mail
 from newsletter.subscribers import normalize_email
 from web.deps import NowDep, SessionDep, SettingsDep
@@ -180,42 +174,18 @@ def submit_confirm(
 def probe_submission(
     url: str, settings: Settings, region: Region, *, name: str, budget: float | None = None
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, dict[str, Any]]:
-    """The route probe on an organizer's URL: (proposal, route, finding) as JSON.
-
-    The same guarded fetch as the crawl (SSRF rules, size and time caps); a URL that reads
-    as is gets the adapter its format means, else the page's other routes are tried
-    (``crawlers.adapters.probe``) until ``budget`` seconds (the download timeout) have
-    passed. A failure is a finding saying why, in French and English; never an error."""
-    deadline = time.monotonic() + (settings.download_timeout if budget is None else budget)
+    """The route probe (``crawlers.check.probe_url``) on an organizer's URL, as JSON:
+    (proposal, the route to store, the finding saying what was found or why not)."""
     defaults = SourceDefaults(timezone=region.timezone, language=region.language)
-
-    def fetch_one(candidate: str) -> Fetched:
-        if time.monotonic() > deadline:
-            raise FetchError("the probe's time budget is spent")
-        if urlsplit(candidate).scheme.lower() not in ("http", "https"):
-            raise FetchError(f"not an http(s) URL: {candidate}")
-        return Fetched(*read_target(candidate, settings))
-
-    try:
-        page = fetch_one(url)
-    except FetchError as exc:
-        blocked = isinstance(exc, BlockedURLError)
-        return None, None, fetch_finding(str(exc), status=exc.status, blocked=blocked).to_json()
-    proposal: Proposal | None = None
-    try:
-        reading = read_document(page, defaults)
-        if reading.events:
-            proposal = adapter_of_format(reading.platform, url, len(reading.events))
-    except ParseError:
-        pass
+    proposal, finding = probe_url(url, settings, defaults, budget=budget)
     if proposal is None:
-        proposal = probe_site(page, fetch_one, defaults)
+        return None, None, finding.to_json()
     route = None
     if proposal.adapter and proposal.url:
         tried = "; ".join(f"{a.step}: {a.outcome}" for a in proposal.attempts[:8])
         route = Route(name=name, adapter=proposal.adapter, url=proposal.url,
                       confidence="probe", evidence=tried or None).to_json()  # fmt: skip
-    return proposal.to_json(), route, proposal.finding().to_json()
+    return proposal.to_json(), route, finding.to_json()
 
 
 def _today(request: Request, now: datetime) -> date:
