@@ -31,8 +31,7 @@ from crawlers.spiders.base import SourceJob, SourceSpider, response_headers
 NAME = "bevy-chapter"
 # The chapter events JSON with the parameters chapter sites send (unknown ones answer 400).
 EVENTS_QUERY = (
-    "status=Live&include_cohosted_events=true&visible_on_parent_chapter_only=true"
-    "&order=start_date"
+    "status=Live&include_cohosted_events=true&visible_on_parent_chapter_only=true&order=start_date"
 )
 _NEXT_DATA = re.compile(
     r'<script[^>]*\bid=["\']__NEXT_DATA__["\'][^>]*>(.*?)</script>', re.DOTALL | re.IGNORECASE
@@ -48,9 +47,11 @@ def chapter_id(page: str) -> int | None:
         data: Any = json.loads(match.group(1))
     except ValueError:
         return None
-    chapter = data.get("props", {}).get("pageProps", {}).get("chapter") if isinstance(
-        data, dict
-    ) else None
+    chapter = (
+        data.get("props", {}).get("pageProps", {}).get("chapter")
+        if isinstance(data, dict)
+        else None
+    )
     value = chapter.get("id") if isinstance(chapter, dict) else None
     if isinstance(value, bool) or not isinstance(value, int | str):
         return None
