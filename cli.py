@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from sqlmodel import Session, select
@@ -24,6 +24,9 @@ from cli_digest import digest_app
 from cli_events import events_app
 from cli_subscribers import subscribers_app
 from cli_support import Context, current, echo_json, reset
+
+if TYPE_CHECKING:
+    from crawlers.adapters.routes import Route
 
 EXIT_CODES: list[tuple[type[Exception], int]] = [
     (errors.ConfigError, 3),
@@ -427,9 +430,18 @@ def extract(
     timezone: Annotated[str | None, typer.Option(help="Timezone for floating times")] = None,
     date_from: Annotated[str | None, typer.Option("--from", help="YYYY-MM-DD")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="YYYY-MM-DD")] = None,
+    route_of: Annotated[
+        str | None, typer.Option("--route-of", help="Read it with this pack source's route")
+    ] = None,
+    source_id: Annotated[
+        int | None, typer.Option("--source", help="Read it with the route of source ID")
+    ] = None,
 ) -> None:
-    """Detect the format of one file or URL and print the events found (no database)."""
+    """Detect the format of one file or URL and print the events found (no database), or
+    read it the way a source's route says (``--route-of NAME`` in the region pack, or
+    ``--source ID`` stored), as the crawl and ``sources test`` do."""
     from aggregator.raw import SourceDefaults
+    from crawlers.adapters import read_route, route_reader
     from crawlers.extract import event_to_json, extract_target
 
     settings = ctx.settings
@@ -451,9 +463,14 @@ def extract(
     if "://" not in target and not Path(target).is_file():
         raise errors.NotFoundError(f"no such file: {target}")
     defaults = SourceDefaults(timezone=timezone, window_start=window_start, window_end=window_end)
+    route = _extract_route(route_of, source_id)
+    if route is not None:
+        typer.echo(f"route: {route.name} ({route.describe()})", err=True)
     extraction = extract_target(
-        target, settings, defaults=defaults, window_start=window_start, window_end=window_end
-    )
+        target, settings, defaults=defaults, window_start=window_start, window_end=window_end,
+        reader=route_reader(route),
+        card_reader=(lambda f, d, c: read_route(f, d, route=route, card=c)) if route else None,
+    )  # fmt: skip
     typer.echo(f"platform: {extraction.platform} ({extraction.pages} document(s) read)", err=True)
     for warning in extraction.warnings:
         typer.echo(f"warning: {warning}", err=True)
@@ -468,6 +485,32 @@ def extract(
         typer.echo(
             f"{str(row['start'])[:16]:<16}  {row['title'][:60]:<60}  {where}  [{row['source_format']}]"
         )
+
+
+def _extract_route(name: str | None, source_id: int | None) -> Route | None:
+    """The route ``extract`` reads with: a pack source's by name, or a stored source's."""
+    from aggregator.regions import load_region
+    from crawlers.adapters.routes import load_routes
+    from crawlers.adapters.stored import route_of
+    from crawlers.extract import find_route
+
+    if name is not None and source_id is not None:
+        raise typer.BadParameter("give --route-of or --source, not both", param_hint="--source")
+    if name is not None:
+        routes_file = load_region(ctx.settings.region).routes
+        if routes_file is None:
+            raise errors.ConfigError(f"region {ctx.settings.region!r} has no routes.toml")
+        return find_route(load_routes(routes_file), name)
+    if source_id is None:
+        return None
+    with ctx.session() as session:
+        source = session.get(Source, source_id)
+        if source is None:
+            raise errors.NotFoundError(f"no source {source_id}")
+        route = route_of(source)
+    if route is None:
+        raise errors.InvalidInputError(f"source {source_id} has no route: import the pack")
+    return find_route([route], route.name)  # says why an unreadable one is
 
 
 @app.command()

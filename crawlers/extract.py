@@ -1,6 +1,9 @@
 """``techagenda extract`` and the organizer preview: one file or URL → events, no database.
 
-The same reading path as the crawler (:func:`crawlers.document.read_document`). Times are made presentable here:
+The same reading path as the crawler (:func:`crawlers.document.read_document`, or a
+source's route: ``extract --route-of NAME`` / ``--source ID`` hand in
+``crawlers.adapters.route_reader`` and a ``card_reader`` for a css ``follow`` step, found
+with :func:`find_route`). Times are made presentable here:
 a floating time takes the zone the document declared, else the defaults' timezone
 (``--timezone``); with neither it stays floating and ``timezone`` is null. Nonexistent
 and ambiguous local times follow the DST rule of ``crawlers.parsers.common``.
@@ -9,20 +12,23 @@ and ambiguous local times follow the DST rule of ``crawlers.parsers.common``.
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from aggregator.errors import FetchError, ParseError
+from aggregator.errors import FetchError, InvalidInputError, NotFoundError, ParseError
 from aggregator.normalize import NormalizedEvent
 from aggregator.raw import RawEvent, SourceDefaults
 from aggregator.settings import Settings
 from crawlers.document import Fetched, Reading, read_document
 from crawlers.lint import Finding
 from crawlers.parsers.common import localize, zone
+
+if TYPE_CHECKING:  # crawlers.adapters imports this module
+    from crawlers.adapters.routes import Route
 
 JSON_KEYS = (
     "title", "start", "end", "all_day", "timezone", "status", "venue", "address", "city",
@@ -55,6 +61,26 @@ def event_to_json(event: RawEvent) -> dict[str, Any]:
 
 
 Reader = Callable[[Fetched, SourceDefaults], Reading]
+# Reads an event's own page against its listing card (a css route's ``follow`` step).
+CardReader = Callable[[Fetched, SourceDefaults, RawEvent], Reading]
+
+
+def find_route(routes: Sequence[Route], key: str) -> Route:
+    """The route of the source named ``key``: its exact name, else the one name containing
+    it (case-insensitive). NotFoundError for none, InvalidInputError for several or an
+    unreadable one (with its reason)."""
+    wanted = key.strip().casefold()
+    exact = [r for r in routes if r.name.casefold() == wanted]
+    found = exact or [r for r in routes if wanted and wanted in r.name.casefold()]
+    if not found:
+        raise NotFoundError(f"no route for a source named {key!r} in the region pack")
+    if len(found) > 1:
+        names = "; ".join(r.name for r in found[:5])
+        raise InvalidInputError(f"{key!r} names several sources ({names}): be more precise")
+    route = found[0]
+    if not route.readable:
+        raise InvalidInputError(f"{route.name} is unreadable: {route.unreadable}")
+    return route
 
 
 def extract_events(
@@ -98,12 +124,15 @@ def extract_target(
     window_end: datetime | None,
     max_pages: int = MAX_FOLLOWED_PAGES,
     reader: Reader = read_document,
+    card_reader: CardReader | None = None,
 ) -> Extraction:
     """Read a file or URL, parse it, and follow a listing page's or sitemap's event links
     (at most ``max_pages`` of them, one level deep); events of the window, sorted.
 
-    ``reader`` is :func:`crawlers.document.read_document`, or its isolated variant for
-    documents an anonymous visitor named (the organizer preview)."""
+    ``reader`` is :func:`crawlers.document.read_document`, its isolated variant for
+    documents an anonymous visitor named (the organizer preview), or a source's route.
+    With ``card_reader``, a link that is one of the listing's events is read against that
+    event (its page completes the card; the card stays when the page has nothing)."""
     body, url, headers = read_target(path_or_url, settings)
     scoped = _with_window(defaults, window_start, window_end)
     result = reader(Fetched(body, url, headers), scoped)
@@ -112,14 +141,25 @@ def extract_target(
     warnings = list(result.warnings)
     findings = list(result.findings)
     pages = 1
+    cards = {e.url: i for i, e in enumerate(events) if e.url} if card_reader else {}
     for link in result.links[:max_pages]:
+        card = cards.get(link)
         try:
             page_body, page_url, page_headers = read_target(link, settings)
-            page = reader(Fetched(page_body, page_url, page_headers), scoped)
+            fetched = Fetched(page_body, page_url, page_headers)
+            if card is not None and card_reader is not None:
+                page = card_reader(fetched, scoped, events[card])
+            else:
+                page = reader(fetched, scoped)
         except (FetchError, ParseError) as exc:
             warnings.append(f"{link}: {exc}")
             continue
         pages += 1
+        if card is not None:
+            if page.events:
+                events[card] = page.events[0]
+                stored = []  # the card's normalised form no longer matches
+            continue
         events.extend(page.events)
         stored.extend(page.normalized)
         findings.extend(f for f in page.findings if f.code != "parser_notes")

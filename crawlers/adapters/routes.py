@@ -133,6 +133,8 @@ class Route:
         """One line for ``sources list``: the adapter, or the reason it has none."""
         if self.adapter is None:
             return f"unreadable: {self.unreadable}"
+        if self.adapter == "manual" and self.spider:
+            return f"manual ({self.spider})"  # the spider class in crawlers/spiders/
         return self.adapter
 
     def to_json(self) -> dict[str, Any]:
