@@ -96,7 +96,7 @@ def _event(node: dict[str, Any], url: str, defaults: SourceDefaults) -> RawEvent
         _, _, postcode, city = split_location(address)
     online_link = _meeting_link(node)
     online = node.get("isOnline") if isinstance(node.get("isOnline"), bool) else None
-    if online is None and not place and online_link:
+    if online_link:  # a visio or live-stream address: online, or mixed with a place
         online = True
     link = _href(node.get("url")) or _href(node.get("id"))
     return RawEvent(

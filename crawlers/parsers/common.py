@@ -287,6 +287,8 @@ def split_location(text: str | None) -> tuple[str | None, str | None, str | None
     rest = rest.strip(" ,") if rest else None
     if rest:
         rest = _COUNTRY_TAIL.sub("", rest).strip(" ,") or None
+        if rest and _COUNTRY_TAIL.fullmatch(", " + rest):
+            rest = None  # "Bègles, fr": the country alone is neither a street nor a town
     postcode = city = None
     if (match := _POSTCODE_CITY.search(text)) and not _COUNTRY_TAIL.fullmatch(
         ", " + match.group(2)

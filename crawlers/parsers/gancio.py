@@ -5,7 +5,9 @@ Each event: ``title``, ``slug``, ``start_datetime`` / ``end_datetime`` in unix s
 ``online_locations``, ``is_visible``. Hidden events (``is_visible: false``) are skipped,
 and so is a recurrent event's parent (``recurrent`` set, no ``parentId``) when its
 occurrences are listed: each child is one occurrence of the parent's series. The event
-page is ``<instance>/event/<slug>``.
+page is ``<instance>/event/<slug>``. Times are instants (UTC seconds), shown in the
+source's default zone (the instance's own is not in the answer). An online event sits at
+Gancio's pseudo-place "online" (no address), its links in ``online_locations``.
 """
 
 from __future__ import annotations
@@ -82,6 +84,16 @@ def _moment(value: Any, tz: Any) -> datetime | None:
     return moment.astimezone(tz) if tz is not None else moment
 
 
+def _is_online_place(place: dict[str, Any]) -> bool:
+    """True for the place Gancio creates for online events: named "online", no address."""
+    name, address = place.get("name"), place.get("address")
+    return (
+        isinstance(name, str)
+        and name.strip().lower() in ("online", "en ligne")
+        and not (isinstance(address, str) and address.strip())
+    )
+
+
 def _event(
     item: dict[str, Any], url: str, instance: str | None, defaults: SourceDefaults
 ) -> RawEvent | None:
@@ -100,6 +112,8 @@ def _event(
         image = f"{instance}/media/{image}"
     parent = item.get("parentId")
     address = place.get("address")
+    if _is_online_place(place):  # Gancio's "online" pseudo-place: no venue, no address
+        place, address = {}, None
     _, _, postcode, city = split_location(address if isinstance(address, str) else None)
     return RawEvent(
         title=title,
@@ -115,7 +129,7 @@ def _event(
         city=city,
         latitude=as_float(place.get("latitude")),
         longitude=as_float(place.get("longitude")),
-        online=True if links else None,
+        online=True if links or _is_online_place(as_dict(item.get("place"))) else None,
         online_url=links[0] if links else None,
         image=image if isinstance(image, str) and "://" in image else None,
         categories=tuple(
