@@ -84,7 +84,7 @@ def _moment(value: Any, tz: Any) -> datetime | None:
     return moment.astimezone(tz) if tz is not None else moment
 
 
-def _is_online_place(place: dict[str, Any]) -> bool:
+def is_online_place(place: dict[str, Any]) -> bool:
     """True for the place Gancio creates for online events: named "online", no address."""
     name, address = place.get("name"), place.get("address")
     return (
@@ -112,7 +112,7 @@ def _event(
         image = f"{instance}/media/{image}"
     parent = item.get("parentId")
     address = place.get("address")
-    if _is_online_place(place):  # Gancio's "online" pseudo-place: no venue, no address
+    if is_online_place(place):  # Gancio's "online" pseudo-place: no venue, no address
         place, address = {}, None
     _, _, postcode, city = split_location(address if isinstance(address, str) else None)
     return RawEvent(
@@ -129,7 +129,7 @@ def _event(
         city=city,
         latitude=as_float(place.get("latitude")),
         longitude=as_float(place.get("longitude")),
-        online=True if links or _is_online_place(as_dict(item.get("place"))) else None,
+        online=True if links or is_online_place(as_dict(item.get("place"))) else None,
         online_url=links[0] if links else None,
         image=image if isinstance(image, str) and "://" in image else None,
         categories=tuple(

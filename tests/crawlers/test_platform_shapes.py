@@ -129,3 +129,18 @@ def test_a_malformed_rrule_loses_only_the_rule() -> None:
     assert titles.count("Club électronique") == 1  # unknown weekday JE: rule lost
     assert titles.count("Repair café") == 3  # the sound rule still expands
     assert any("RRULE" in warning for warning in result.warnings)
+
+
+def test_gancio_federated_online_locations_make_the_event_online() -> None:
+    result = parse("platforms/activitypub/gancio-outbox-online.json")
+    assert result.platform == "gancio"
+    events = by_title(result)
+    hybrid = events["Atelier Raspberry Pi (sur place et en visio)"]
+    assert (hybrid.online, hybrid.online_url, hybrid.city) == (
+        True,
+        "https://meet.jit.si/atelier-raspberry-lescommuns",
+        "Marseille",
+    )
+    remote = events["Causerie : chiffrer ses mails"]
+    assert (remote.online, remote.venue, remote.description) == (True, None, None)
+    assert remote.online_url == "https://salon.lescommuns.example/b/causerie"
