@@ -66,7 +66,7 @@ def test_an_online_openagenda_event_without_place_is_shown_in_paris_time() -> No
 
 
 def test_a_windows_1252_export_followed_by_a_php_notice_is_read() -> None:
-    result = parse("platforms/openagenda/export-cp1252-notice.json")
+    result = parse("text/openagenda-cp1252-notice.json")
     assert result.platform == "openagenda"
     assert len(result.events) == 3
     talk = by_title(result)["Conférence : la cryptographie expliquée à tous"]
@@ -144,3 +144,17 @@ def test_gancio_federated_online_locations_make_the_event_online() -> None:
     remote = events["Causerie : chiffrer ses mails"]
     assert (remote.online, remote.venue, remote.description) == (True, None, None)
     assert remote.online_url == "https://salon.lescommuns.example/b/causerie"
+
+
+def test_php_warnings_printed_before_a_rest_answer_are_skipped() -> None:
+    body = (DATA / "text/tec-php-notice.json").read_bytes()
+    result = parse_document(
+        body,
+        url="https://numerique-ouvert.example.org/wp-json/tribe/events/v1/events",
+        headers={"Content-Type": "application/json; charset=UTF-8"},
+        defaults=DEFAULTS,
+    )
+    assert result.platform == "tribe-rest"
+    (event,) = result.events
+    assert event.start == datetime(2026, 10, 17, 12, 0, tzinfo=UTC)
+    assert (event.venue, event.city) == ("Tiers-lieu La Ruche", "Limoges")
