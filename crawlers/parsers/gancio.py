@@ -1,7 +1,8 @@
 """Gancio's ``/api/events`` (and ``/api/event/<slug>``) JSON.
 
 Each event: ``title``, ``slug``, ``start_datetime`` / ``end_datetime`` in unix seconds,
-``place`` ``{name, address, latitude, longitude}``, ``tags``, ``media``,
+``place`` ``{name, address, latitude, longitude}``, ``tags`` (strings; ``{"tag": ...}``
+objects in the ``/feed/json`` export), ``media``,
 ``online_locations``, ``is_visible``. Hidden events (``is_visible: false``) are skipped,
 and so is a recurrent event's parent (``recurrent`` set, no ``parentId``) when its
 occurrences are listed: each child is one occurrence of the parent's series. The event
@@ -135,7 +136,7 @@ def _event(
         categories=tuple(
             t
             for raw in as_list(item.get("tags"))
-            if isinstance(raw, str) and (t := clean_text(raw))
+            if (t := clean_text(raw.get("tag") if isinstance(raw, dict) else raw))
         ),
         series_uid=str(parent) if parent else None,
         source_format=PLATFORM,

@@ -158,3 +158,24 @@ def test_php_warnings_printed_before_a_rest_answer_are_skipped() -> None:
     (event,) = result.events
     assert event.start == datetime(2026, 10, 17, 12, 0, tzinfo=UTC)
     assert (event.venue, event.city) == ("Tiers-lieu La Ruche", "Limoges")
+
+
+def test_gancio_ics_is_named_and_loses_its_site_prefix_and_dash_place() -> None:
+    result = parse("platforms/gancio/export.ics")
+    assert result.platform == "gancio"
+    events = by_title(result)
+    assert set(events) == {"Atelier Raspberry Pi", "Causerie : chiffrer ses mails"}
+    workshop = events["Atelier Raspberry Pi"]
+    assert (workshop.venue, workshop.address, workshop.city) == (
+        "Le Foyer du peuple", "21 rue Paradis, 13001 Marseille", "Marseille"
+    )  # fmt: skip
+    talk = events["Causerie : chiffrer ses mails"]
+    assert (talk.online, talk.venue, talk.online_url) == (
+        True, None, "https://salon.lescommuns.example/b/causerie"
+    )  # fmt: skip
+
+
+def test_gancio_feed_export_tags_written_as_objects_are_read() -> None:
+    events = by_title(parse("platforms/gancio/feed-export.json"))
+    assert events["Atelier Raspberry Pi"].categories == ("raspberrypi", "linux")
+    assert events["Causerie : chiffrer ses mails"].venue is None
