@@ -61,7 +61,7 @@ _FEED_GENERATOR = re.compile(
 
 
 def feed_platform(body: bytes) -> str | None:
-    """"mobilizon" or "gancio" when an RSS/Atom feed's ``<generator>`` names one."""
+    """The platform ("mobilizon" or "gancio") a feed's ``<generator>`` names, if any."""
     match = _FEED_GENERATOR.search(body[:8192])
     if match is None:
         return None
