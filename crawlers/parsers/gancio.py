@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aggregator.raw import RawEvent, SourceDefaults
-from crawlers.parsers.common import clean_text, split_location, zone
+from crawlers.parsers.common import clean_text, parse_iso, split_location, zone
 from crawlers.parsers.jsonfields import as_dict, as_float, as_list, dicts
 
 PLATFORM = "gancio"
@@ -73,10 +73,17 @@ def _instance(url: str) -> str | None:
 
 
 def _moment(value: Any, tz: Any) -> datetime | None:
+    """Unix seconds (or milliseconds) as an instant; an ISO text with an offset is read
+    too. Shown in ``tz`` when given."""
+    if isinstance(value, bool):
+        return None
     try:
         seconds = float(value)
     except (TypeError, ValueError):
-        return None
+        moment = parse_iso(value)
+        if not isinstance(moment, datetime) or moment.tzinfo is None:
+            return None  # a floating or date-only text says no instant
+        return moment.astimezone(tz) if tz is not None else moment
     if seconds > 10**11:
         seconds /= 1000  # milliseconds
     if not 0 < seconds < 10**10:

@@ -179,3 +179,17 @@ def test_gancio_feed_export_tags_written_as_objects_are_read() -> None:
     events = by_title(parse("platforms/gancio/feed-export.json"))
     assert events["Atelier Raspberry Pi"].categories == ("raspberrypi", "linux")
     assert events["Causerie : chiffrer ses mails"].venue is None
+
+
+def test_gancio_times_written_as_text_are_read_only_with_an_offset() -> None:
+    body = (
+        b'[{"id": 9, "title": "Atelier", "slug": "atelier", "place": {"name": "Le Foyer"},'
+        b' "start_datetime": "2026-10-14T18:00:00.000Z", "end_datetime": "2026-10-14"},'
+        b' {"id": 10, "title": "Flottant", "slug": "flottant", "place": {"name": "Le Foyer"},'
+        b' "start_datetime": "2026-10-15T18:00:00"}]'
+    )
+    result = parse_document(body, url="https://g.example.org/api/events", headers={},
+                            defaults=replace(DEFAULTS, timezone="Europe/Paris"))  # fmt: skip
+    (event,) = result.events
+    assert event.start is not None and event.start.isoformat() == "2026-10-14T20:00:00+02:00"
+    assert event.end is None
