@@ -17,6 +17,7 @@ Multilingual fields pick the source language, then French, then English, then an
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -31,6 +32,7 @@ _STATUS = {2: "rescheduled", 4: "postponed", 6: "cancelled"}
 _MOVED_ONLINE = 3
 _SHORT_EXTENT = timedelta(days=7)
 _PLATFORM_ZONE = "Europe/Paris"
+_API_AGENDA = re.compile(r"openagenda\.com/(?:v\d+/)?agendas/(\d+)(?:/|$)")
 _TIMING_KEYS = ("timings", "firstTiming", "lastTiming", "nextTiming", "dateRange", "locations")
 
 
@@ -257,7 +259,7 @@ def _base(
         title=title,
         start=None,
         timezone=tz_name,
-        url=_event_url(item),
+        url=_event_url(item, url),
         description=clean_text(
             in_language(item.get("longDescription"), language)
             or in_language(item.get("description"), language),
@@ -294,13 +296,22 @@ def _code(value: Any) -> int | None:
     return value if isinstance(value, int) else None
 
 
-def _event_url(item: dict[str, Any]) -> str | None:
+def _event_url(item: dict[str, Any], source_url: str) -> str | None:
+    """The event page: its own address, else built from the agenda's slug, else from the
+    agenda's uid (``originAgenda.uid`` or the API address ``/v2/agendas/<uid>/events``)."""
     for key in ("canonicalUrl", "url", "link"):
         value = item.get(key)
         if isinstance(value, str) and value.startswith(("http://", "https://")):
             return value
     agenda = as_dict(item.get("originAgenda"))
     slug, agenda_slug = item.get("slug"), agenda.get("slug")
-    if isinstance(slug, str) and isinstance(agenda_slug, str) and slug and agenda_slug:
+    if not (isinstance(slug, str) and slug):
+        slug = str(item.get("uid") or "") or None
+    if not slug:
+        return None
+    if isinstance(agenda_slug, str) and agenda_slug:
         return f"https://openagenda.com/{agenda_slug}/events/{slug}"
-    return None
+    agenda_uid = _code(agenda.get("uid"))
+    if agenda_uid is None and (found := _API_AGENDA.search(source_url)):
+        agenda_uid = int(found.group(1))
+    return f"https://openagenda.com/agendas/{agenda_uid}/events/{slug}" if agenda_uid else None

@@ -193,3 +193,13 @@ def test_gancio_times_written_as_text_are_read_only_with_an_offset() -> None:
     (event,) = result.events
     assert event.start is not None and event.start.isoformat() == "2026-10-14T20:00:00+02:00"
     assert event.end is None
+
+
+def test_an_openagenda_event_page_is_built_from_the_agenda_uid_of_the_api_address() -> None:
+    api = "https://api.openagenda.com/v2/agendas/12345678/events?key=k&detailed=1"
+    events = by_title(parse("platforms/openagenda/first-last-timing.json", url=api))
+    assert (
+        events["Café Linux"].url
+        == "https://openagenda.com/agendas/12345678/events/cafe-linux-istres"
+    )
+    assert by_title(parse("platforms/openagenda/first-last-timing.json"))["Café Linux"].url is None
