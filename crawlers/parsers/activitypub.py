@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from aggregator.place import is_online_url
 from aggregator.raw import RawEvent, SourceDefaults
 from crawlers.parsers.common import clean_text, parse_iso, split_location, zone
+from crawlers.parsers.gancio import is_online_place
 from crawlers.parsers.jsonfields import as_dict, as_float, as_list, dicts, ends_after, in_zone
 
 PLATFORM = "activitypub"
@@ -25,6 +27,7 @@ _STATUS = {"cancelled": "cancelled", "canceled": "cancelled", "tentative": "tent
            "eventcancelled": "cancelled", "eventpostponed": "postponed",
            "eventrescheduled": "rescheduled"}  # fmt: skip
 _MAX_ITEMS = 2000
+_GANCIO_ID = "/federation/"  # Gancio's summary is generated ("<place>, <date>"), not a text
 
 
 def _types(node: dict[str, Any]) -> set[str]:
@@ -67,7 +70,7 @@ def platform(data: Any) -> str:
     first = objects(data)[:1]
     if first and ("joinMode" in first[0] or "mz:" in str(first[0].get("@context", ""))):
         return "mobilizon"
-    if first and "/federation/" in str(first[0].get("id", "")):
+    if first and _GANCIO_ID in str(first[0].get("id", "")):
         return "gancio"
     return PLATFORM
 
@@ -87,6 +90,9 @@ def _event(node: dict[str, Any], url: str, defaults: SourceDefaults) -> RawEvent
     if tz is not None:
         start, end = in_zone(start, tz), in_zone(end, tz)
     place = as_dict(next(iter(dicts(node.get("location"))), None))
+    online_place = is_online_place(place)
+    if online_place:  # Gancio's "online" pseudo-place
+        place = {}
     address = place.get("address")
     postal = as_dict(address)
     street = postal.get("streetAddress") if postal else address
@@ -96,7 +102,7 @@ def _event(node: dict[str, Any], url: str, defaults: SourceDefaults) -> RawEvent
         _, _, postcode, city = split_location(address)
     online_link = _meeting_link(node)
     online = node.get("isOnline") if isinstance(node.get("isOnline"), bool) else None
-    if online is None and not place and online_link:
+    if online_link or online_place:  # a visio or live-stream address: online, or mixed
         online = True
     link = _href(node.get("url")) or _href(node.get("id"))
     return RawEvent(
@@ -108,7 +114,7 @@ def _event(node: dict[str, Any], url: str, defaults: SourceDefaults) -> RawEvent
         url=link,
         description=clean_text(
             _language(node.get("content") or node.get("contentMap"), defaults.language)
-            or node.get("summary"),
+            or (None if _GANCIO_ID in str(node.get("id", "")) else node.get("summary")),
             keep_lines=True,
         ),
         venue=clean_text(place.get("name")),
@@ -170,10 +176,16 @@ def _image(node: dict[str, Any]) -> str | None:
 
 
 def _meeting_link(node: dict[str, Any]) -> str | None:
-    """A video meeting address among the attachments (Mobilizon's ``mz:visio:*`` values)."""
+    """A video meeting address among the attachments: Mobilizon's ``mz:visio:*`` /
+    ``mz:live:*`` values, Gancio's ``online_locations`` (a ``Link`` named by its own
+    address), or any link to a meeting host. Mobilizon's "Website" link is not one."""
     for item in dicts(node.get("attachment")):
         name = str(item.get("name") or "").lower()
         value = _href(item.get("value")) or _href(item.get("href"))
-        if value and ("visio" in name or "live" in name or "online" in name):
+        if not value:
+            continue
+        if "visio" in name or "live" in name or "online" in name:
+            return value
+        if "Link" in _types(item) and (name.strip() == value.lower() or is_online_url(value)):
             return value
     return None

@@ -5,7 +5,8 @@ OpenAgenda's ``events.v2.ics``, Meetup's group export, Luma's calendar feed, Mob
 Gancio and The Events Calendar's ``?ical=1`` export. The parsing itself stays in ``ical.py``; this module only names the
 platform and applies its rules afterwards (Luma writes the event page in
 ``DESCRIPTION``, not in ``URL``; Meetup's addresses lose their locale segment; The Events
-Calendar writes the town before its postcode).
+Calendar writes the town before its postcode; Gancio prefixes titles with its site name
+and writes "place - address").
 """
 
 from __future__ import annotations
@@ -34,12 +35,23 @@ _LUMA_EVENT = re.compile(
 )
 
 
+# Gancio writes its ICS with the ``ics`` npm library (PRODID adamgibbons/ics): told by
+# its UIDs "<event id>@<host>" beside URLs "https://<host>/event/<slug>".
+_ICS_LIBRARY = re.compile(r"(?im)^PRODID[^:\r\n]*:\s*adamgibbons/ics")
+_GANCIO_UID = re.compile(r"(?im)^UID[^:\r\n]*:\d+@(?P<host>[\w.-]+)\s*$")
+_GANCIO_TITLE = re.compile(r"^\[(?P<site>[^\]]{1,80})\]\s+(?P<title>\S.*)$")
+
+
 def ical_platform(text: str) -> str | None:
     """The platform whose export ``text`` is, when its marks show (first 8 kB read)."""
     head = text[:8192]
     for name, mark in _MARKS:
         if mark.search(head):
             return name
+    if _ICS_LIBRARY.search(head) and (uid := _GANCIO_UID.search(head)):
+        host = re.escape(uid["host"])
+        if re.search(rf"(?im)^URL[^:\r\n]*:https?://{host}/event/", head):
+            return "gancio"
     return None
 
 
@@ -49,7 +61,7 @@ _FEED_GENERATOR = re.compile(
 
 
 def feed_platform(body: bytes) -> str | None:
-    """"mobilizon" or "gancio" when an RSS/Atom feed's ``<generator>`` names one."""
+    """The platform ("mobilizon" or "gancio") a feed's ``<generator>`` names, if any."""
     match = _FEED_GENERATOR.search(body[:8192])
     if match is None:
         return None
@@ -64,7 +76,29 @@ def settle_platform(platform: str | None, events: list[RawEvent]) -> list[RawEve
         return [e.with_(url=normalise_url(e.url)) if e.url else e for e in events]
     if platform == "tribe-ical":
         return [_tribe_place(event) for event in events]
+    if platform == "gancio":
+        return _gancio(events)
     return events
+
+
+def _gancio(events: list[RawEvent]) -> list[RawEvent]:
+    """Gancio's ICS titles every event "[<site title>] <title>" and writes LOCATION
+    "<place> - <address>", or "online - <link>" for an online event."""
+    prefixes = {m["site"] for e in events if (m := _GANCIO_TITLE.match(e.title))}
+    strip = len(prefixes) == 1 and all(_GANCIO_TITLE.match(e.title) for e in events)
+    settled = []
+    for event in events:
+        if strip and (match := _GANCIO_TITLE.match(event.title)):
+            event = event.with_(title=match["title"].strip())
+        name, _, rest = (part.strip() for part in (event.venue or "").partition(" - "))
+        if name.lower() == "online":
+            link = rest if rest.startswith(("http://", "https://")) else event.online_url
+            event = event.with_(venue=None, address=None, online=True, online_url=link)
+        elif rest:
+            address = ", ".join(part for part in (rest, event.address) if part) or None
+            event = event.with_(venue=name or None, address=address)
+        settled.append(event)
+    return settled
 
 
 _CITY_ZIP = re.compile(r"^(?:(?P<street>.*?),\s*)?(?P<city>[^,\d]+?),\s*(?P<zip>\d{4,5})$")

@@ -132,16 +132,26 @@ def _mostly_utf8(body: bytes) -> bool:
     return high > 0 and in_sequences * 4 >= high * 3
 
 
+_PHP_NOTICES = re.compile(
+    r"(?:\s*(?:<br\s*/?>|(?:<b>)?(?:PHP )?(?:Warning|Notice|Deprecated|Strict Standards)"
+    r"(?:</b>)?:[^\n]*\n))+\s*(?=[{\[])",
+    re.I,
+)
+
+
 def load_json(text: str) -> tuple[Any, bool]:
     """(data, trailing) of a JSON text; ``trailing`` is True when stray text followed the
     document and was ignored (a PHP notice, a second document, an HTML comment).
 
-    A JSON-hijacking guard prefix (``)]}\'``) is skipped. Raises ParseError when the
+    A JSON-hijacking guard prefix (``)]}\'``) and PHP warnings printed before the
+    document (``<br /><b>Deprecated</b>: ... on line <b>12</b><br />``) are skipped. Raises ParseError when the
     text does not start with JSON, or is nested absurdly deep.
     """
     stripped = text.lstrip("\ufeff \t\r\n")
     if stripped.startswith(")]}'"):
         stripped = stripped[4:].lstrip(", \t\r\n")
+    elif stripped[:1] not in "{[" and (notice := _PHP_NOTICES.match(stripped)):
+        stripped = stripped[notice.end() :].lstrip()  # PHP warnings printed before the JSON
     try:
         data, end = json.JSONDecoder(strict=False).raw_decode(stripped)
     except RecursionError as exc:
@@ -287,6 +297,8 @@ def split_location(text: str | None) -> tuple[str | None, str | None, str | None
     rest = rest.strip(" ,") if rest else None
     if rest:
         rest = _COUNTRY_TAIL.sub("", rest).strip(" ,") or None
+        if rest and _COUNTRY_TAIL.fullmatch(", " + rest):
+            rest = None  # "Bègles, fr": the country alone is neither a street nor a town
     postcode = city = None
     if (match := _POSTCODE_CITY.search(text)) and not _COUNTRY_TAIL.fullmatch(
         ", " + match.group(2)

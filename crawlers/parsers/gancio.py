@@ -1,11 +1,14 @@
 """Gancio's ``/api/events`` (and ``/api/event/<slug>``) JSON.
 
 Each event: ``title``, ``slug``, ``start_datetime`` / ``end_datetime`` in unix seconds,
-``place`` ``{name, address, latitude, longitude}``, ``tags``, ``media``,
+``place`` ``{name, address, latitude, longitude}``, ``tags`` (strings; ``{"tag": ...}``
+objects in the ``/feed/json`` export), ``media``,
 ``online_locations``, ``is_visible``. Hidden events (``is_visible: false``) are skipped,
 and so is a recurrent event's parent (``recurrent`` set, no ``parentId``) when its
 occurrences are listed: each child is one occurrence of the parent's series. The event
-page is ``<instance>/event/<slug>``.
+page is ``<instance>/event/<slug>``. Times are instants (UTC seconds), shown in the
+source's default zone (the instance's own is not in the answer). An online event sits at
+Gancio's pseudo-place "online" (no address), its links in ``online_locations``.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aggregator.raw import RawEvent, SourceDefaults
-from crawlers.parsers.common import clean_text, split_location, zone
+from crawlers.parsers.common import clean_text, parse_iso, split_location, zone
 from crawlers.parsers.jsonfields import as_dict, as_float, as_list, dicts
 
 PLATFORM = "gancio"
@@ -70,16 +73,33 @@ def _instance(url: str) -> str | None:
 
 
 def _moment(value: Any, tz: Any) -> datetime | None:
+    """Unix seconds (or milliseconds) as an instant; an ISO text with an offset is read
+    too. Shown in ``tz`` when given."""
+    if isinstance(value, bool):
+        return None
     try:
         seconds = float(value)
     except (TypeError, ValueError):
-        return None
+        moment = parse_iso(value)
+        if not isinstance(moment, datetime) or moment.tzinfo is None:
+            return None  # a floating or date-only text says no instant
+        return moment.astimezone(tz) if tz is not None else moment
     if seconds > 10**11:
         seconds /= 1000  # milliseconds
     if not 0 < seconds < 10**10:
         return None
     moment = datetime.fromtimestamp(seconds, UTC)
     return moment.astimezone(tz) if tz is not None else moment
+
+
+def is_online_place(place: dict[str, Any]) -> bool:
+    """True for the place Gancio creates for online events: named "online", no address."""
+    name, address = place.get("name"), place.get("address")
+    return (
+        isinstance(name, str)
+        and name.strip().lower() in ("online", "en ligne")
+        and not (isinstance(address, str) and address.strip())
+    )
 
 
 def _event(
@@ -100,6 +120,8 @@ def _event(
         image = f"{instance}/media/{image}"
     parent = item.get("parentId")
     address = place.get("address")
+    if is_online_place(place):  # Gancio's "online" pseudo-place: no venue, no address
+        place, address = {}, None
     _, _, postcode, city = split_location(address if isinstance(address, str) else None)
     return RawEvent(
         title=title,
@@ -115,13 +137,13 @@ def _event(
         city=city,
         latitude=as_float(place.get("latitude")),
         longitude=as_float(place.get("longitude")),
-        online=True if links else None,
+        online=True if links or is_online_place(as_dict(item.get("place"))) else None,
         online_url=links[0] if links else None,
         image=image if isinstance(image, str) and "://" in image else None,
         categories=tuple(
             t
             for raw in as_list(item.get("tags"))
-            if isinstance(raw, str) and (t := clean_text(raw))
+            if (t := clean_text(raw.get("tag") if isinstance(raw, dict) else raw))
         ),
         series_uid=str(parent) if parent else None,
         source_format=PLATFORM,

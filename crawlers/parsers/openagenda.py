@@ -3,9 +3,10 @@ and the legacy ``events.json`` export.
 
 Shapes met in the wild, all read here: the ``{total, events, after}`` wrapper, a bare
 array of events, one event object (or ``{"event": {...}}``). One event with N ``timings``
-is N occurrences of one series (occurrence uid ``<uid>#<begin UTC>``). Events that carry
-only ``firstTiming``/``lastTiming`` give those instants; with neither, their French date
-text (``dateRange``, "Lundi 6 janvier, 11h00") is read. The legacy export writes its
+is N occurrences of one series (occurrence uid ``<uid>#<begin UTC>``). An event
+with no ``timings`` list (the API's default answer) but ``firstTiming``/``lastTiming``/
+``nextTiming`` is one occurrence (see ``_summary_span``); with none of them, its French
+date text (``dateRange``, "Lundi 6 janvier, 11h00") is read. The legacy export writes its
 place in ``locations[]`` (each with ``dates[]``) or in flat fields (``locationName``,
 ``address``, ``city``) and its timings as ``{start, end}``.
 
@@ -16,8 +17,9 @@ Multilingual fields pick the source language, then French, then English, then an
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from aggregator.raw import RawEvent, SourceDefaults
@@ -28,6 +30,9 @@ from crawlers.parsers.textdates import find_when
 PLATFORM = "openagenda"
 _STATUS = {2: "rescheduled", 4: "postponed", 6: "cancelled"}
 _MOVED_ONLINE = 3
+_SHORT_EXTENT = timedelta(days=7)
+_PLATFORM_ZONE = "Europe/Paris"
+_API_AGENDA = re.compile(r"openagenda\.com/(?:v\d+/)?agendas/(\d+)(?:/|$)")
 _TIMING_KEYS = ("timings", "firstTiming", "lastTiming", "nextTiming", "dateRange", "locations")
 
 
@@ -67,7 +72,10 @@ def _occurrences(item: dict[str, Any], url: str, defaults: SourceDefaults) -> li
         return []
     location = _location(item)
     tz_name = item.get("timezone") or location.get("timezone")
-    tz = zone(tz_name if isinstance(tz_name, str) else None)
+    # OpenAgenda's documented default zone (online events have no place) is Europe/Paris.
+    tz = zone(tz_name if isinstance(tz_name, str) else None) or zone(
+        defaults.timezone or _PLATFORM_ZONE
+    )
     spans = list(dict.fromkeys(_spans(item, location, tz, defaults)))
     if not spans:
         return []
@@ -90,20 +98,19 @@ Span = tuple[datetime | date, datetime | date | None]
 def _spans(
     item: dict[str, Any], location: dict[str, Any], tz: Any, defaults: SourceDefaults
 ) -> Iterator[Span]:
-    """(start, end) of each occurrence: timings, else first/next/last timing, else the
-    legacy per-location dates, else the date text."""
-    timings = dicts(item.get("timings"))
-    if not timings:
-        timings = dicts([item.get(k) for k in ("firstTiming", "nextTiming", "lastTiming")])
+    """(start, end) of each occurrence: every ``timings`` entry, else one span from the
+    first/last/next timings, else the legacy per-location dates, else the date text."""
     found = False
-    for timing in timings:
-        start = parse_iso(timing.get("begin") or timing.get("start"))
-        if start is None:
-            continue
-        end = parse_iso(timing.get("end"))
-        found = True
-        yield start, end if ends_after(end, start) else None
+    for timing in dicts(item.get("timings")):
+        span = _timing(timing, tz)
+        if span is not None:
+            found = True
+            yield span
     if found:
+        return
+    summary = _summary_span(item, tz)
+    if summary is not None:
+        yield summary
         return
     for day in dicts(location.get("dates")):
         span = _legacy_date(day, tz)
@@ -125,6 +132,54 @@ def _spans(
     when = find_when(words, reference=reference) if words and reference else None
     if when is not None:
         yield _zoned(when.start, tz), _zoned(when.end, tz) if when.end else None
+
+
+def _timing(timing: Any, tz: Any) -> Span | None:
+    """``{"begin": ..., "end": ...}`` (or ``{start, end}``) as a span; ``None`` unreadable."""
+    if not isinstance(timing, dict):
+        return None
+    start = parse_iso(timing.get("begin") or timing.get("start"))
+    if start is None:
+        return None
+    start = _zoned(start, tz)
+    end = parse_iso(timing.get("end"))
+    end = _zoned(end, tz) if end is not None else None
+    return start, end if ends_after(end, start) else None
+
+
+def _summary_span(item: dict[str, Any], tz: Any) -> Span | None:
+    """One occurrence for an event that gives no ``timings`` list (the API's default, non
+    ``detailed`` answer), only ``firstTiming`` / ``lastTiming`` / ``nextTiming``.
+
+    OpenAgenda documents these as the event's first, last and next-upcoming time slots
+    (``nextTiming`` relative to when the answer was made); the slots between them are not
+    given. Inventing them is not an option, and giving first and last as two occurrences
+    drops every session in between. So: when first and last lie within a week (one day of
+    sessions, "Lundi 6 janvier, 11h00, 15h00"; a weekend festival, "Du 3 au 5 juin"), the
+    event is one span from the first begin to the last end, as its ``dateRange`` shows it;
+    a longer extent is a series of unknown sessions, read as its next session
+    (``nextTiming``), else its first one. Never a months-long invented span."""
+    first, last = _timing(item.get("firstTiming"), tz), _timing(item.get("lastTiming"), tz)
+    upcoming = _timing(item.get("nextTiming"), tz)
+    known = [span for span in (first, upcoming, last) if span is not None]
+    if not known:
+        return None
+    try:
+        known.sort(key=lambda span: _instant(span[0]))
+        within = _instant(known[-1][1] or known[-1][0]) - _instant(known[0][0]) <= _SHORT_EXTENT
+    except TypeError:  # one side naive, the other aware: nothing to compare
+        return upcoming or known[0]
+    if not within:
+        return upcoming or first or known[0]
+    start, finish = known[0][0], known[-1][1] or known[-1][0]
+    return start, finish if finish != start and ends_after(finish, start) else known[0][1]
+
+
+def _instant(value: datetime | date) -> datetime:
+    """A comparable moment: a date as its (naive) midnight."""
+    if isinstance(value, datetime):
+        return value
+    return datetime.combine(value, time(0))
 
 
 def _legacy_date(day: dict[str, Any], tz: Any) -> Span | None:
@@ -204,7 +259,7 @@ def _base(
         title=title,
         start=None,
         timezone=tz_name,
-        url=_event_url(item),
+        url=_event_url(item, url),
         description=clean_text(
             in_language(item.get("longDescription"), language)
             or in_language(item.get("description"), language),
@@ -241,13 +296,22 @@ def _code(value: Any) -> int | None:
     return value if isinstance(value, int) else None
 
 
-def _event_url(item: dict[str, Any]) -> str | None:
+def _event_url(item: dict[str, Any], source_url: str) -> str | None:
+    """The event page: its own address, else built from the agenda's slug, else from the
+    agenda's uid (``originAgenda.uid`` or the API address ``/v2/agendas/<uid>/events``)."""
     for key in ("canonicalUrl", "url", "link"):
         value = item.get(key)
         if isinstance(value, str) and value.startswith(("http://", "https://")):
             return value
     agenda = as_dict(item.get("originAgenda"))
     slug, agenda_slug = item.get("slug"), agenda.get("slug")
-    if isinstance(slug, str) and isinstance(agenda_slug, str) and slug and agenda_slug:
+    if not (isinstance(slug, str) and slug):
+        slug = str(item.get("uid") or "") or None
+    if not slug:
+        return None
+    if isinstance(agenda_slug, str) and agenda_slug:
         return f"https://openagenda.com/{agenda_slug}/events/{slug}"
-    return None
+    agenda_uid = _code(agenda.get("uid"))
+    if agenda_uid is None and (found := _API_AGENDA.search(source_url)):
+        agenda_uid = int(found.group(1))
+    return f"https://openagenda.com/agendas/{agenda_uid}/events/{slug}" if agenda_uid else None
