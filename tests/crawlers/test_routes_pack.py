@@ -51,7 +51,7 @@ def test_every_starter_source_has_a_route_or_a_reason() -> None:
 
 def test_every_readable_route_has_a_fixture_and_expected_events() -> None:
     readable = [r for r in ROUTES.values() if r.readable]
-    assert len(readable) >= 27  # of 38 starter sources (issue #18 asks for 30: see README)
+    assert len(readable) >= 30  # of 41 starter sources (issue #18 asks for 30)
     for route in readable:
         assert route.fixture and (SITES / route.fixture).is_file(), route.name
         assert EXPECTED.get(route.name), route.name
