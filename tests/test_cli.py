@@ -152,3 +152,23 @@ def test_sources_test_rereads_a_saved_page_with_the_source_selectors(
     camp = rows["thecamp"]["id"]
     assert main(["sources", "test", str(camp), "--page", str(page)]) == 1
     assert "unreadable" in capsys.readouterr().err
+
+
+def test_sources_test_on_a_spider_route_says_only_the_first_page_is_read(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["init", "--region", "aix-marseille", "--import-sources"]) == 0
+    capsys.readouterr()
+    assert main(["sources", "list", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    gdg = rows["GDG Marseille (Google Developer Group)"]["id"]
+    page = Path(__file__).parent / "data" / "sites" / "bevy-gdg-marseille.html"
+    assert main(["sources", "test", str(gdg), "--page", str(page)]) == 0
+    out = capsys.readouterr().out
+    assert "read by: manual (bevy-chapter)" in out and "events: 2" in out
+    assert "note: Source lue par l'araignée « bevy-chapter »" in out
+    assert "première page" in out and f"techagenda crawl --source {gdg}" in out
+    friche = rows["Friche la Belle de Mai (Zinc, LFO fablab)"]["id"]
+    css = Path(__file__).parent / "data" / "sites" / "css-friche.html"
+    assert main(["sources", "test", str(friche), "--page", str(css)]) == 0
+    assert "note:" not in capsys.readouterr().out  # a document route reads all it needs
