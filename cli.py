@@ -224,11 +224,14 @@ def sources_test(
 ) -> None:
     """Re-run a source's route (css selectors, adapter) on a saved page and print what it
     finds, to fix a broken selector. Nothing is stored."""
-    from crawlers.adapters.stored import describe_route, try_route
+    from aggregator.regions import load_region
+    from crawlers.adapters.stored import describe_route, route_of, try_route
+    from crawlers.check import manual_route_note
 
     with ctx.session() as session:
         source, reading = try_route(session, ctx.settings, source_id, page=page, now=utcnow())
         typer.echo(f"Source {source.id}: {source.name} — read by: {describe_route(source)}")
+        note = manual_route_note(route_of(source), source.id)
     typer.echo(f"Read as: {reading.platform}; events: {len(reading.events)}")
     for event in reading.events:
         where = event.venue or event.city or ""
@@ -237,6 +240,8 @@ def sources_test(
         typer.echo(f"  follows: {link}")
     for warning in reading.warnings:
         typer.echo(f"  warning: {warning}")
+    if note is not None:
+        typer.echo(f"  note: {note.message(load_region(ctx.settings.region).language)}")
 
 
 @sources_app.command("import")

@@ -265,6 +265,25 @@ def probe_url(
     return proposal, proposal.finding()
 
 
+def manual_route_note(route: Route | None, source_id: int | None = None) -> Finding | None:
+    """For a source read by a spider (``manual`` route): a check or ``sources test`` reads
+    its first page only, the spider's further requests happen during a crawl."""
+    if route is None or route.adapter != "manual":
+        return None
+    spider = route.spider or "?"
+    crawl = f"techagenda crawl --source {source_id}" if source_id else "techagenda crawl"
+    return Finding(
+        "manual_first_page",
+        lint.INFO,
+        f"Source lue par l'araignée « {spider} » (crawlers/spiders/) : cette lecture ne "
+        f"porte que sur sa première page ; le reste (les autres requêtes de l'araignée) se "
+        f"fait pendant un passage ({crawl}).",
+        f"Source read by the '{spider}' spider (crawlers/spiders/): this reading covers its "
+        f"first page only; the rest (the spider's other requests) happens during a crawl "
+        f"({crawl}).",
+    )
+
+
 def probe_route(url: str, settings: Settings, defaults: SourceDefaults) -> Proposal | None:
     """The routes ``url``'s page offers besides itself (``None`` when it cannot be had)."""
     return probe_url(url, settings, defaults, read_first=False)[0]
@@ -314,6 +333,9 @@ def check_source(
     except BlockedURLError as exc:
         finding = lint.fetch_finding(str(exc), status=None, blocked=True)
         seen = _failed(url, finding, str(exc))
+    first_page = manual_route_note(route, source_id)
+    if first_page is not None:
+        seen = replace(seen, findings=[*seen.findings, first_page])
     proposal = None
     if seen.upcoming == 0 and not _blocked(seen):  # nothing read: what else does the site offer?
         defaults = SourceDefaults(timezone=source.timezone, language=region.language)

@@ -98,14 +98,14 @@ def test_checked_week_names_the_bad_week() -> None:
         checked_week("2026-W60", "2026-W49")
 
 
-def test_a_fresh_init_lists_the_38_starter_sources_pending(
+def test_a_fresh_init_lists_the_41_starter_sources_pending(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert main(["init", "--region", "aix-marseille", "--import-sources"]) == 0
-    assert "38 added" in capsys.readouterr().out
+    assert "41 added" in capsys.readouterr().out
     assert main(["sources", "list", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert len(rows) == 38 and {r["state"] for r in rows} == {"pending"}
+    assert len(rows) == 41 and {r["state"] for r in rows} == {"pending"}
     [no_url] = [r for r in rows if r["url"] is None]
     assert no_url["name"] == "La Coque Numérique"
     assert main(["sources", "approve", str(no_url["id"])]) == 1
@@ -116,7 +116,7 @@ def test_init_records_each_starter_source_route_or_reason(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert main(["init", "--region", "aix-marseille", "--import-sources"]) == 0
-    assert "27 with an adapter, 11 unreadable" in capsys.readouterr().out
+    assert "30 with an adapter, 11 unreadable" in capsys.readouterr().out
     assert main(["sources", "list", "--json"]) == 0
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
     alcazar = rows["Bibliothèques de Marseille - Alcazar (OpenAgenda)"]
@@ -126,7 +126,7 @@ def test_init_records_each_starter_source_route_or_reason(
     assert rows["GDG Marseille (Google Developer Group)"]["adapter"] == "manual (bevy-chapter)"
     assert rows["Agile Tour Aix-Marseille"]["adapter"] == "developers-events"
     assert main(["init", "--region", "aix-marseille", "--import-sources"]) == 0
-    assert "38 already present" in capsys.readouterr().out
+    assert "41 already present" in capsys.readouterr().out
     assert main(["sources", "list"]) == 0
     assert "read by: css" in capsys.readouterr().out
 
@@ -152,3 +152,23 @@ def test_sources_test_rereads_a_saved_page_with_the_source_selectors(
     camp = rows["thecamp"]["id"]
     assert main(["sources", "test", str(camp), "--page", str(page)]) == 1
     assert "unreadable" in capsys.readouterr().err
+
+
+def test_sources_test_on_a_spider_route_says_only_the_first_page_is_read(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["init", "--region", "aix-marseille", "--import-sources"]) == 0
+    capsys.readouterr()
+    assert main(["sources", "list", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    gdg = rows["GDG Marseille (Google Developer Group)"]["id"]
+    page = Path(__file__).parent / "data" / "sites" / "bevy-gdg-marseille.html"
+    assert main(["sources", "test", str(gdg), "--page", str(page)]) == 0
+    out = capsys.readouterr().out
+    assert "read by: manual (bevy-chapter)" in out and "events: 2" in out
+    assert "note: Source lue par l'araignée « bevy-chapter »" in out
+    assert "première page" in out and f"techagenda crawl --source {gdg}" in out
+    friche = rows["Friche la Belle de Mai (Zinc, LFO fablab)"]["id"]
+    css = Path(__file__).parent / "data" / "sites" / "css-friche.html"
+    assert main(["sources", "test", str(friche), "--page", str(css)]) == 0
+    assert "note:" not in capsys.readouterr().out  # a document route reads all it needs

@@ -34,9 +34,9 @@ def test_importing_the_starter_list_twice_adds_each_source_once(session: Session
     first = import_sources_csv(session, starter, now=NOW)
     session.commit()
     second = import_sources_csv(session, starter, now=NOW)
-    assert (first.added, first.without_url, first.invalid) == (38, 1, [])
-    assert (second.added, second.skipped) == (0, 38)
-    assert count(session) == 38
+    assert (first.added, first.without_url, first.invalid) == (41, 1, [])
+    assert (second.added, second.skipped) == (0, 41)
+    assert count(session) == 41
     coque = session.exec(select(Source).where(Source.name == "La Coque Numérique")).one()
     assert (coque.url, coque.state) == (None, "pending")  # known organisation, no URL yet
     jug = session.exec(select(Source).where(Source.name.startswith("Marseille JUG"))).one()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -13,13 +14,20 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
+from aggregator.db import session_scope
 from aggregator.errors import ConfigError
+from aggregator.models import Source, SourceState
 from aggregator.raw import RawEvent, SourceDefaults
 from aggregator.regions import load_region
+from aggregator.settings import Settings
 from crawlers.adapters import REGISTRY, kept, read_route
 from crawlers.adapters.routes import Keep, Paging, Route, load_routes, parse_routes
+from crawlers.check import check_source, manual_route_note
 from crawlers.document import Fetched
+from tests.support.httpserver import LoopbackHTTPServer
 
 PACK = Path(__file__).parents[2] / "aggregator" / "regions" / "aix-marseille"
 SITES = Path(__file__).parents[1] / "data" / "sites"
@@ -51,7 +59,7 @@ def test_every_starter_source_has_a_route_or_a_reason() -> None:
 
 def test_every_readable_route_has_a_fixture_and_expected_events() -> None:
     readable = [r for r in ROUTES.values() if r.readable]
-    assert len(readable) >= 27  # of 38 starter sources (issue #18 asks for 30: see README)
+    assert len(readable) >= 30  # of 41 starter sources (issue #18 asks for 30)
     for route in readable:
         assert route.fixture and (SITES / route.fixture).is_file(), route.name
         assert EXPECTED.get(route.name), route.name
@@ -137,6 +145,44 @@ def test_css_route_normalizes_with_the_region_like_ingest() -> None:
     assert len(reading.normalized) == len(reading.events) == 3
     first = reading.normalized[0]
     assert first.start == datetime(2026, 12, 8, 18, 0, tzinfo=UTC)  # 19:00 in Paris
+
+
+def test_a_spider_route_is_checked_on_its_first_page_only_and_says_so() -> None:
+    gdg = manual_route_note(ROUTES["GDG Marseille (Google Developer Group)"], 7)
+    assert gdg is not None and gdg.code == "manual_first_page" and gdg.severity == "info"
+    assert "« bevy-chapter »" in gdg.message("fr") and "première page" in gdg.message("fr")
+    assert "techagenda crawl --source 7" in gdg.message("fr")
+    assert "first page only" in gdg.message("en") and "during a crawl" in gdg.message("en")
+    others = [r for r in ROUTES.values() if r.adapter != "manual"]
+    assert others and all(manual_route_note(r, 7) is None for r in others)
+    assert manual_route_note(None) is None
+
+
+def test_sources_check_on_the_spider_route_reads_the_page_and_says_the_rest_waits(
+    sqlite_engine: Engine, settings: Settings, http_server: LoopbackHTTPServer
+) -> None:
+    page = (SITES / "bevy-gdg-marseille.html").read_bytes()
+    url = http_server.add("/gdg-marseille/", page, headers={"Content-Type": "text/html"})
+    route = replace(ROUTES["GDG Marseille (Google Developer Group)"], url=url)
+    with session_scope(sqlite_engine) as session:
+        source = Source(name=route.name, url=url, state=SourceState.approved,
+                        adapter=route.adapter, route=route.to_json(), spider=route.spider,
+                        created_at=NOW)  # fmt: skip
+        session.add(source)
+        session.flush()
+        source_id = source.id
+        assert source_id is not None
+    with session_scope(sqlite_engine) as session:
+        report = check_source(session, settings, source_id, now=NOW, refetch_delay=0.0)
+    assert report.error is None and report.upcoming == 2  # the page's own events
+    assert "manual_first_page" in {f.code for f in report.findings}
+    assert any(f"techagenda crawl --source {source_id}" in w for w in report.warnings)
+    assert http_server.hits("/gdg-marseille/") >= 1
+    assert http_server.hits("/api/event_slim/for_chapter/91/") == 0  # the crawl's request
+    with Session(sqlite_engine) as session:
+        stored = session.get(Source, source_id)
+        assert stored is not None and stored.last_check is not None
+        assert "manual_first_page" in {f["code"] for f in stored.last_check["findings"]}
 
 
 def test_keep_filter_by_title_and_town() -> None:
