@@ -352,6 +352,15 @@ def edit_values(event: Event, tz: Any) -> dict[str, str]:
 # ------------------------------------------------------------------ feeds
 
 
+def is_submitted_feed(source: Source) -> bool:
+    """A feed an organizer submitted and nobody has decided yet (it is in the inbox)."""
+    return (
+        source.kind != FORM_KIND
+        and source.state == SourceState.pending
+        and bool(source.contact_email)
+    )
+
+
 def _pending_feed(session: Session, source_id: int) -> Source:
     source = session.get(Source, source_id)
     if source is None or source.kind == FORM_KIND:

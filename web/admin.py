@@ -12,11 +12,12 @@ from datetime import date, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from aggregator import inbox
 from aggregator.admins import MIN_PASSWORD_LENGTH, change_password, end_sessions, verify_admin
 from aggregator.clashes import evening_clashes, is_evening
 from aggregator.errors import InvalidInputError, NotFoundError
@@ -188,12 +189,24 @@ def _source(session: SessionDep, source_id: int) -> Source:
 
 @guarded.post("/sources/{source_id}/state", dependencies=CSRF)
 def change_state(
-    session: SessionDep, now: NowDep, source_id: int, action: Annotated[str, Form()]
+    background: BackgroundTasks,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    source_id: int,
+    action: Annotated[str, Form()],
 ) -> Response:
+    """Approve, refuse, pause or resume a source. An organizer's submitted feed decided
+    here is decided as in the inbox: the organizer is told."""
     if action not in STATE_ACTIONS:
         raise InvalidInputError(f"unknown action {action!r}")
-    _source(session, source_id)
-    set_source_state(session, source_id, STATE_ACTIONS[action], now=now)
+    source = _source(session, source_id)
+    if inbox.is_submitted_feed(source) and action in ("approve", "reject"):
+        decide = inbox.approve_feed if action == "approve" else inbox.reject_feed
+        admin_inbox.tell(background, settings, decide(session, source_id, now=now), now)
+        session.commit()  # the decision is stored before the mail that tells it leaves
+    else:
+        set_source_state(session, source_id, STATE_ACTIONS[action], now=now)
     return RedirectResponse(f"/admin#source-{source_id}", status_code=303)
 
 

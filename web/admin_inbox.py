@@ -77,8 +77,9 @@ def inbox_page(request: Request, session: SessionDep, now: NowDep) -> HTMLRespon
     return _page(request, session, now)
 
 
-def _tell(background: BackgroundTasks, settings: Settings, decision: inbox.Decision,
+def tell(background: BackgroundTasks, settings: Settings, decision: inbox.Decision,
           now: datetime) -> None:  # fmt: skip
+    """Mail the organizer the decision, after the answer (when there is someone to tell)."""
     if decision.contact_email:
         message = decision_message(settings, decision, now=now)
         background.add_task(send_organizer_mail, settings, message)
@@ -95,7 +96,7 @@ def approve_event(
     admin: AdminDep, event_id: int,
 ) -> Response:  # fmt: skip
     decision = inbox.approve_event(session, event_id, now=now, by=admin.username)
-    _tell(background, settings, decision, now)
+    tell(background, settings, decision, now)
     return _done(session, "approved")
 
 
@@ -105,7 +106,7 @@ def reject_event(
     admin: AdminDep, event_id: int, reason: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:  # fmt: skip
     decision = inbox.reject_event(session, event_id, now=now, by=admin.username, reason=reason)
-    _tell(background, settings, decision, now)
+    tell(background, settings, decision, now)
     return _done(session, "rejected")
 
 
@@ -133,7 +134,7 @@ def approve_feed(
     source_id: int,
 ) -> Response:  # fmt: skip
     decision = inbox.approve_feed(session, source_id, now=now)
-    _tell(background, settings, decision, now)
+    tell(background, settings, decision, now)
     return _done(session, "approved")
 
 
@@ -143,7 +144,7 @@ def reject_feed(
     source_id: int, reason: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:  # fmt: skip
     decision = inbox.reject_feed(session, source_id, now=now, reason=reason)
-    _tell(background, settings, decision, now)
+    tell(background, settings, decision, now)
     return _done(session, "rejected")
 
 

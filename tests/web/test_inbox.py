@@ -266,6 +266,28 @@ def test_a_feed_read_as_is_gets_the_adapter_of_its_format_and_a_preview_now(
     assert "Atelier impression 3D" in preview.text
 
 
+def test_a_submitted_feed_refused_from_the_dashboard_tells_the_organizer_too(
+    admin_client: TestClient,
+    sqlite_engine: Engine,
+    http_server: LoopbackHTTPServer,
+    smtp_server: LoopbackSMTPServer,
+) -> None:
+    feed = http_server.add("/agenda.ics", CALENDAR, content_type="text/calendar")
+    _submit_feed(admin_client, feed)
+    smtp_server.wait_for_messages(1)
+    with session_scope(sqlite_engine) as session:
+        source_id = session.exec(select(Source)).one().id
+    refused = post_form(admin_client, f"/admin/sources/{source_id}/state", {"action": "reject"},
+                        follow_redirects=False)  # fmt: skip
+    assert refused.status_code == 303
+    _, decision = smtp_server.wait_for_messages(2)
+    assert decision["To"] == "contact@fablab-aix.example" and "Fablab Aix" in decision["Subject"]
+    assert "pas été accepté" in decision["Subject"]
+    with session_scope(sqlite_engine) as session:
+        assert session.get(Source, source_id).state == "rejected"  # type: ignore[union-attr]
+    assert f'id="feed-{source_id}"' not in admin_client.get("/admin/inbox").text
+
+
 def test_a_probe_that_cannot_fetch_still_accepts_the_submission_and_says_why(
     admin_client: TestClient, sqlite_engine: Engine, http_server: LoopbackHTTPServer
 ) -> None:
