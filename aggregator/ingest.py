@@ -395,7 +395,7 @@ def _new_event_row(
     )
     horizon = now + timedelta(days=settings.crawl_window_future_days)
     values = compose_fields(
-        [view], status="scheduled", start=item.start, cancelled_at=None, now=now, horizon=horizon
+        [view], status=EventStatus.scheduled, start=item.start, cancelled_at=None, now=now, horizon=horizon
     )
     return {
         **values,

@@ -6,7 +6,7 @@ the names of the group its source speaks for), so the evidence of every source o
 event counts, not only the fields its composition kept. Decisions follow the score bands
 of :mod:`aggregator.dedupe`: a new listing joins the event it matches best at ``MERGE``;
 when it matches several stored events at ``MERGE``, they are one event and are fused
-(the lowest id stays, the others are hidden and noted ``merged_into``), unless an admin
+(the lowest id stays, the others are hidden, their ``Event.merged_into`` set), unless an admin
 pinned them or said the pair is distinct. Pairs in the review band go to the
 ``PairDecision`` queue (named by the listings' stable keys, so a decision survives every
 crawl). ``aggregator.duplicates`` does the same over the whole store and holds the admin's queue.
@@ -64,17 +64,14 @@ class StoredListings:
     distinct: set[frozenset[str]] = field(default_factory=set)  # admin: not the same
 
 
-def _merged_away(notes: Any) -> bool:
-    return any(isinstance(n, dict) and "merged_into" in n for n in notes or ())
-
-
 def load_listings(session: Session, days: Sequence[date] | None,
                   own_source: int | None = None) -> StoredListings:
     """Candidates for every listing of the events starting on ``days`` (or spanning one of
-    them; all events when ``days`` is None). With ``own_source``, the listings of an event
-    that source already carries count as that source's (it never gets a second one)."""
+    them; all events when ``days`` is None), events merged into another left out. With
+    ``own_source``, the listings of an event that source already carries count as that
+    source's (it never gets a second one)."""
     table = Event.__table__  # type: ignore[attr-defined]
-    query = sa.select(table.c.id, table.c.merge_notes)
+    query = sa.select(table.c.id).where(table.c.merged_into.is_(None))
     events: dict[int, Any] = {}
     if days is None:
         for row in session.connection().execute(query):
@@ -89,7 +86,7 @@ def load_listings(session: Session, days: Sequence[date] | None,
                 table.c.start_date < ordered[0], table.c.start_date >= ordered[0] - timedelta(days=4),
                 table.c.end_date >= ordered[0])
             events.update((r.id, r) for r in session.connection().execute(spanning))
-    ids = sorted(eid for eid, row in events.items() if not _merged_away(row.merge_notes))
+    ids = sorted(events)
     links: list[EventLink] = []
     for part in _chunks(ids):
         links.extend(session.exec(select(EventLink).where(col(EventLink.event_id).in_(part))))
@@ -213,13 +210,15 @@ def _said_distinct(stored: StoredListings, per_event: dict[int, Match], a: int, 
 
 def fuse_events(session: Session, keep: int, other: int, note: dict[str, Any],
                 now: datetime) -> None:
-    """Move every listing of ``other`` onto ``keep``; ``other`` is hidden, noted merged."""
+    """Move every listing of ``other`` onto ``keep``; ``other`` is hidden and merged into
+    ``keep`` (the column; the note keeps the evidence)."""
     links = EventLink.__table__  # type: ignore[attr-defined]
     session.connection().execute(
         sa.update(links).where(links.c.event_id == other).values(event_id=keep))
     row = session.get(Event, other)
     if row is not None:
         row.hidden = True
+        row.merged_into = keep
         row.merge_notes = [*row.merge_notes, {"merged_into": keep, "by": "dedupe", **note}]
         row.updated_at = now
         session.add(row)

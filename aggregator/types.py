@@ -23,7 +23,6 @@ class EventStatus(StrEnum):
     def of(cls, value: object) -> EventStatus:
         """The member named ``value`` (a stored or serialized status); ``scheduled`` for
         anything else, as composition has always read an unknown word."""
-        try:
+        if isinstance(value, str) and value in cls._value2member_map_:
             return cls(value)
-        except ValueError:
-            return cls.scheduled
+        return cls.scheduled

@@ -54,10 +54,9 @@ def test_the_last_merged_into_note_becomes_the_column_and_downgrade_drops_it(
     assert rows == {"kept": None, "merged by dedupe": ids["kept"], "merged twice": ids["kept"],
                     "split, never merged": None, "names a missing event": None,
                     "junk notes": None}
-    with engine.begin() as conn:  # the column is a foreign key to event.id
-        with pytest.raises(sa.exc.IntegrityError):
-            with conn.begin_nested():
-                conn.execute(sa.text("UPDATE event SET merged_into = 12345 WHERE title = 'kept'"))
+    # the column is a foreign key to event.id
+    with engine.begin() as conn, pytest.raises(sa.exc.IntegrityError), conn.begin_nested():
+        conn.execute(sa.text("UPDATE event SET merged_into = 12345 WHERE title = 'kept'"))
     command.downgrade(alembic_config(engine), "0009")
     assert current_revision(engine) == "0009"
     columns = {c["name"] for c in sa.inspect(engine).get_columns("event")}
