@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 
 from aggregator.candidate import Candidate
 from aggregator.dedupe import Match, candidate_of, find_matches
+from aggregator.ingest_plan import MatchDecision, ReviewPair
 from aggregator.models import Event, EventLink, PairDecision, Source
 from aggregator.normalize import NormalizedEvent
 
@@ -127,26 +128,16 @@ class Review:
     reasons: tuple[str, ...]
 
 
-@dataclass
-class FreshPlan:
-    """What matching decided for a source's new listings."""
-
-    targets: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
-    fuse: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)  # keep, other, note
-    reviews: list[tuple[str, str, int | None, float, tuple[str, ...]]] = field(
-        default_factory=list)  # new external id, stored key, stored event, score, reasons
-
-
 def _note(match: Match, now: datetime, **extra: Any) -> dict[str, Any]:
     return {**extra, "score": match.score, "reasons": list(match.reasons), "at": now.isoformat()}
 
 
 def match_fresh(session: Session, source: Source, fresh: Sequence[NormalizedEvent],
-                now: datetime, days: Sequence[date]) -> FreshPlan:
-    """Match a source's new listings against the stored listings around ``days``."""
-    plan = FreshPlan()
+                now: datetime, days: Sequence[date]) -> MatchDecision:
+    """Match a source's new listings against the stored listings around ``days``: which
+    stored event each one is, which stored events it shows to be one, which pairs to queue."""
     if not fresh:
-        return plan
+        return MatchDecision()
     assert source.id is not None
     stored = load_listings(session, days, own_source=source.id)
     names = source_names(source)
@@ -170,12 +161,14 @@ def match_fresh(session: Session, source: Source, fresh: Sequence[NormalizedEven
         return e
 
     fuse_notes: dict[int, dict[str, Any]] = {}
+    targets: dict[str, tuple[int, dict[str, Any]]] = {}
+    reviews: list[ReviewPair] = []
     for ext in sorted(best):
         per_event = best[ext]
         merges = sorted((m for m in per_event.values() if m.merge), key=lambda m: (-m.score, m.right[1]))  # type: ignore[index]
         if merges:
             target = merges[0].right[1]  # type: ignore[index]
-            plan.targets[ext] = (target, _note(merges[0], now, source_id=source.id, external_id=ext))
+            targets[ext] = (target, _note(merges[0], now, source_id=source.id, external_id=ext))
             for extra in merges[1:]:
                 eid = extra.right[1]  # type: ignore[index]
                 if eid in stored.pinned_events or _said_distinct(stored, per_event, target, eid):
@@ -190,13 +183,12 @@ def match_fresh(session: Session, source: Source, fresh: Sequence[NormalizedEven
                 continue
             stored_key = stored.key_of.get(match.right[2])  # type: ignore[index]
             if stored_key:
-                plan.reviews.append((ext, stored_key, match.right[1], match.score, match.reasons))  # type: ignore[index]
-    for event in sorted(parent):
-        keep = root(event)
-        if keep != event:
-            plan.fuse.append((keep, event, fuse_notes.get(event, {})))
-    plan.targets = {ext: (root(eid), note) for ext, (eid, note) in plan.targets.items()}
-    return plan
+                reviews.append((ext, stored_key, match.right[1], match.score, match.reasons))  # type: ignore[index]
+    fusions = [(root(event), event, fuse_notes.get(event, {}))
+               for event in sorted(parent) if root(event) != event]
+    return MatchDecision(
+        targets={ext: (root(eid), note) for ext, (eid, note) in targets.items()},
+        fusions=fusions, reviews=reviews)
 
 
 def _said_distinct(stored: StoredListings, per_event: dict[int, Match], a: int, b: int) -> bool:
