@@ -13,6 +13,10 @@ from typing import Any
 
 from aggregator.dedupe import PLACE_FIELDS, SINGLE_FIELDS, TIME_FIELDS
 from aggregator.normalize import NormalizedEvent
+from aggregator.types import EventStatus
+
+# Among live links that do not cancel, the first of these statuses any of them says wins.
+STATUS_PRECEDENCE = (EventStatus.scheduled, EventStatus.tentative, EventStatus.postponed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +46,7 @@ def _group_value(view: NormalizedEvent, label: str) -> Any:
 def compose_fields(
     views: Sequence[LinkView],
     *,
-    status: str,
+    status: EventStatus | str,
     start: datetime | None,
     cancelled_at: datetime | None,
     now: datetime,
@@ -90,17 +94,19 @@ def compose_fields(
         (v.event.title_key for v in pool if v.source_id == provenance.get("title")),
         pool[0].event.title_key,
     )
+    cancelled = EventStatus.cancelled
+    new_status: EventStatus
     if not live:
         upcoming = start is not None and now <= start <= horizon
-        new_status = "cancelled" if upcoming or status == "cancelled" else status
+        new_status = cancelled if upcoming else EventStatus.of(status)
     else:
         statuses = {v.event.status for v in live}
         # Cancellation from any live source wins: an aggregator often hears it first.
-        new_status = "cancelled" if "cancelled" in statuses else next(
-            (s for s in ("scheduled", "tentative", "postponed") if s in statuses), "scheduled"
+        new_status = cancelled if cancelled in statuses else next(
+            (s for s in STATUS_PRECEDENCE if s in statuses), EventStatus.scheduled
         )
     values["status"] = new_status
-    values["cancelled_at"] = (cancelled_at or now) if new_status == "cancelled" else None
+    values["cancelled_at"] = (cancelled_at or now) if new_status == cancelled else None
     values["field_sources"] = provenance
     return values
 
@@ -122,7 +128,7 @@ def explain_fields(views: Sequence[LinkView], provenance: dict[str, Any],
         if (sid := provenance.get(label)) is not None:
             others = sorted({who(v.source_id) for v in views if v.source_id != sid})
             notes.append(f"{label} from {who(sid)}" + (f" over {', '.join(others)}" if others else ""))
-    cancelling = sorted({who(v.source_id) for v in views if v.live and v.event.status == "cancelled"})
+    cancelling = sorted({who(v.source_id) for v in views if v.live and v.event.status == EventStatus.cancelled})
     if cancelling:
         notes.append(f"cancelled: {', '.join(cancelling)} says so")
     return notes

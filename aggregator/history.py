@@ -17,6 +17,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from aggregator.models import EventChange
+from aggregator.types import EventStatus
 
 TRACKED_FIELDS = ("start", "end", "venue", "city", "title", "status")
 MOVED_FIELDS = ("start", "end", "venue", "city")  # a change here means "moved"
@@ -88,7 +89,7 @@ def is_moved(net: Mapping[str, NetChange]) -> bool:
 def is_cancelled(net: Mapping[str, NetChange]) -> bool:
     """True when the status became cancelled."""
     status = net.get("status")
-    return status is not None and status.new == "cancelled"
+    return status is not None and status.new == EventStatus.cancelled
 
 
 def load_changes(

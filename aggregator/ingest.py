@@ -235,14 +235,12 @@ def _apply(
         batch,
         {ext: StoredLink(ext, link.event_id, link.content_hash, link.gone_since)
          for ext, link in links.items()},
+        matched,
         now=now,
-        targets=matched.targets,
-        fusions=matched.fuse,
         gone=verdict.gone if complete and verdict is not None else None,
         collapsed=verdict is not None and verdict.collapsed,
     )
-    return apply(session, decided, source=source, settings=settings, links=links,
-                 reviews=matched.reviews)
+    return apply(session, decided, source=source, settings=settings, links=links)
 
 
 def apply(
@@ -252,10 +250,9 @@ def apply(
     source: Source,
     settings: Settings,
     links: dict[str, EventLink] | None = None,
-    reviews: Sequence[tuple[str, str, int | None, float, tuple[str, ...]]] = (),
 ) -> IngestStats:
-    """Write a plan: links, new events, merges and fusions, gone marks, then recompose every
-    touched event and record its changes (flushes; the caller commits)."""
+    """Write a plan: links, new events, merges and fusions, queued pairs, gone marks, then
+    recompose every touched event and record its changes (flushes; the caller commits)."""
     assert source.id is not None
     now = decided.now
     if links is None:
@@ -320,7 +317,7 @@ def apply(
     record_reviews(session, [
         Review((link_key(source.id, ext), other_key), (event_of.get(ext), other_event), score,
                reasons)
-        for ext, other_key, other_event, score, reasons in reviews
+        for ext, other_key, other_event, score, reasons in decided.reviews
     ], now)
     for ext in decided.gone:
         links[ext].gone_since = now
@@ -395,7 +392,7 @@ def _new_event_row(
     )
     horizon = now + timedelta(days=settings.crawl_window_future_days)
     values = compose_fields(
-        [view], status="scheduled", start=item.start, cancelled_at=None, now=now, horizon=horizon
+        [view], status=EventStatus.scheduled, start=item.start, cancelled_at=None, now=now, horizon=horizon
     )
     return {
         **values,

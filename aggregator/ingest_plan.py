@@ -1,10 +1,13 @@
 """The decide step of ingest: what one crawl of a source changes, as data.
 
 :func:`plan` is pure. It takes what ingest read — the batch of normalized listings (by
-external id), the source's stored links, what matching decided for the new listings and
-the collapse guard's verdict — and returns a :class:`Plan`: listings that create an event,
-stored links to update, new listings that join a stored event, stored events to fuse, links
-to mark gone. ``aggregator.ingest`` reads, calls it, and applies the plan.
+external id), the source's stored links — matching's :class:`MatchDecision` (which stored
+event each new listing is, which stored events are one, which pairs an admin should see;
+``aggregator.matching.match_fresh`` decides it) and the collapse guard's verdict, and
+returns a :class:`Plan`: listings that create an event, stored links to update, new
+listings that join a stored event, stored events to fuse, pairs to queue, links to mark
+gone. It decides writes only, never a match. ``aggregator.ingest`` reads, calls it, and
+applies the plan.
 
 This module imports nothing of ours: listings are anything with an ``external_id`` and a
 ``content_hash``.
@@ -13,7 +16,7 @@ This module imports nothing of ours: listings are anything with an ``external_id
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -39,6 +42,23 @@ class StoredLink:
     event_id: int
     content_hash: str
     gone_since: datetime | None = None
+
+
+# A review-band pair: (new external id, stored listing's key, its event, score, reasons).
+ReviewPair = tuple[str, str, int | None, float, tuple[str, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class MatchDecision:
+    """What matching decided for a source's new listings."""
+
+    # new external id → (the stored event it is, the evidence)
+    targets: Mapping[str, tuple[int, Mapping[str, Any]]] = field(default_factory=dict)
+    fusions: Sequence[tuple[int, int, Mapping[str, Any]]] = ()  # keep, other, evidence
+    reviews: Sequence[ReviewPair] = ()
+
+
+NO_MATCH = MatchDecision()
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +90,7 @@ class Plan(Generic[L]):
     unchanged: tuple[str, ...] = ()  # stored link seen again as it was (last_seen only)
     merged: tuple[Merge[L], ...] = ()  # new link on a stored event, in batch order
     fusions: tuple[Fusion, ...] = ()
+    reviews: tuple[ReviewPair, ...] = ()  # pairs for the admin's queue (new listings only)
     gone: tuple[str, ...] = ()  # stored links to mark gone (the crawl was complete)
     collapsed: bool = False  # the collapse guard held: nothing marked gone
     listed: tuple[str, ...] = ()  # the batch's external ids, in the source's order
@@ -83,21 +104,20 @@ class Plan(Generic[L]):
 def plan(
     batch: Mapping[str, L],
     links: Mapping[str, StoredLink],
+    matched: MatchDecision = NO_MATCH,
     *,
     now: datetime,
-    targets: Mapping[str, tuple[int, Mapping[str, Any]]] | None = None,
-    fusions: Sequence[tuple[int, int, Mapping[str, Any]]] = (),
     gone: frozenset[str] | None = None,
     collapsed: bool = False,
 ) -> Plan[L]:
     """Decide what to write for ``batch`` against the stored ``links`` of its source.
 
-    ``targets``: new external id → (stored event, evidence) for the new listings matching
-    decided to join; ``fusions``: (keep, other, evidence) pairs matching decided to fuse;
-    ``gone``: the external ids the collapse guard counts gone (None: the crawl was not
-    complete, or collapsed — nothing is marked gone).
+    ``matched``: matching's decision for the new listings (a decision about a listing the
+    source already has a link for, or one not in the batch, is ignored: a stored link
+    never moves); ``gone``: the external ids the collapse guard counts gone (None: the
+    crawl was not complete, or collapsed — nothing is marked gone).
     """
-    targets = targets or {}
+    targets = matched.targets
     new: list[L] = []
     updated: list[L] = []
     unchanged: list[str] = []
@@ -124,7 +144,8 @@ def plan(
         updated=tuple(updated),
         unchanged=tuple(unchanged),
         merged=tuple(merged),
-        fusions=tuple(Fusion(k, o, n) for k, o, n in fusions),
+        fusions=tuple(Fusion(k, o, n) for k, o, n in matched.fusions),
+        reviews=tuple(r for r in matched.reviews if r[0] in batch and r[0] not in links),
         gone=marked,
         collapsed=collapsed,
         listed=tuple(batch),

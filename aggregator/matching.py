@@ -6,7 +6,7 @@ the names of the group its source speaks for), so the evidence of every source o
 event counts, not only the fields its composition kept. Decisions follow the score bands
 of :mod:`aggregator.dedupe`: a new listing joins the event it matches best at ``MERGE``;
 when it matches several stored events at ``MERGE``, they are one event and are fused
-(the lowest id stays, the others are hidden and noted ``merged_into``), unless an admin
+(the lowest id stays, the others are hidden, their ``Event.merged_into`` set), unless an admin
 pinned them or said the pair is distinct. Pairs in the review band go to the
 ``PairDecision`` queue (named by the listings' stable keys, so a decision survives every
 crawl). ``aggregator.duplicates`` does the same over the whole store and holds the admin's queue.
@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 
 from aggregator.candidate import Candidate
 from aggregator.dedupe import Match, candidate_of, find_matches
+from aggregator.ingest_plan import MatchDecision, ReviewPair
 from aggregator.models import Event, EventLink, PairDecision, Source
 from aggregator.normalize import NormalizedEvent
 
@@ -64,17 +65,14 @@ class StoredListings:
     distinct: set[frozenset[str]] = field(default_factory=set)  # admin: not the same
 
 
-def _merged_away(notes: Any) -> bool:
-    return any(isinstance(n, dict) and "merged_into" in n for n in notes or ())
-
-
 def load_listings(session: Session, days: Sequence[date] | None,
                   own_source: int | None = None) -> StoredListings:
     """Candidates for every listing of the events starting on ``days`` (or spanning one of
-    them; all events when ``days`` is None). With ``own_source``, the listings of an event
-    that source already carries count as that source's (it never gets a second one)."""
+    them; all events when ``days`` is None), events merged into another left out. With
+    ``own_source``, the listings of an event that source already carries count as that
+    source's (it never gets a second one)."""
     table = Event.__table__  # type: ignore[attr-defined]
-    query = sa.select(table.c.id, table.c.merge_notes)
+    query = sa.select(table.c.id).where(table.c.merged_into.is_(None))
     events: dict[int, Any] = {}
     if days is None:
         for row in session.connection().execute(query):
@@ -89,7 +87,7 @@ def load_listings(session: Session, days: Sequence[date] | None,
                 table.c.start_date < ordered[0], table.c.start_date >= ordered[0] - timedelta(days=4),
                 table.c.end_date >= ordered[0])
             events.update((r.id, r) for r in session.connection().execute(spanning))
-    ids = sorted(eid for eid, row in events.items() if not _merged_away(row.merge_notes))
+    ids = sorted(events)
     links: list[EventLink] = []
     for part in _chunks(ids):
         links.extend(session.exec(select(EventLink).where(col(EventLink.event_id).in_(part))))
@@ -130,26 +128,16 @@ class Review:
     reasons: tuple[str, ...]
 
 
-@dataclass
-class FreshPlan:
-    """What matching decided for a source's new listings."""
-
-    targets: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
-    fuse: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)  # keep, other, note
-    reviews: list[tuple[str, str, int | None, float, tuple[str, ...]]] = field(
-        default_factory=list)  # new external id, stored key, stored event, score, reasons
-
-
 def _note(match: Match, now: datetime, **extra: Any) -> dict[str, Any]:
     return {**extra, "score": match.score, "reasons": list(match.reasons), "at": now.isoformat()}
 
 
 def match_fresh(session: Session, source: Source, fresh: Sequence[NormalizedEvent],
-                now: datetime, days: Sequence[date]) -> FreshPlan:
-    """Match a source's new listings against the stored listings around ``days``."""
-    plan = FreshPlan()
+                now: datetime, days: Sequence[date]) -> MatchDecision:
+    """Match a source's new listings against the stored listings around ``days``: which
+    stored event each one is, which stored events it shows to be one, which pairs to queue."""
     if not fresh:
-        return plan
+        return MatchDecision()
     assert source.id is not None
     stored = load_listings(session, days, own_source=source.id)
     names = source_names(source)
@@ -173,12 +161,14 @@ def match_fresh(session: Session, source: Source, fresh: Sequence[NormalizedEven
         return e
 
     fuse_notes: dict[int, dict[str, Any]] = {}
+    targets: dict[str, tuple[int, dict[str, Any]]] = {}
+    reviews: list[ReviewPair] = []
     for ext in sorted(best):
         per_event = best[ext]
         merges = sorted((m for m in per_event.values() if m.merge), key=lambda m: (-m.score, m.right[1]))  # type: ignore[index]
         if merges:
             target = merges[0].right[1]  # type: ignore[index]
-            plan.targets[ext] = (target, _note(merges[0], now, source_id=source.id, external_id=ext))
+            targets[ext] = (target, _note(merges[0], now, source_id=source.id, external_id=ext))
             for extra in merges[1:]:
                 eid = extra.right[1]  # type: ignore[index]
                 if eid in stored.pinned_events or _said_distinct(stored, per_event, target, eid):
@@ -193,13 +183,12 @@ def match_fresh(session: Session, source: Source, fresh: Sequence[NormalizedEven
                 continue
             stored_key = stored.key_of.get(match.right[2])  # type: ignore[index]
             if stored_key:
-                plan.reviews.append((ext, stored_key, match.right[1], match.score, match.reasons))  # type: ignore[index]
-    for event in sorted(parent):
-        keep = root(event)
-        if keep != event:
-            plan.fuse.append((keep, event, fuse_notes.get(event, {})))
-    plan.targets = {ext: (root(eid), note) for ext, (eid, note) in plan.targets.items()}
-    return plan
+                reviews.append((ext, stored_key, match.right[1], match.score, match.reasons))  # type: ignore[index]
+    fusions = [(root(event), event, fuse_notes.get(event, {}))
+               for event in sorted(parent) if root(event) != event]
+    return MatchDecision(
+        targets={ext: (root(eid), note) for ext, (eid, note) in targets.items()},
+        fusions=fusions, reviews=reviews)
 
 
 def _said_distinct(stored: StoredListings, per_event: dict[int, Match], a: int, b: int) -> bool:
@@ -213,13 +202,15 @@ def _said_distinct(stored: StoredListings, per_event: dict[int, Match], a: int, 
 
 def fuse_events(session: Session, keep: int, other: int, note: dict[str, Any],
                 now: datetime) -> None:
-    """Move every listing of ``other`` onto ``keep``; ``other`` is hidden, noted merged."""
+    """Move every listing of ``other`` onto ``keep``; ``other`` is hidden and merged into
+    ``keep`` (the column; the note keeps the evidence)."""
     links = EventLink.__table__  # type: ignore[attr-defined]
     session.connection().execute(
         sa.update(links).where(links.c.event_id == other).values(event_id=keep))
     row = session.get(Event, other)
     if row is not None:
         row.hidden = True
+        row.merged_into = keep
         row.merge_notes = [*row.merge_notes, {"merged_into": keep, "by": "dedupe", **note}]
         row.updated_at = now
         session.add(row)

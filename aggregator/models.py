@@ -14,6 +14,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import JSON, Column, Field, SQLModel
+from sqlmodel.sql.sqltypes import AutoString
+
+from aggregator.types import EventStatus as EventStatus  # re-exported: the column's values
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -36,6 +39,19 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class StatusType(TypeDecorator[EventStatus]):
+    """An ``EventStatus`` stored as its plain word (a VARCHAR), read back as the member."""
+
+    impl = AutoString
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        return None if value is None else EventStatus(value).value
+
+    def process_result_value(self, value: str | None, dialect: Any) -> EventStatus | None:
+        return None if value is None else EventStatus.of(value)
 
 
 def utcnow() -> datetime:
@@ -61,13 +77,6 @@ class SourceState(StrEnum):
     approved = "approved"
     rejected = "rejected"
     paused = "paused"
-
-
-class EventStatus(StrEnum):
-    scheduled = "scheduled"
-    tentative = "tentative"
-    postponed = "postponed"
-    cancelled = "cancelled"
 
 
 class RunStatus(StrEnum):
@@ -159,7 +168,9 @@ class Event(SQLModel, table=True):
     start_date: date | None = None  # local date of the start (all-day: the truth)
     end_date: date | None = None  # local last day, inclusive
     timezone: str = "Europe/Paris"
-    status: str = Field(default=EventStatus.scheduled, index=True)
+    status: EventStatus = Field(
+        default=EventStatus.scheduled, sa_column=Column(StatusType(), nullable=False, index=True)
+    )
     cancelled_at: datetime | None = _ts()
     end_before_start: bool = False
     venue: str | None = None
@@ -186,7 +197,10 @@ class Event(SQLModel, table=True):
     title_key: str = ""  # normalized title, for blocking and matching
     content_hash: str = ""
     field_sources: dict[str, Any] = _json(dict)  # field -> source id it came from
-    merge_notes: list[Any] = _json(list)  # why links were merged (scores)
+    merge_notes: list[Any] = _json(list)  # why links were merged (scores): the history
+    # The event this one was merged into (hidden since; no match target any more): the
+    # truth about a merge, where merge_notes only tells the story.
+    merged_into: int | None = Field(default=None, foreign_key="event.id", index=True)
     created_at: datetime | None = _ts()
     updated_at: datetime | None = _ts()
 

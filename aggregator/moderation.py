@@ -1,11 +1,11 @@
 """Admin decisions on events (hide, merge, split) and the explanation of a merged event.
 
 Every decision pins the links it touches (``EventLink.pinned``). Ingest never moves a stored
-link from one event to another, and an event an admin merged away is no match target any
-more, so the decision survives every later crawl. After a merge or a split the events'
-published fields are composed again from their links (the same rules as ingest), so
-``Event.field_sources`` tells where each field now comes from; ``Event.merge_notes`` keeps
-the decision next to the automatic merges and their scores.
+link from one event to another, and an event an admin merged away (``Event.merged_into``)
+is no match target any more, so the decision survives every later crawl. After a merge or
+a split the events' published fields are composed again from their links (the same rules
+as ingest), so ``Event.field_sources`` tells where each field now comes from;
+``Event.merge_notes`` keeps the decision next to the automatic merges and their scores.
 """
 
 from __future__ import annotations
@@ -123,6 +123,7 @@ def merge_events(
     _note(keep, {"merged": other_id, "links": [x.id for x in moved], "by": by,
                  "at": now.isoformat(), "manual": True, "reasons": ["admin decision"]})
     other.hidden = True
+    other.merged_into = keep_id
     other.updated_at = now
     _note(other, {"merged_into": keep_id, "by": by, "at": now.isoformat(), "manual": True})
     session.add(keep)

@@ -19,11 +19,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import nh3
 
 from aggregator.place import clean_text, detect_online, resolve_place
-from aggregator.raw import RawEvent, SourceDefaults
+from aggregator.raw import SOURCE_STATUS_WORDS, RawEvent, SourceDefaults
 from aggregator.regions import Region
 from aggregator.timeutil import resolve
 from aggregator.titles import title_key as make_title_key
 from aggregator.topics import classify, load_taxonomy
+from aggregator.types import EventStatus
 from aggregator.xmltext import drop_xml_illegal
 
 ALLOWED_TAGS = {"p", "br", "a", "ul", "ol", "li", "strong", "em", "code"}
@@ -45,18 +46,6 @@ _CANCELLED_SUFFIX = re.compile(
     r"\s*(?:[\[(]\s*(annul[ée]e?s?|cancell?ed)\s*[\])]|[\-–—:|]\s*(annul[ée]e?s?|cancell?ed)!?)\s*$",
     re.I,
 )
-_STATUS = {
-    "cancelled": "cancelled",
-    "canceled": "cancelled",
-    "eventcancelled": "cancelled",
-    "annule": "cancelled",
-    "annulé": "cancelled",
-    "tentative": "tentative",
-    "postponed": "postponed",
-    "eventpostponed": "postponed",
-    "reporte": "postponed",
-    "reporté": "postponed",
-}
 # Words whose casing a SHOUTED title should get back (besides the taxonomy's keywords).
 _CASING = [
     "IA", "AI", "AWS", "GCP", "PHP", "JUG", "GDG", "API", "APIs", "UX", "UI", "CSS", "HTML",
@@ -81,7 +70,7 @@ class NormalizedEvent:
     start_date: date | None
     end_date: date | None
     timezone: str
-    status: str
+    status: EventStatus
     end_before_start: bool
     venue: str | None
     address: str | None
@@ -133,6 +122,7 @@ class NormalizedEvent:
         for key in ("start_date", "end_date"):
             values[key] = date.fromisoformat(values[key]) if values[key] else None
         values["topics"] = tuple(values.get("topics") or ())
+        values["status"] = EventStatus.of(values["status"])
         return cls(**values)
 
 
@@ -248,20 +238,22 @@ def canonical_url(value: object) -> str | None:
     return urlunsplit(("https", host, path, query, ""))
 
 
-def _status(raw_status: object, title: str) -> tuple[str, str]:
-    status = "scheduled"
+def _status(raw_status: object, title: str) -> tuple[EventStatus, str]:
+    """The status a source's word (or a "[ANNULÉ]" title mark) means, and the title unmarked."""
+    status = EventStatus.scheduled
     if isinstance(raw_status, str):
         key = raw_status.strip().lower().rsplit("/", 1)[-1]
-        status = _STATUS.get(key, "scheduled")
+        status = SOURCE_STATUS_WORDS.get(key, EventStatus.scheduled)
     match = _CANCELLED_PREFIX.match(title)
     if match and len(title) > match.end():
         word = match.group(1).lower()
-        if status == "scheduled":
-            status = "postponed" if word.startswith(("report", "postpon")) else "cancelled"
+        if status == EventStatus.scheduled:
+            postponed = word.startswith(("report", "postpon"))
+            status = EventStatus.postponed if postponed else EventStatus.cancelled
         title = title[match.end() :].strip()
     suffix = _CANCELLED_SUFFIX.search(title)
     if suffix and suffix.start() > 0:
-        status = "cancelled" if status == "scheduled" else status
+        status = EventStatus.cancelled if status == EventStatus.scheduled else status
         title = title[: suffix.start()].strip()
     return status, title
 

@@ -71,7 +71,8 @@ def published_conditions(
     region: Region | None = None, *, include_hidden: bool = False
 ) -> list[Any]:
     """What may appear wherever we publish (agenda, feeds, digest), as SQL conditions:
-    relevant, in the region (its communes, when ``region`` is given) or online, not hidden."""
+    relevant, in the region (its communes, when ``region`` is given) or online, not hidden
+    (with ``include_hidden``, hidden ones too, but never one merged into another)."""
     placed: Any = col(Event.in_region).is_(True)
     if region is not None:
         placed = sa.and_(
@@ -87,7 +88,9 @@ def published_conditions(
         sa.or_(col(Event.online).is_(True), placed),
     ]
     if not include_hidden:
-        conditions.append(col(Event.hidden).is_(False))
+        conditions.append(col(Event.hidden).is_(False))  # merged-away events are hidden too
+    else:  # an event merged into another is a husk (its listings moved): never shown
+        conditions.append(col(Event.merged_into).is_(None))
     return conditions
 
 
@@ -259,7 +262,9 @@ def explain_exclusion(
 ) -> str | None:
     """Why the public agenda leaves this event out (None: it is shown)."""
     reasons: list[str] = []
-    if event.hidden:
+    if event.merged_into is not None:
+        reasons.append(f"merged into event #{event.merged_into}")
+    elif event.hidden:
         reasons.append("hidden by an admin")
     if event.start is None:
         reasons.append("no start time")

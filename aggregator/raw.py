@@ -12,11 +12,34 @@ published shape. Times keep the source's own meaning:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-STATUSES = ("confirmed", "tentative", "cancelled", "postponed", "rescheduled")
+from aggregator.types import EventStatus
+
+# The words a source may say a status with (``RawEvent.status``, lowercased, the last part
+# of a schema.org URL), and the status each one means for us. Only input: ``normalize``
+# maps them; anything else published is an ``EventStatus``. An unknown word is scheduled.
+SOURCE_STATUS_WORDS: Mapping[str, EventStatus] = {
+    "scheduled": EventStatus.scheduled,
+    "confirmed": EventStatus.scheduled,
+    "rescheduled": EventStatus.scheduled,
+    "eventscheduled": EventStatus.scheduled,
+    "eventrescheduled": EventStatus.scheduled,
+    "eventmovedonline": EventStatus.scheduled,
+    "tentative": EventStatus.tentative,
+    "cancelled": EventStatus.cancelled,
+    "canceled": EventStatus.cancelled,
+    "eventcancelled": EventStatus.cancelled,
+    "annule": EventStatus.cancelled,
+    "annulé": EventStatus.cancelled,
+    "postponed": EventStatus.postponed,
+    "eventpostponed": EventStatus.postponed,
+    "reporte": EventStatus.postponed,
+    "reporté": EventStatus.postponed,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +78,7 @@ class RawEvent:
     longitude: float | None = None
     online: bool | None = None
     online_url: str | None = None
-    status: str | None = None
+    status: str | None = None  # the source's word (see SOURCE_STATUS_WORDS)
     organizer: str | None = None
     image: str | None = None
     price: str | None = None

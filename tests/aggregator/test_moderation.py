@@ -18,6 +18,7 @@ from aggregator.moderation import (
     split_link,
     unhide_event,
 )
+from aggregator.queries import explain_exclusion
 from aggregator.raw import RawEvent
 from aggregator.settings import Settings
 
@@ -180,9 +181,12 @@ def test_an_admin_merge_survives_a_recrawl_and_nothing_matches_the_merged_away_e
     assert {x.source_id for x in links_of(session, keep.id)} == {meetup.id, adl.id}
     assert merged.field_sources["title"] == meetup.id
     assert merged.merge_notes[-1]["manual"] and merged.merge_notes[-1]["merged"] == other.id
+    assert (other.merged_into, keep.merged_into) == (keep.id, None)
+    assert explain_exclusion(other) == f"merged into event #{keep.id}"
     crawl(session, sources, settings, LATER)
     session.refresh(other)
     assert other.hidden and links_of(session, other.id) == []
+    assert other.merged_into == keep.id
     assert all(x.pinned for x in links_of(session, keep.id))
     assert len(links_of(session, keep.id)) == 2
     third = Source(name="Ville de Marseille", url="https://ville.example/agenda",
@@ -193,6 +197,24 @@ def test_an_admin_merge_survives_a_recrawl_and_nothing_matches_the_merged_away_e
                   complete=True, settings=settings)
     session.commit()
     assert links_of(session, other.id) == []  # the tombstone attracts no new link
+
+
+def test_an_event_merged_into_another_by_the_column_alone_is_no_match_target(
+    session: Session, sources: tuple[Source, Source], settings: Settings
+) -> None:
+    meetup, adl = sources
+    ingest_events(session, meetup, [meetup_k8s(), jug_java()], now=NOW, complete=True,
+                  settings=settings)
+    session.commit()
+    cluster, java = sorted(events(session), key=lambda e: e.start or NOW)
+    cluster.merged_into = java.id  # the column says so; no note in merge_notes
+    session.add(cluster)
+    session.commit()
+    assert cluster.merge_notes == []
+    stats = ingest_events(session, adl, [adl_k8s()], now=NOW, complete=True, settings=settings)
+    session.commit()
+    assert (stats.new, stats.merged) == (1, 0)
+    assert {x.source_id for x in links_of(session, cluster.id)} == {meetup.id}
 
 
 def test_a_hidden_event_stays_hidden_after_a_recrawl_and_can_be_shown_again(
