@@ -173,10 +173,12 @@ def check_event_edit(
 
 def decided(event: Event) -> bool:
     """An admin already decided on this event (hid, showed, merged it away, or the inbox)."""
+    if event.merged_into is not None:
+        return True
     for note in event.merge_notes:
         if not isinstance(note, dict):
             continue
-        if note.get("inbox") in ("approved", "rejected") or "merged_into" in note:
+        if note.get("inbox") in ("approved", "rejected"):
             return True
         if "hidden" in note and note.get("manual"):
             return True

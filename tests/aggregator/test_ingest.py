@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -235,19 +234,21 @@ def test_all_day_events_are_stored_as_dates(session: Session, settings: Settings
 
 
 @pytest.mark.slow
-def test_ten_thousand_events_ingest_in_a_few_seconds(session: Session, settings: Settings) -> None:
+def test_ten_thousand_events_of_one_source_ingest_in_one_batch(
+    session: Session, settings: Settings
+) -> None:
+    """A big source lands whole in one pass (its speed is measured in benchmarks/, never
+    asserted here: a loaded CI machine must not fail a landing)."""
     src = add(session, "big", "meetup group", 70)
     batch = [
         RawEvent(title=f"Talk {i} sur Kubernetes", start=datetime(2026, 12, 1, 18, 0)
                  + timedelta(days=i % 150, minutes=i % 7), uid=f"u{i}", city="Marseille")
         for i in range(10_000)
     ]
-    started = time.perf_counter()
     stats = ingest_events(session, src, batch, now=NOW, complete=True, settings=settings)
     session.commit()
-    elapsed = time.perf_counter() - started
-    assert stats.new == 10_000
-    assert elapsed < 30  # a few seconds on an idle machine; generous for shared CI cores
+    assert (stats.new, stats.merged) == (10_000, 0)
+    assert session.exec(select(func.count()).select_from(Event)).one() == 10_000
 
 
 def test_two_writers_ingesting_the_same_source_at_once_store_each_link_once(

@@ -142,7 +142,7 @@ def test_an_entity_bomb_is_refused_quickly() -> None:
     began = time.monotonic()
     with pytest.raises(ParseError, match="entities"):
         parse("bad/billion-laughs.rss")
-    assert time.monotonic() - began < 2
+    assert time.monotonic() - began < 10  # refused before expanding (expanded: minutes)
 
 
 def test_a_feed_body_that_looks_like_a_path_is_never_opened_as_a_file(tmp_path: Path) -> None:
