@@ -187,7 +187,7 @@ def decided(event: Event) -> bool:
 
 def organizer_language(source: Source) -> str:
     """The page language the organizer submitted in (French when not known)."""
-    found = ((source.last_check or {}).get("organizer") or {}).get("language")
+    found = source.contact_language
     return found if found in ("fr", "en") else "fr"
 
 
@@ -395,11 +395,11 @@ def reject_feed(
 
 def remember_submission(source: Source, *, language: str, now: datetime) -> None:
     """Keep the organizer's page language on the source (for the decision mail)."""
+    source.contact_language = language if language in ("fr", "en") else "fr"
     source.last_check = {
         **(source.last_check or {}),
-        "organizer": {"language": language if language in ("fr", "en") else "fr",
-                      "submitted_at": now.isoformat()},
-    }  # fmt: skip
+        "organizer": {"submitted_at": now.isoformat()},
+    }
 
 
 def record_probe(

@@ -120,6 +120,7 @@ class Source(SQLModel, table=True):
     follow_links: bool = False
     spider: str | None = None  # name of a site-specific spider, else the generic one
     contact_email: str | None = None
+    contact_language: str | None = Field(default=None, max_length=8)  # fr/en: mails to them
     detected_format: str | None = None
     etag: str | None = None
     last_modified: str | None = None

@@ -111,7 +111,7 @@ def test_a_probe_records_its_route_or_why_it_found_none(session: Session) -> Non
     record_probe(source, proposal=None, route=None, finding=finding, now=NOW)
     assert source.adapter is None and source.last_check is not None
     assert source.last_check["probe_failure"] == finding
-    assert source.last_check["organizer"]["language"] == "en"  # kept beside the probe
+    assert source.contact_language == "en" and "organizer" in source.last_check  # beside the probe
     proposal = {"adapter": "ical", "url": "https://fablab-aix.example/agenda.ics", "events": 4}
     route = {"name": "Fablab Aix", "adapter": "ical", "url": proposal["url"]}
     record_probe(source, proposal=proposal, route=route, finding=finding, now=NOW)
