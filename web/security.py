@@ -248,13 +248,18 @@ _DOCS_HEADERS = (*_FIXED, (b"content-security-policy", _DOCS_POLICY.encode()))
 
 
 def request_cookie(scope: Scope, name: str) -> str | None:
-    """The value of cookie ``name`` in the request's ``Cookie`` headers, or None."""
+    """The value of cookie ``name`` in the request's ``Cookie`` header, or None (the last
+    one when it is repeated, as ``request.cookies`` reads it)."""
     for key, value in scope.get("headers", ()):
-        if key == b"cookie" and name.encode() in value:
+        if key == b"cookie":
+            if name.encode() not in value:
+                return None
+            seen = None
             for part in value.decode("latin-1").split(";"):
                 found, sep, text = part.strip().partition("=")
-                if sep and found == name:
-                    return text.strip().strip('"')
+                if sep and found.strip() == name:
+                    seen = text.strip().strip('"')
+            return seen
     return None
 
 
