@@ -295,11 +295,11 @@ def web_stage(events: int, requests: int, clients: int, seed: int, workdir: str,
     uvicorn processes (0: one per core, as `techagenda serve`). ``generator`` "raw": one
     asyncio loop holding ``clients`` keep-alive connections; "httpx": a thread with an
     httpx client per client (the generator of session 3, ~30x more CPU a request)."""
-    import os
-
-    workers = workers or os.cpu_count() or 1
     from aggregator.models import Event
     from benchmarks.sinks import WebServer
+    from web.app import default_workers
+
+    workers = workers or default_workers()
 
     load = _load_raw if generator == "raw" else _load
     engine, settings = _store(workdir, "web")

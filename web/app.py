@@ -129,6 +129,16 @@ def app_from_environment() -> FastAPI:
     return create_app(load_settings())
 
 
+def default_workers() -> int:
+    """One worker per core this process may run on (its CPU affinity, which a container's
+    cpuset narrows; ``os.cpu_count()`` where that is not known)."""
+    import os
+
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def run(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     """Serve the app with uvicorn (behind a reverse proxy: trust its X-Forwarded-* headers).
 
