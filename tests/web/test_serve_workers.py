@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -23,8 +24,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def started_workers(tmp_path: Path, **env: str) -> int:
-    """Serve until ``/api/events`` answers, stop; how many worker processes uvicorn logged."""
+def started_workers(tmp_path: Path, expected: int, **env: str) -> int:
+    """Serve until ``/api/events`` answers and ``expected`` workers logged their start (or
+    60 s passed), then stop; how many worker processes uvicorn logged."""
     port = free_port()
     environment = {
         **{k: v for k, v in os.environ.items() if k != "WEB_WORKERS"},
@@ -39,24 +41,37 @@ def started_workers(tmp_path: Path, **env: str) -> int:
         cwd=tmp_path, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         text=True, start_new_session=True,
     )
+    lines: list[str] = []
+    stream = child.stderr
+    assert stream is not None
+    reader = threading.Thread(target=lambda: lines.extend(iter(stream.readline, "")))
+    reader.start()
+
+    def started() -> int:
+        return sum("Started server process" in line for line in list(lines))
+
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
+        deadline = time.monotonic() + 60
+        answered = False
+        while time.monotonic() < deadline and not (answered and started() >= expected):
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/events", timeout=5):
-                    break
+                    answered = True
             except OSError:
-                time.sleep(0.5)
-        time.sleep(2)  # the other workers' start-up lines
+                pass
+            time.sleep(0.5)
+        time.sleep(1)  # one more would show here
     finally:
         os.killpg(child.pid, 15)
-        _, log = child.communicate(timeout=30)
-    return log.count("Started server process")
+        child.wait(30)
+        reader.join(10)
+    assert answered
+    return started()
 
 
 def test_serve_defaults_to_one_worker_per_usable_core_and_takes_web_workers(
     tmp_path: Path,
 ) -> None:
     assert default_workers() == len(os.sched_getaffinity(0))
-    assert started_workers(tmp_path) == default_workers()
-    assert started_workers(tmp_path, WEB_WORKERS="1") == 1
+    assert started_workers(tmp_path, default_workers()) == default_workers()
+    assert started_workers(tmp_path, 1, WEB_WORKERS="1") == 1
