@@ -387,12 +387,10 @@ def serve(
     ] = 0,
 ) -> None:
     """Run the web app (public agenda, subscriber pages, organizer submission, admin)."""
-    import os
-
-    from web.app import run
+    from web.app import default_workers, run
 
     _ = ctx.engine
-    run(ctx.settings, host=host, port=port, workers=workers or os.cpu_count() or 1)
+    run(ctx.settings, host=host, port=port, workers=workers or default_workers())
 
 
 @app.command("scheduler")

@@ -40,13 +40,13 @@ class Plan:
     web_requests: int  # per endpoint, at most
     web_seconds: float  # per endpoint: no request starts after this
     web_paths: tuple[str, ...] = ("/", "/api/events", "/feed.ics")
-    web_events: int = 20_000
+    web_events: tuple[int, ...] = (20_000,)  # upcoming events in the store, a row set each
     timeout: float = 120.0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 QUICK = Plan(parse=((60, 25),), dedupe=(10_000,), ingest=((40, 25),), crawl=((40, 25),),
-             digest=(200, 400), web_requests=200, web_seconds=5.0, web_events=2_000,
+             digest=(200, 400), web_requests=1000, web_seconds=5.0, web_events=(2_000, 20_000),
              web_paths=("/", "/api/events"), timeout=90.0)
 FULL = Plan(parse=((40, 25), (400, 25), (4000, 25)), dedupe=(1_000, 10_000, 100_000),
             ingest=((40, 25), (400, 25), (4000, 25)), crawl=((40, 25), (400, 25)),
@@ -58,7 +58,8 @@ def postgres_url() -> str | None:
     return os.environ.get("BENCH_POSTGRES_URL") or os.environ.get("TEST_POSTGRES_URL") or None
 
 
-def run_plan(plan: Plan, only: set[str], workdir: Path) -> list[Row]:
+def run_plan(plan: Plan, only: set[str], workdir: Path,
+             web_generators: tuple[str, ...] = ("raw",)) -> list[Row]:
     """Every selected stage of ``plan``, printed as it lands."""
     rows: list[Row] = []
 
@@ -100,9 +101,12 @@ def run_plan(plan: Plan, only: set[str], workdir: Path) -> list[Row]:
             add(measure("digest", f"{io}:digest_stage", timeout=t, subscribers=n, seed=SEED,
                         workdir=str(workdir)))
     if "web" in only:
-        add(measure("web", f"{io}:web_stage", timeout=t, events=plan.web_events,
-                    requests=plan.web_requests, clients=20, seed=SEED, workdir=str(workdir),
-                    seconds=plan.web_seconds, paths=plan.web_paths))
+        for n in plan.web_events:
+            for generator in web_generators:
+                add(measure("web", f"{io}:web_stage", timeout=t, events=n,
+                            requests=plan.web_requests, clients=20, seed=SEED,
+                            workdir=str(workdir), seconds=plan.web_seconds, paths=plan.web_paths,
+                            generator=generator))
     return rows
 
 
@@ -146,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--full", action="store_true", help="1k, 10k and 100k events")
     parser.add_argument("--only", default="", help=f"comma-separated stages among {', '.join(STAGES)}")
     parser.add_argument("--out", type=Path, default=Path("var/bench/last.json"))
+    parser.add_argument("--web-client", choices=("raw", "httpx", "both"), default="raw",
+                        help="the web stage's load generator: one asyncio loop (raw), a thread "
+                             "with an httpx client per client (httpx), or both")
     args = parser.parse_args(argv)
     plan = FULL if args.full else QUICK
     only = set(filter(None, args.only.split(","))) or set(STAGES)
@@ -156,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"techagenda benchmarks ({'full' if args.full else 'quick'}); every server on 127.0.0.1",
           flush=True)
     with tempfile.TemporaryDirectory(prefix="techagenda-bench-") as tmp:
-        rows = run_plan(plan, only, Path(tmp))
+        generators = ("raw", "httpx") if args.web_client == "both" else (args.web_client,)
+        rows = run_plan(plan, only, Path(tmp), generators)
     elapsed = time.perf_counter() - started
     print()
     print(format_table(rows))

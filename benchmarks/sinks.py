@@ -127,6 +127,11 @@ class WebServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def pid(self) -> int:
+        """The server process (uvicorn's supervisor; its workers are its children)."""
+        return int(self._process.pid or 0)
+
     def __enter__(self) -> WebServer:
         self._process.start()
         wait_for_port(self.port, timeout=60)

@@ -216,35 +216,129 @@ def _load(url: str, path: str, requests: int, clients: int, seconds: float,
             "p95_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))] * 1000, 1)}
 
 
-def web_stage(events: int, requests: int, clients: int, seed: int, workdir: str,
-              seconds: float = 25.0, paths: tuple[str, ...] = ("/", "/api/events", "/feed.ics"),
-              workers: int = 0) -> list[Row]:
-    """Each path alone (one client), then under ``clients`` concurrent clients; ``workers``
-    uvicorn processes (0: one per core, as `techagenda serve`)."""
+async def _get(reader: Any, writer: Any, host: str, path: str) -> int:
+    """One keep-alive ``GET`` on an open connection; the status (body read, then dropped)."""
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: */*\r\n\r\n".encode())
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    fields = dict((k.strip().lower(), v.strip()) for k, _, v in (x.partition(":") for x in lines[1:] if x))
+    if "content-length" in fields:
+        await reader.readexactly(int(fields["content-length"]))
+    elif fields.get("transfer-encoding") == "chunked":
+        while size := int((await reader.readuntil(b"\r\n")).split(b";")[0], 16):
+            await reader.readexactly(size + 2)
+        await reader.readuntil(b"\r\n")
+    return status
+
+
+def _load_raw(url: str, path: str, requests: int, clients: int, seconds: float,
+              timeout: float = 20.0) -> dict[str, Any]:
+    """``requests`` GETs over ``clients`` keep-alive connections from one asyncio loop, none
+    started after ``seconds``: a load generator that spends ~0.1 ms of CPU a request where
+    an httpx client in a thread spends ~3 ms, so the server is measured, not the client."""
+    import asyncio
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    latencies: list[float] = []
+    errors = 0
+    remaining = [requests]
+
+    async def client() -> None:
+        nonlocal errors
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            while time.monotonic() < deadline and remaining[0] > 0:
+                remaining[0] -= 1
+                t0 = time.perf_counter()
+                try:
+                    ok = await asyncio.wait_for(_get(reader, writer, host, path), timeout) == 200
+                except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
+                    ok = False
+                latencies.append(time.perf_counter() - t0)
+                errors += not ok
+                if not ok:
+                    writer.close()
+                    reader, writer = await asyncio.open_connection(host, port)
+        finally:
+            writer.close()
+
+    async def run() -> None:
+        await asyncio.gather(*(client() for _ in range(clients)))
+
+    deadline = time.monotonic() + seconds
+    t0 = time.perf_counter()
+    asyncio.run(run())
+    wall = time.perf_counter() - t0
+    ordered = sorted(latencies) or [0.0]
+    return {"count": len(latencies), "errors": errors, "wall": wall,
+            "p50_ms": round(statistics.median(ordered) * 1000, 1),
+            "p95_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))] * 1000, 1)}
+
+
+def _cpu_seconds(root: int) -> float | None:
+    """CPU time (user + system) of process ``root`` and its descendants, from /proc."""
     import os
 
-    workers = workers or os.cpu_count() or 1
+    try:
+        stats = {}
+        for name in os.listdir("/proc"):
+            if name.isdigit():
+                try:
+                    with open(f"/proc/{name}/stat", encoding="ascii") as f:
+                        fields = f.read().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                stats[int(name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    except OSError:
+        return None
+    tree, grown = {root}, True
+    while grown:
+        more = {pid for pid, (ppid, _) in stats.items() if ppid in tree} - tree
+        tree |= more
+        grown = bool(more)
+    return sum(stats[p][1] for p in tree if p in stats) / os.sysconf("SC_CLK_TCK")
+
+
+def web_stage(events: int, requests: int, clients: int, seed: int, workdir: str,
+              seconds: float = 25.0, paths: tuple[str, ...] = ("/", "/api/events", "/feed.ics"),
+              workers: int = 0, generator: str = "raw") -> list[Row]:
+    """Each path alone (one client), then under ``clients`` concurrent clients; ``workers``
+    uvicorn processes (0: one per core, as `techagenda serve`). ``generator`` "raw": one
+    asyncio loop holding ``clients`` keep-alive connections; "httpx": a thread with an
+    httpx client per client (the generator of session 3, ~30x more CPU a request)."""
     from aggregator.models import Event
     from benchmarks.sinks import WebServer
+    from web.app import default_workers
 
+    workers = workers or default_workers()
+
+    load = _load_raw if generator == "raw" else _load
     engine, settings = _store(workdir, "web")
     _insert(engine, Event, _event_rows(events, NOW.date() + timedelta(days=1), 59, seed))
     engine.dispose()
     rows = []
     with WebServer(settings.db_url, str(settings.data_dir), NOW, workers=workers) as web:
-        import httpx
-
         for path in paths:
-            httpx.get(web.url + path, timeout=60)  # warm up (templates, caches)
-            alone = _load(web.url, path, 3, 1, 60, timeout=60)
+            _load_raw(web.url, path, clients, clients, 60, timeout=60)  # warm every worker
+            alone = load(web.url, path, 3, 1, 60, timeout=60)
+            server_before, mine_before = _cpu_seconds(web.pid), time.process_time()
             with Clock() as clock:
-                result = _load(web.url, path, requests, clients, seconds)
+                result = load(web.url, path, requests, clients, seconds)
+            server_after, mine = _cpu_seconds(web.pid), time.process_time() - mine_before
+            count = max(1, result["count"])
+            cpu = ""
+            if server_before is not None and server_after is not None:
+                cpu = (f"; CPU a request: server {(server_after - server_before) * 1000 / count:.2f} ms, "
+                       f"load generator {mine * 1000 / count:.2f} ms")
             row = clock.row(f"web GET {path}", result["count"], "requests", size=f"{events} events",
                             note=f"p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms, "
-                                 f"{clients} clients, {workers} workers, {result['errors']} errors; "
-                                 f"alone p50 {alone['p50_ms']} ms")
+                                 f"{clients} clients ({generator}), {workers} workers, "
+                                 f"{result['errors']} errors; alone p50 {alone['p50_ms']} ms{cpu}")
             row.update(p50_ms=result["p50_ms"], p95_ms=result["p95_ms"], errors=result["errors"],
-                       alone_p50_ms=alone["p50_ms"])
+                       alone_p50_ms=alone["p50_ms"], generator=generator)
             row["peak_mb"] = None  # the server's memory is another process's
             row["grew_mb"] = None
             rows.append(row)

@@ -6,14 +6,14 @@ made in ``create_app`` from the settings passed in and kept on ``app.state``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
@@ -38,14 +38,7 @@ from web.cache import install_response_cache
 from web.errors import install_error_handlers
 from web.present import subscribe_links
 from web.rendering import make_templates
-from web.security import (
-    CSRF_COOKIE,
-    RateLimiter,
-    apply_security_headers,
-    cookie_flags,
-    csrf_cookie_valid,
-    new_csrf_token,
-)
+from web.security import RateLimiter, SecurityHeadersMiddleware
 
 STATIC = Path(__file__).parent / "static"
 WEB_BUSY_TIMEOUT_MS = 5000  # how long a page waits on a locked SQLite file before a 503
@@ -119,20 +112,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         app.include_router(module.router)
     install_error_handlers(app)
     install_response_cache(app, app.state.engine)  # inside the security headers below
-
-    @app.middleware("http")
-    async def security_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        cookie = request.cookies.get(CSRF_COOKIE)
-        fresh = not csrf_cookie_valid(settings, cookie)
-        request.state.csrf_token = new_csrf_token(settings) if fresh else cookie
-        response = await call_next(request)
-        if fresh:
-            response.set_cookie(CSRF_COOKIE, request.state.csrf_token, **cookie_flags(settings))
-        apply_security_headers(response, request.url.path)
-        return response
-
+    app.add_middleware(SecurityHeadersMiddleware, settings=settings)  # outermost of ours
     return app
 
 
@@ -148,6 +128,16 @@ def app_from_environment() -> FastAPI:
     from aggregator.settings import load_settings
 
     return create_app(load_settings())
+
+
+def default_workers() -> int:
+    """One worker per core this process may run on (its CPU affinity, which a container's
+    cpuset narrows; ``os.cpu_count()`` where that is not known)."""
+    import os
+
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
 
 
 def run(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:

@@ -26,12 +26,14 @@ is never stored.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -42,8 +44,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from web.feeds import etag_of, not_modified
-from web.i18n import request_language
-from web.security import ADMIN_COOKIE
+from web.i18n import LANG_COOKIE, pick_language
+from web.security import ADMIN_COOKIE, request_cookie
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -171,19 +173,44 @@ class ResponseCache:
 
 def cacheable(request: Request) -> bool:
     """Whether ``request`` may be answered from the cache (anonymous GET of a public page)."""
-    return (
-        request.method == "GET"
-        and CACHEABLE.match(request.url.path) is not None
-        and ADMIN_COOKIE not in request.cookies
-        and "authorization" not in request.headers
-    )
+    return cacheable_scope(request.scope)
+
+
+def cacheable_scope(scope: Scope) -> bool:
+    """:func:`cacheable` read from the ASGI scope alone (no ``Request`` built on a hit)."""
+    if scope.get("method") != "GET" or CACHEABLE.match(scope.get("path", "")) is None:
+        return False
+    for key, value in scope.get("headers", ()):
+        if key == b"authorization":
+            return False
+        admin = key == b"cookie" and ADMIN_COOKIE.encode() in value
+        if admin and request_cookie(scope, ADMIN_COOKIE) is not None:
+            return False
+    return True
+
+
+@lru_cache(maxsize=1024)
+def _language(asked: str | None, cookie: str | None, accept: str | None) -> str:
+    """``pick_language`` (Babel's negotiation) once per distinct triple."""
+    return pick_language(asked, cookie, accept)
 
 
 def cache_key(request: Request, version: tuple[Any, ...], now: datetime) -> tuple[Any, ...]:
     """Route, sorted query, language, the clock's minute and the store version."""
-    query = urlencode(sorted(parse_qsl(request.url.query, keep_blank_values=True)))
+    return scope_key(request.scope, version, now)
+
+
+def scope_key(scope: Scope, version: tuple[Any, ...], now: datetime) -> tuple[Any, ...]:
+    """:func:`cache_key` from the ASGI scope (the language as ``request_language`` picks it:
+    the last ``lang`` of the query, the language cookie, ``Accept-Language``)."""
+    pairs = parse_qsl(bytes(scope.get("query_string", b"")).decode("latin-1"),
+                      keep_blank_values=True)
+    asked = next((value for name, value in reversed(pairs) if name == "lang"), None)
+    accept = next((v.decode("latin-1") for k, v in scope.get("headers", ())
+                   if k == b"accept-language"), None)
+    language = _language(asked, request_cookie(scope, LANG_COOKIE), accept)
     minute = now.replace(second=0, microsecond=0).isoformat()
-    return (request.url.path, query, request_language(request), minute, version)
+    return (scope.get("path", ""), urlencode(sorted(pairs)), language, minute, version)
 
 
 class ResponseCacheMiddleware:
@@ -192,6 +219,9 @@ class ResponseCacheMiddleware:
     def __init__(self, app: ASGIApp, cache: ResponseCache) -> None:
         self.app = app
         self.cache = cache
+        # misses being rendered: a request arriving meanwhile for the same key waits for
+        # that one answer instead of rendering it again (no stampede after a new version)
+        self.pending: dict[tuple[Any, ...], asyncio.Future[CachedResponse | None]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -204,18 +234,42 @@ class ResponseCacheMiddleware:
             finally:
                 cache.forget()
             return
-        request = Request(scope)
-        if not cacheable(request):
+        if not cacheable_scope(scope):
             await self.app(scope, receive, send)
             return
-        key = cache_key(request, await cache.version(), request.app.state.clock())
+        key = scope_key(scope, await cache.version(), scope["app"].state.clock())
         entry = cache.get(key)
         if entry is None:
+            waiting = self.pending.get(key)
+            if waiting is not None:
+                entry = await asyncio.shield(waiting)
+                if entry is None:  # that answer was not storable: render this one too
+                    await self.app(scope, receive, send)
+                    return
+            else:
+                entry = await self._fetch_once(key, scope, receive, send, cache)
+                if entry is None:
+                    return  # answered as it came: not a cacheable response
+        await _answer(scope, entry, send)
+
+    async def _fetch_once(
+        self, key: tuple[Any, ...], scope: Scope, receive: Receive, send: Send,
+        cache: ResponseCache,
+    ) -> CachedResponse | None:
+        """:meth:`_fetch` with the result shared with the requests for ``key`` meanwhile."""
+        future: asyncio.Future[CachedResponse | None] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self.pending[key] = future
+        entry = None
+        try:
             entry = await self._fetch(scope, receive, send, cache)
-            if entry is None:
-                return  # answered as it came: not a cacheable response
-            cache.put(key, entry)
-        await _answer(request, entry, send)
+            if entry is not None:
+                cache.put(key, entry)
+        finally:
+            del self.pending[key]
+            future.set_result(entry)
+        return entry
 
     async def _fetch(
         self, scope: Scope, receive: Receive, send: Send, cache: ResponseCache
@@ -258,12 +312,14 @@ class ResponseCacheMiddleware:
         return CachedResponse(body, kept, etag, modified, cache.monotonic())
 
 
-async def _answer(request: Request, entry: CachedResponse, send: Send) -> None:
+async def _answer(scope: Scope, entry: CachedResponse, send: Send) -> None:
     """The stored response, or 304 when the client's copy is current."""
     headers = [*entry.headers, (b"etag", entry.etag.encode("latin-1"))]
-    fresh = not_modified(
-        request.headers.get("if-none-match"),
-        request.headers.get("if-modified-since") if entry.modified else None,
+    asked = {k.decode(): v.decode("latin-1") for k, v in scope.get("headers", ())
+             if k in _CONDITIONAL}
+    fresh = bool(asked) and not_modified(
+        asked.get("if-none-match"),
+        asked.get("if-modified-since") if entry.modified else None,
         entry.etag,
         entry.modified or _EPOCH,
     )

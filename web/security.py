@@ -16,7 +16,8 @@ import secrets
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, MutableMapping
+from http.cookies import SimpleCookie
 from typing import Any
 
 from fastapi import Request, Response
@@ -228,3 +229,94 @@ def apply_security_headers(response: Response, path: str) -> Response:
     else:
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     return response
+
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+_DOCS_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
+)
+_FIXED = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"),
+          (b"x-frame-options", b"DENY"))
+_PAGE_HEADERS = (*_FIXED, (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()))
+_DOCS_HEADERS = (*_FIXED, (b"content-security-policy", _DOCS_POLICY.encode()))
+
+
+def request_cookie(scope: Scope, name: str) -> str | None:
+    """The value of cookie ``name`` in the request's ``Cookie`` header, or None (the last
+    one when it is repeated, as ``request.cookies`` reads it)."""
+    for key, value in scope.get("headers", ()):
+        if key == b"cookie":
+            if name.encode() not in value:
+                return None
+            seen = None
+            for part in value.decode("latin-1").split(";"):
+                found, sep, text = part.strip().partition("=")
+                if sep and found.strip() == name:
+                    seen = text.strip().strip('"')
+            return seen
+    return None
+
+
+def csrf_set_cookie(settings: Settings, token: str) -> bytes:
+    """The ``Set-Cookie`` value that hands ``token`` to the browser (the flags of
+    :func:`cookie_flags`, written as Starlette's ``Response.set_cookie`` writes them)."""
+    flags = cookie_flags(settings)
+    cookie: SimpleCookie = SimpleCookie()
+    cookie[CSRF_COOKIE] = token
+    cookie[CSRF_COOKIE]["path"] = flags["path"]
+    cookie[CSRF_COOKIE]["httponly"] = True
+    cookie[CSRF_COOKIE]["samesite"] = flags["samesite"]
+    if flags["secure"]:
+        cookie[CSRF_COOKIE]["secure"] = True
+    return cookie.output(header="").strip().encode("latin-1")
+
+
+class SecurityHeadersMiddleware:
+    """Plain ASGI middleware: every HTTP answer gets the security headers (those a route
+    set itself are kept) and a visitor without a valid CSRF cookie gets one; the token for
+    this request's forms is ``request.state.csrf_token``. Unlike a ``BaseHTTPMiddleware``
+    it wraps ``send`` only: no task group, no re-streamed body, streaming answers untouched.
+    """
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        self.signer = _csrf_signer(settings)
+
+    def _valid(self, value: str | None) -> bool:
+        if not value:
+            return False
+        try:
+            self.signer.unsign(value)
+        except BadSignature:
+            return False
+        return True
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cookie = request_cookie(scope, CSRF_COOKIE)
+        fresh = not self._valid(cookie)
+        token = new_csrf_token(self.settings) if fresh else str(cookie)
+        scope.setdefault("state", {})["csrf_token"] = token
+        wanted = _DOCS_HEADERS if str(scope.get("path", "")).startswith("/docs") else _PAGE_HEADERS
+        set_cookie = csrf_set_cookie(self.settings, token) if fresh else None
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or ())
+                present = {bytes(k).lower() for k, _ in headers}
+                headers.extend((k, v) for k, v in wanted if k not in present)
+                if set_cookie is not None:
+                    headers.append((b"set-cookie", set_cookie))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
