@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -65,6 +65,44 @@ class StoredListings:
     distinct: set[frozenset[str]] = field(default_factory=set)  # admin: not the same
 
 
+_LINK_COLUMNS = ("id", "event_id", "source_id", "external_id", "content_hash", "pinned",
+                 "gone_since")  # fmt: skip
+_BASES: dict[tuple[str, int, str], Candidate | None] = {}  # (store, link id, hash) -> base
+_BASES_MAX = 200_000
+
+
+def _candidate_bases(session: Session, links: Sequence[Any]) -> dict[int, Candidate | None]:
+    """Each listing's candidate before its key, source and names are set, by link id.
+
+    A link's stored version (``raw``) is only ever written together with its
+    ``content_hash``, so a (link, hash) pair always means the same version: its candidate is
+    built once per process and reused by every later batch (a crawl reads the same days'
+    listings once per source); only the versions not seen yet are read and decoded."""
+    store = session.connection().engine.url.render_as_string(hide_password=True)
+    found: dict[int, Candidate | None] = {}
+    missing: list[int] = []
+    for link in links:
+        cached = _BASES.get((store, link.id, link.content_hash), _MISSING)
+        if cached is _MISSING:
+            missing.append(link.id)
+        else:
+            found[link.id] = cached  # type: ignore[assignment]
+    if missing:
+        if len(_BASES) + len(missing) > _BASES_MAX:
+            _BASES.clear()
+        table = EventLink.__table__  # type: ignore[attr-defined]
+        query = sa.select(table.c.id, table.c.content_hash, table.c.raw)
+        for part in _chunks(missing):
+            for row in session.connection().execute(query.where(table.c.id.in_(part))):
+                base = (candidate_of(NormalizedEvent.from_json(row.raw), None, None)
+                        if row.raw else None)  # fmt: skip
+                found[row.id] = _BASES[(store, row.id, row.content_hash)] = base
+    return found
+
+
+_MISSING: Any = object()
+
+
 def load_listings(session: Session, days: Sequence[date] | None,
                   own_source: int | None = None) -> StoredListings:
     """Candidates for every listing of the events starting on ``days`` (or spanning one of
@@ -88,27 +126,34 @@ def load_listings(session: Session, days: Sequence[date] | None,
                 table.c.end_date >= ordered[0])
             events.update((r.id, r) for r in session.connection().execute(spanning))
     ids = sorted(events)
-    links: list[EventLink] = []
+    link_table = EventLink.__table__  # type: ignore[attr-defined]
+    light = sa.select(*(link_table.c[name] for name in _LINK_COLUMNS))
+    links: list[Any] = []
     for part in _chunks(ids):
-        links.extend(session.exec(select(EventLink).where(col(EventLink.event_id).in_(part))))
+        links.extend(session.connection().execute(light.where(link_table.c.event_id.in_(part))))
     source_ids = sorted({link.source_id for link in links})
     sources: dict[int, Source] = {}
     for part in _chunks(source_ids):
         sources.update((s.id, s) for s in session.exec(  # type: ignore[misc]
             select(Source).where(col(Source.id).in_(part))))
     own = {link.event_id for link in links if own_source is not None and link.source_id == own_source}
+    live = [link for link in links if link.gone_since is None]
+    bases = _candidate_bases(session, live)
     stored = StoredListings()
     for link in links:
         if link.pinned:
             stored.pinned_events.add(link.event_id)
-        if not link.raw or link.gone_since is not None:
+    for link in live:
+        base = bases.get(link.id)
+        if base is None:  # a listing without its stored version (never read)
             continue
-        item = NormalizedEvent.from_json(link.raw)
-        assert link.id is not None
         stored.key_of[link.id] = link_key(link.source_id, link.external_id)
-        source_id = own_source if link.event_id in own else link.source_id
-        stored.candidates.append(candidate_of(item, ("e", link.event_id, link.id), source_id,
-                                              source_names(sources.get(link.source_id))))
+        names = source_names(sources.get(link.source_id))
+        stored.candidates.append(replace(
+            base, key=("e", link.event_id, link.id),
+            source_id=own_source if link.event_id in own else link.source_id,
+            names=tuple(dict.fromkeys((*base.names, *names))),
+        ))  # fmt: skip
     keys = sorted(stored.key_of.values())
     for part in _chunks(keys):
         pairs = session.exec(select(PairDecision.left_key, PairDecision.right_key).where(
