@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import smtplib
 import ssl
@@ -28,7 +29,7 @@ from types import TracebackType
 from typing import Protocol, Self
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from aggregator.errors import ConfigError, PermanentMailError, TemporaryMailError
+from aggregator.errors import ConfigError, MailError, PermanentMailError, TemporaryMailError
 
 
 class Mailer(Protocol):
@@ -247,3 +248,15 @@ class RateLimiter:
             self.sleep(self._next - now)
             now = self._next
         self._next = now + self.interval
+
+
+def send_quietly(outbox_url: str, message: EmailMessage, *, what: str) -> bool:
+    """Send one transactional mail now (a confirmation, an organizer's notice), after the
+    web's answer: a failure is logged with ``what`` the mail was, never raised."""
+    try:
+        with make_mailer(outbox_url) as mailer:
+            mailer.send(message)
+    except (MailError, OSError) as exc:
+        logging.getLogger(__name__).warning("%s mail to %s not sent: %s", what, message["To"], exc)
+        return False
+    return True

@@ -16,10 +16,9 @@ import logging
 from datetime import datetime
 from email.message import EmailMessage
 
-from aggregator.errors import MailError
 from aggregator.inbox import Decision
 from aggregator.settings import Settings
-from newsletter.mailers import make_mailer
+from newsletter.mailers import send_quietly
 from newsletter.messages import build_message, clean_header, sender_domain
 
 log = logging.getLogger("techagenda.organizer_mail")
@@ -177,8 +176,4 @@ def decision_message(settings: Settings, decision: Decision, *, now: datetime) -
 
 def send_organizer_mail(settings: Settings, message: EmailMessage) -> None:
     """Send one organizer mail (after the web's answer); a failure is logged, not raised."""
-    try:
-        with make_mailer(settings.outbox_url) as mailer:
-            mailer.send(message)
-    except (MailError, OSError) as exc:
-        log.warning("organizer mail to %s not sent: %s", message["To"], exc)
+    send_quietly(settings.outbox_url, message, what="organizer")

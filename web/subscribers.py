@@ -20,10 +20,10 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from aggregator.errors import InvalidInputError, MailError
+from aggregator.errors import InvalidInputError
 from aggregator.models import Subscriber, SubscriberStatus
 from aggregator.settings import Settings
-from newsletter.mailers import make_mailer
+from newsletter.mailers import send_quietly
 from newsletter.subscribers import (
     confirm,
     delete_subscriber,
@@ -46,11 +46,7 @@ log = logging.getLogger(__name__)
 
 def send_confirmation(settings: Settings, message: EmailMessage) -> None:
     """Send one confirmation mail after the answer left; a failure is logged, not shown."""
-    try:
-        with make_mailer(settings.outbox_url) as mailer:
-            mailer.send(message)
-    except (MailError, OSError) as exc:
-        log.warning("confirmation mail to %s not sent: %s", message["To"], exc)
+    send_quietly(settings.outbox_url, message, what="confirmation")
 
 
 def _choices(request: Request) -> dict[str, object]:
