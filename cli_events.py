@@ -25,13 +25,13 @@ def events_list(
     """List what the public agenda shows (upcoming, in region or online, relevant)."""
     from aggregator.queries import all_events_with_reasons, list_agenda
     from aggregator.regions import load_region
-    from aggregator.weeks import week_bounds
+    from cli_digest import week_option
 
     settings = current().settings
     region = load_region(settings.region)
     now = utcnow()
     if week:
-        start, end = week_bounds(week, region.timezone)
+        start, end = week_option(week).bounds(region.tz)
     else:
         start, end = now, now + timedelta(days=365)
     with current().session() as session:

@@ -10,14 +10,14 @@ channels list the same events by construction.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
+from datetime import date, tzinfo
 
 from sqlmodel import Session
 
 from aggregator.history import load_changes
 from aggregator.models import EventChange, Subscriber
 from aggregator.settings import Settings
-from aggregator.weeks import week_monday, week_of
+from aggregator.weeks import Week
 from newsletter import ledger
 from newsletter.select import DigestContent, EventView, SubscriberPrefs, select_digest
 
@@ -39,7 +39,7 @@ def load_inputs(
 ) -> DigestInputs:
     """Read the events, histories and changes for ``week`` (``include_week``: count this
     week's own sent digest as already told, for a preview "as if sent now")."""
-    monday = week_monday(week)
+    monday = Week.parse(week).monday
     events = ledger.load_events(session, first_day=monday)
     history = ledger.load_history(
         session, region=settings.region, before_week=week, include_week=include_week
@@ -69,11 +69,6 @@ def content_for(inputs: DigestInputs, sub: Subscriber | SubscriberPrefs) -> Dige
 def whole_region(inputs: DigestInputs, *, language: str = "fr") -> DigestContent:
     """The issue as a reader with no filter and no history sees it (the gate, the archive)."""
     return content_for(inputs, SubscriberPrefs(email="", language=language, id=None))
-
-
-def current_week(now: datetime, tz: tzinfo) -> str:
-    """The ISO week ``now`` falls in, on the region's clock."""
-    return week_of(now.astimezone(tz).date())
 
 
 def select_for_subscriber(
