@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from aggregator.models import Event
 from aggregator.queries import event_sources
+from aggregator.read import public_view
 from web.agenda import AgendaFilter, agenda_filter, list_events
 from web.deps import NowDep, SessionDep
 from web.feeds import (
@@ -34,7 +35,7 @@ FEED_LIMIT = 500
 
 
 class EventOut(BaseModel):
-    """One event as the JSON API shows it."""
+    """One event as the JSON API shows it: the fields of ``aggregator.read.PublicEvent``."""
 
     id: int
     title: str
@@ -160,32 +161,8 @@ def feed_atom(
 
 
 def to_out(event: Event, base: str, sources: list[str]) -> EventOut:
-    return EventOut(
-        id=event.id or 0,
-        title=event.title,
-        url=f"{base}/events/{event.id}",
-        start=event.start,
-        end=event.end,
-        all_day=event.all_day,
-        start_date=event.start_date,
-        end_date=event.end_date,
-        timezone=event.timezone,
-        status=event.status,
-        venue=event.venue,
-        address=event.address,
-        city=event.city,
-        postcode=event.postcode,
-        insee=event.insee,
-        latitude=event.latitude,
-        longitude=event.longitude,
-        online=event.online,
-        organizer=event.organizer,
-        price=event.price,
-        topics=list(event.topics),
-        description=event.description_text,
-        sources=sources,
-        updated_at=event.updated_at,
-    )
+    """The API's item: the one read shape of an event (``aggregator.read``)."""
+    return EventOut(**public_view(event, base_url=base, sources=sources).as_dict())
 
 
 @router.get("/api/events", tags=["api"], response_model=EventPage)
