@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from aggregator.errors import ConfigError
+from aggregator.timeutil import zone
 
 PACKS = Path(__file__).parent / "regions"
 TAXONOMY_FILE = PACKS / "_taxonomy.toml"
@@ -112,7 +113,8 @@ class Region:
 
     @property
     def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
+        """The region's zone (``aggregator.timeutil.zone``, cached)."""
+        return zone(self.timezone)
 
     @property
     def starter_sources(self) -> Path | None:
@@ -338,8 +340,8 @@ def load_region(name: str) -> Region:
     try:
         meta = tomllib.loads(toml_path.read_text(encoding="utf-8"))
         communes = _read_communes(folder / meta.get("communes", "communes.csv"))
-        ZoneInfo(meta["timezone"])
-    except (tomllib.TOMLDecodeError, KeyError, ValueError, OSError, ZoneInfoNotFoundError) as exc:
+        zone(meta["timezone"])
+    except (tomllib.TOMLDecodeError, KeyError, ValueError, OSError) as exc:
         raise ConfigError(f"region pack {folder} is broken: {exc!r}") from exc
     starter = folder / meta.get("starter_sources", "sources.csv")
     routes = folder / meta.get("routes", "routes.toml")

@@ -18,6 +18,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from aggregator.errors import ConfigError
+from aggregator.timeutil import zone
 
 
 def _toml_file() -> Path:
@@ -121,7 +122,8 @@ class Settings(BaseSettings):
 
     @property
     def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
+        """The default zone (``aggregator.timeutil.zone``, cached)."""
+        return zone(self.timezone)
 
     def to_env(self) -> dict[str, str]:
         """Environment variables that rebuild these settings in a child process."""
