@@ -3,7 +3,7 @@
 
 :class:`PublicEvent` is built once by :func:`public_view` from the stored event, the URLs
 of the sources that carry it and the site's base URL; :meth:`PublicEvent.as_json` is the
-one JSON object of an event (the API's ``EventOut`` schema has exactly these keys).
+one JSON object of an event. The API serves the dataclass itself (its OpenAPI schema).
 Instants are UTC; all-day events also give their local ``start_date``/``end_date``.
 """
 
@@ -12,34 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-
-class StoredEvent(Protocol):
-    """What :func:`public_view` reads of an event (``aggregator.models.Event`` has it)."""
-
-    id: int | None
-    title: str
-    start: datetime | None
-    end: datetime | None
-    all_day: bool
-    start_date: date | None
-    end_date: date | None
-    timezone: str
-    status: Any
-    venue: str | None
-    address: str | None
-    city: str | None
-    postcode: str | None
-    insee: str | None
-    latitude: float | None
-    longitude: float | None
-    online: bool
-    organizer: str | None
-    price: str | None
-    topics: Any
-    description_text: str | None
-    updated_at: datetime | None
+from aggregator.models import Event
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,34 +58,21 @@ class PublicEvent:
         return {name: _json(value) for name, value in self.as_dict().items()}
 
 
-def public_view(event: StoredEvent, *, base_url: str, sources: Iterable[str]) -> PublicEvent:
-    """The read shape of a stored event (``sources``: see ``aggregator.queries.event_sources``)."""
+_DERIVED = frozenset({"id", "url", "status", "topics", "description", "sources"})
+
+
+def public_view(event: Event, *, base_url: str, sources: Iterable[str]) -> PublicEvent:
+    """The read shape of a stored event (``sources``: see ``aggregator.queries.event_sources``);
+    every field but the derived ones is the stored field of that name."""
     status = event.status
     return PublicEvent(
         id=event.id or 0,
-        title=event.title,
         url=f"{base_url.rstrip('/')}/events/{event.id}",
-        start=event.start,
-        end=event.end,
-        all_day=event.all_day,
-        start_date=event.start_date,
-        end_date=event.end_date,
-        timezone=event.timezone,
         status=str(getattr(status, "value", status)),
-        venue=event.venue,
-        address=event.address,
-        city=event.city,
-        postcode=event.postcode,
-        insee=event.insee,
-        latitude=event.latitude,
-        longitude=event.longitude,
-        online=event.online,
-        organizer=event.organizer,
-        price=event.price,
         topics=tuple(event.topics or ()),
         description=event.description_text,
         sources=tuple(sources),
-        updated_at=event.updated_at,
+        **{f.name: getattr(event, f.name) for f in fields(PublicEvent) if f.name not in _DERIVED},
     )
 
 

@@ -5,7 +5,7 @@ Every export takes the same filters as the agenda page (``web.agenda.AgendaFilte
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from aggregator.models import Event
 from aggregator.queries import event_sources
-from aggregator.read import public_view
+from aggregator.read import PublicEvent, public_view
 from web.agenda import AgendaFilter, agenda_filter, list_events
 from web.deps import NowDep, SessionDep
 from web.feeds import (
@@ -34,33 +34,7 @@ router = APIRouter()
 FEED_LIMIT = 500
 
 
-class EventOut(BaseModel):
-    """One event as the JSON API shows it: the fields of ``aggregator.read.PublicEvent``."""
-
-    id: int
-    title: str
-    url: str
-    start: datetime | None
-    end: datetime | None
-    all_day: bool
-    start_date: date | None
-    end_date: date | None
-    timezone: str
-    status: str
-    venue: str | None
-    address: str | None
-    city: str | None
-    postcode: str | None
-    insee: str | None
-    latitude: float | None
-    longitude: float | None
-    online: bool
-    organizer: str | None
-    price: str | None
-    topics: list[str]
-    description: str | None
-    sources: list[str]
-    updated_at: datetime | None
+EventOut = PublicEvent  # one event as the JSON API shows it: the one read shape
 
 
 class EventPage(BaseModel):
@@ -162,7 +136,7 @@ def feed_atom(
 
 def to_out(event: Event, base: str, sources: list[str]) -> EventOut:
     """The API's item: the one read shape of an event (``aggregator.read``)."""
-    return EventOut(**public_view(event, base_url=base, sources=sources).as_dict())
+    return public_view(event, base_url=base, sources=sources)
 
 
 @router.get("/api/events", tags=["api"], response_model=EventPage)
