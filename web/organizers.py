@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.concurrency import run_in_threadpool
@@ -88,7 +89,7 @@ def submit_preview(
     else:
         rows = preview_rows(seen.events, region, now)
     known = session.exec(select(Source).where(Source.url == url)).first()
-    tz = region.tz
+    tz = ZoneInfo(region.timezone)
     evenings = {
         r.start.astimezone(tz).date()
         for r in rows[:PREVIEW_ROWS]
@@ -139,7 +140,7 @@ def submit_confirm(
 
 
 def _today(request: Request, now: datetime) -> date:
-    return now.astimezone(request.app.state.region.tz).date()
+    return now.astimezone(ZoneInfo(request.app.state.region.timezone)).date()
 
 
 @router.get("/submit/event", response_class=HTMLResponse)
