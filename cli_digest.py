@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -12,18 +11,24 @@ import typer
 
 from aggregator import errors
 from aggregator.models import utcnow
+from aggregator.weeks import InvalidWeekError, Week
 from cli_support import current
 
 digest_app = typer.Typer(help="The weekly digest.", no_args_is_help=True)
 
 
-def _week(week: str | None) -> str:
-    from aggregator.weeks import upcoming_week, week_monday
+def week_option(value: str) -> Week:
+    """A ``--week`` option read as an ISO week (a bad one is a usage error: exit code 3)."""
+    try:
+        return Week.parse(value)
+    except InvalidWeekError as exc:
+        raise errors.ConfigError(str(exc)) from exc
 
-    if week:
-        week_monday(week)
-        return week
-    return upcoming_week(datetime.now(current().settings.tz).date())
+
+def _week(week: str | None) -> str:
+    """The week named on the command line, else the one the next digest covers."""
+    chosen = week_option(week) if week else Week.upcoming(utcnow(), current().settings.tz)
+    return str(chosen)
 
 
 @digest_app.command("preview")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Annotated, Any
+from datetime import timedelta
+from typing import Annotated
 
 import typer
-from sqlmodel import select
 
 from aggregator.models import utcnow
+from aggregator.read import PublicEvent, public_view
+from aggregator.timeutil import local, zone
 from cli_support import current, echo_json
 
 events_app = typer.Typer(help="Stored events.", no_args_is_help=True)
@@ -23,15 +24,15 @@ def events_list(
     ] = False,
 ) -> None:
     """List what the public agenda shows (upcoming, in region or online, relevant)."""
-    from aggregator.queries import all_events_with_reasons, list_agenda
+    from aggregator.queries import all_events_with_reasons, event_sources, list_agenda
     from aggregator.regions import load_region
-    from aggregator.weeks import week_bounds
+    from cli_digest import week_option
 
     settings = current().settings
     region = load_region(settings.region)
     now = utcnow()
     if week:
-        start, end = week_bounds(week, region.timezone)
+        start, end = week_option(week).bounds(region.tz)
     else:
         start, end = now, now + timedelta(days=365)
     with current().session() as session:
@@ -44,79 +45,28 @@ def events_list(
                     session, region=region, start=start, end=end, settings=settings
                 )
             ]
-        feeds, pages = _feeds_and_pages(session, [e.id for e, _ in pairs if e.id is not None])
-    rows = [
-        _event_json(e, feeds.get(e.id or 0, []), reason) | {"links": pages.get(e.id or 0, [])}
+        sources = event_sources(session, [e.id for e, _ in pairs if e.id is not None])
+    base = str(settings.base_url)
+    views = [
+        (public_view(e, base_url=base, sources=sources.get(e.id or 0, [])), reason)
         for e, reason in pairs
     ]
-    if as_json:
-        if not show_all:
-            for row in rows:
-                row.pop("excluded", None)
-        echo_json(rows)
+    if as_json:  # the API's keys; --all adds why each event is off the agenda
+        echo_json([v.as_json() | ({"excluded": r} if show_all else {}) for v, r in views])
         return
-    if not rows:
+    if not views:
         typer.echo("No events.")
-    for row in rows:
-        where = "en ligne" if row["online"] else (row["city"] or "?")
-        flag = f"  [{row['excluded']}]" if row.get("excluded") else ""
-        typer.echo(f"{row['start'][:16]:<16}  {row['title'][:60]:<60}  {where}{flag}")
+    for view, reason in views:
+        where = "en ligne" if view.online else (view.city or "?")
+        flag = f"  [{reason}]" if reason else ""
+        typer.echo(f"{_when(view):<16}  {view.title[:60]:<60}  {where}{flag}")
 
 
-def _feeds_and_pages(
-    session: Any, ids: list[int]
-) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
-    """Per event: the feed URL of every source carrying it, and each source's event page."""
-    from sqlmodel import col
-
-    from aggregator.models import EventLink, Source
-
-    feeds: dict[int, list[str]] = {}
-    pages: dict[int, list[str]] = {}
-    for i in range(0, len(ids), 500):
-        rows = session.exec(
-            select(EventLink.event_id, EventLink.url, Source.url)
-            .join(Source, col(Source.id) == col(EventLink.source_id))
-            .where(col(EventLink.event_id).in_(ids[i : i + 500]))
-            .order_by(col(EventLink.event_id), col(EventLink.id))
-        ).all()
-        for event_id, page, feed in rows:
-            for found, url in ((feeds, feed), (pages, page)):
-                if url and url not in found.setdefault(event_id, []):
-                    found[event_id].append(url)
-    return feeds, pages
-
-
-def _event_json(event: Any, sources: list[str], reason: str | None) -> dict[str, Any]:
-    from zoneinfo import ZoneInfo
-
-    zone = ZoneInfo(event.timezone or "UTC")
-
-    def iso(value: Any) -> str | None:
-        if value is None:
-            return None
-        if isinstance(value, datetime):
-            value = value.astimezone(zone)
-        return str(value.isoformat())
-
-    start = iso(event.start_date) if event.all_day else iso(event.start)
-    end = iso(event.end_date) if event.all_day else iso(event.end)
-    return {
-        "id": event.id,
-        "title": event.title,
-        "start": start or "",
-        "end": end,
-        "all_day": event.all_day,
-        "timezone": event.timezone,
-        "status": event.status,
-        "venue": event.venue,
-        "city": event.city,
-        "online": event.online,
-        "url": event.url,
-        "topics": list(event.topics or []),
-        "sources": sources,
-        "excluded": reason,
-    }
+def _when(view: PublicEvent) -> str:
+    """The local start, ``2026-12-01T18:30`` (the day alone for an all-day event)."""
+    if view.all_day or view.start is None:
+        return view.start_date.isoformat() if view.start_date else "?"
+    return local(view.start, zone(view.timezone, "UTC")).strftime("%Y-%m-%dT%H:%M")
 
 
 @events_app.command("rematch")

@@ -43,6 +43,7 @@ from aggregator import jobs, locks, service
 from aggregator.db import make_engine
 from aggregator.models import utcnow
 from aggregator.settings import Settings, parse_interval
+from aggregator.weeks import Week
 from crawlers.queue import QUEUE_KEY, enqueue_sources
 from scheduler_store import JOBS_TABLE as JOBS_TABLE  # re-exported (tests, tools)
 from scheduler_store import JOBSTORE, log_job_event, stored_rows, sync_jobs
@@ -298,7 +299,7 @@ class Runner:
                 "digest: the schedule %r never fired before now", self.settings.digest_schedule
             )
             return None
-        week = jobs.iso_week(fire, tz)
+        week = str(Week.of(fire, tz))
         if jobs.week_is_over(fire, now, tz):
             log.warning(
                 "digest %s skipped: its week is over (scheduled %s)", week, fire.isoformat()

@@ -35,7 +35,7 @@ def evening_clashes(
     limit_per_day: int = 10,
 ) -> dict[date, list[Event]]:
     """Per local day, the agenda's evening events (not cancelled) other than the excluded ones."""
-    tz = ZoneInfo(region.timezone)
+    tz = region.tz
     skip_ids, skip_urls = set(exclude_ids), {u for u in exclude_urls if u}
     found: dict[date, list[Event]] = {}
     for day in sorted(set(days)):

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -21,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from aggregator.db import session_scope
 from aggregator.models import CrawlRun, RunStatus, Source, SourceFetch, SourceState
-from aggregator.weeks import week_of
+from aggregator.weeks import Week
 
 MAX_BACKOFF = timedelta(days=7)
 DEFAULT_FLAG_AFTER = 5
@@ -75,15 +74,9 @@ def should_flag(consecutive_failures: int, flag_after: int) -> bool:
     return flag_after > 0 and consecutive_failures >= flag_after
 
 
-def iso_week(instant: datetime, tz: str | ZoneInfo) -> str:
-    """The ISO week (``2026-W49``) of an instant, read on the local calendar of ``tz``."""
-    zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
-    return week_of(instant.astimezone(zone).date())
-
-
-def week_is_over(fire_time: datetime, now: datetime, tz: str | ZoneInfo) -> bool:
+def week_is_over(fire_time: datetime, now: datetime, tz: str | tzinfo) -> bool:
     """True when ``now`` is past the local ISO week the scheduled ``fire_time`` fell in."""
-    return now > fire_time and iso_week(now, tz) != iso_week(fire_time, tz)
+    return now > fire_time and Week.of(now, tz) != Week.of(fire_time, tz)
 
 
 def humanize(delay: timedelta) -> str:

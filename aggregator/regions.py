@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from aggregator.errors import ConfigError
+from aggregator.timeutil import zone
 
 PACKS = Path(__file__).parent / "regions"
 TAXONOMY_FILE = PACKS / "_taxonomy.toml"
@@ -92,6 +93,8 @@ class Region:
     ambiguous_town_aliases: frozenset[str] = frozenset()
     # Phrases that name the whole region or an organisation, not a town ("Aix-Marseille").
     region_phrases: tuple[str, ...] = ()
+    # INSEE codes of a commune's parts (Marseille's arrondissements) -> the commune's code.
+    commune_parts: dict[str, str] = field(default_factory=dict)
     _by_insee: dict[str, Commune] = field(default_factory=dict, repr=False)
     _by_postcode: dict[str, tuple[Commune, ...]] = field(default_factory=dict, repr=False)
     _names: tuple[tuple[str, Any], ...] = field(default=(), repr=False)
@@ -123,7 +126,8 @@ class Region:
 
     @property
     def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
+        """The region's zone (``aggregator.timeutil.zone``, cached)."""
+        return zone(self.timezone)
 
     @property
     def starter_sources(self) -> Path | None:
@@ -136,8 +140,13 @@ class Region:
         return self.routes_toml
 
     def commune(self, insee: str) -> Commune | None:
-        """The member commune with this INSEE code."""
-        return self._by_insee.get(insee)
+        """The member commune with this INSEE code (or that of one of its parts)."""
+        return self._by_insee.get(self.commune_parts.get(insee, insee))
+
+    def whole_commune(self, insee: str | None) -> str | None:
+        """The code of the commune an INSEE code is part of (an arrondissement's commune),
+        else the code itself: towns compare on whole communes."""
+        return self.commune_parts.get(insee, insee) if insee else insee
 
     def communes_sorted(self) -> list[Commune]:
         """Communes in alphabetical order, accents ignored (for a form's town choices)."""
@@ -349,8 +358,8 @@ def load_region(name: str) -> Region:
     try:
         meta = tomllib.loads(toml_path.read_text(encoding="utf-8"))
         communes = _read_communes(folder / meta.get("communes", "communes.csv"))
-        ZoneInfo(meta["timezone"])
-    except (tomllib.TOMLDecodeError, KeyError, ValueError, OSError, ZoneInfoNotFoundError) as exc:
+        zone(meta["timezone"])
+    except (tomllib.TOMLDecodeError, KeyError, ValueError, OSError) as exc:
         raise ConfigError(f"region pack {folder} is broken: {exc!r}") from exc
     starter = folder / meta.get("starter_sources", "sources.csv")
     routes = folder / meta.get("routes", "routes.toml")
@@ -378,6 +387,11 @@ def load_region(name: str) -> Region:
         routes_toml=routes if routes.is_file() else None,
         ambiguous_town_aliases=frozenset(fold(t) for t in meta.get("ambiguous_town_aliases", [])),
         region_phrases=tuple(fold(p) for p in meta.get("region_phrases", []) if fold(p)),
+        commune_parts={
+            str(part): str(whole)
+            for whole, parts in meta.get("commune_parts", {}).items()
+            for part in parts
+        },
     )
 
 

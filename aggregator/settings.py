@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from aggregator.errors import ConfigError
+from aggregator.regions import load_region
+from aggregator.timeutil import zone
 
 
 def _toml_file() -> Path:
@@ -53,7 +55,7 @@ class Settings(BaseSettings):
     mail_url: str = Field("", description="smtp://user:pass@host:port, file://dir or console://")
     mail_from: str = Field("Techagenda <digest@techagenda.localhost>", description="From header")
     secret_key: str = Field("", description="Signs tokens; generated into data_dir when empty")
-    timezone: str = Field("Europe/Paris", description="Default IANA timezone")
+    timezone: str = Field("", description="Default IANA timezone; empty: the region pack's")
     region: str = Field("aix-marseille", description="Region pack name")
     base_url: str = Field("http://127.0.0.1:8000", description="Public URL of the web app")
     user_agent_contact: str = Field(
@@ -103,11 +105,24 @@ class Settings(BaseSettings):
     @field_validator("timezone")
     @classmethod
     def _valid_timezone(cls, value: str) -> str:
+        if not value:
+            return value
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown timezone {value!r}") from exc
         return value
+
+    @model_validator(mode="after")
+    def _timezone_of_the_region(self) -> Settings:
+        """No TIMEZONE given: the region pack's (UTC while the pack cannot be read; loading
+        the region then says what is wrong with it)."""
+        if not self.timezone:
+            try:
+                self.timezone = load_region(self.region).timezone
+            except ConfigError:
+                self.timezone = "UTC"
+        return self
 
     @property
     def db_url(self) -> str:
@@ -121,7 +136,8 @@ class Settings(BaseSettings):
 
     @property
     def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
+        """The default zone (``aggregator.timeutil.zone``, cached)."""
+        return zone(self.timezone)
 
     def to_env(self) -> dict[str, str]:
         """Environment variables that rebuild these settings in a child process."""

@@ -23,8 +23,11 @@ Rules (pure functions, never raise on junk):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from aggregator.errors import InvalidInputError
 
 _WINDOWS_ZONES = {
     "romance standard time": "Europe/Paris",
@@ -50,35 +53,58 @@ class Timing:
     end_before_start: bool = False
 
 
-def zone(name: str | None, default: str = "Europe/Paris") -> ZoneInfo:
-    """The ZoneInfo for an IANA (or common Windows) zone name, else the default zone."""
-    for candidate in (name, default, "UTC"):
-        if not candidate or not isinstance(candidate, str):
-            continue
-        text = candidate.strip()
-        text = _WINDOWS_ZONES.get(text.lower(), text)
-        try:
-            return ZoneInfo(text)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            continue
-    return ZoneInfo("UTC")
+class UnknownZoneError(InvalidInputError, ValueError):
+    """A name that is neither an IANA zone nor a known Windows zone name."""
 
 
-def localize(naive: datetime, tz: ZoneInfo) -> datetime:
-    """Attach ``tz`` to a floating local time by the DST rule above (fold=0), as UTC."""
-    return naive.replace(tzinfo=tz, fold=0).astimezone(UTC)
+@cache
+def _lookup(text: str) -> ZoneInfo | None:
+    name = _WINDOWS_ZONES.get(text.lower(), text)
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
 
 
-def to_utc(value: datetime, tz: ZoneInfo) -> datetime:
-    """An aware UTC instant from an aware or floating datetime."""
+def find_zone(name: object) -> ZoneInfo | None:
+    """The zone an IANA (or common Windows) name means, ``None`` when empty or unknown."""
+    if not isinstance(name, str) or not name.strip():
+        return None
+    return _lookup(name.strip())
+
+
+def zone(name: str | ZoneInfo | None, default: str | None = None) -> ZoneInfo:
+    """The ZoneInfo for an IANA (or common Windows) zone name (cached).
+
+    Unknown or empty: the ``default`` zone when one is given (then UTC if that is unknown
+    too), else :class:`UnknownZoneError`. A ZoneInfo passes through as it is.
+    """
+    if isinstance(name, ZoneInfo):
+        return name
+    found = find_zone(name)
+    if found is not None:
+        return found
+    if default is None:
+        raise UnknownZoneError(f"unknown timezone {name!r}")
+    return find_zone(default) or ZoneInfo("UTC")
+
+
+def local(value: datetime, tz: tzinfo) -> datetime:
+    """``value`` on the wall clock of ``tz``: an aware instant converted, a floating (naive)
+    local time given ``tz`` by the DST rule above (fold=0), written as ``tz`` shows it."""
     if value.tzinfo is None or value.utcoffset() is None:
-        return localize(value, tz)
-    return value.astimezone(UTC)
+        value = value.replace(tzinfo=tz, fold=0)
+    return value.astimezone(UTC).astimezone(tz)
+
+
+def as_utc(value: datetime, tz: tzinfo = UTC) -> datetime:
+    """An aware UTC instant from an aware datetime, or from a floating one read in ``tz``."""
+    return local(value, tz).astimezone(UTC)
 
 
 def local_midnight(day: date, tz: ZoneInfo) -> datetime:
     """The first instant of ``day`` in ``tz``, as UTC."""
-    return localize(datetime.combine(day, time(0, 0)), tz)
+    return as_utc(datetime.combine(day, time(0, 0)), tz)
 
 
 def resolve(
@@ -101,8 +127,8 @@ def resolve(
 
 
 def _timed(start: datetime, end: datetime | date | None, tz: ZoneInfo, name: str) -> Timing:
-    start_utc = to_utc(start, tz)
-    end_utc = to_utc(end, tz) if isinstance(end, datetime) else None
+    start_utc = as_utc(start, tz)
+    end_utc = as_utc(end, tz) if isinstance(end, datetime) else None
     flagged = end_utc is not None and end_utc < start_utc
     if flagged:
         end_utc = None

@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 from aggregator.db import make_engine, session_scope, upgrade
 from aggregator.models import Source, Subscriber, SubscriberStatus, utcnow
 from aggregator.settings import Settings
-from aggregator.weeks import upcoming_week
+from aggregator.weeks import Week
 from demo.site_render import render_site
 
 DEMO_CONFIG = Path(__file__).parent / "sources.toml"
@@ -118,7 +118,7 @@ def run_demo(
     engine = make_engine(settings.db_url)
     upgrade(engine)
     today = datetime.now(settings.tz).date()
-    week = upcoming_week(today)
+    week = str(Week.upcoming(today))
     reader = config["subscriber"][0]["email"]
     site_dir = settings.data_dir / "demo-site"
     preview_dir = settings.data_dir / "preview"

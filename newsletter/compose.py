@@ -9,15 +9,16 @@ channels list the same events by construction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
+from dataclasses import dataclass, field, replace
+from datetime import date, tzinfo
 
 from sqlmodel import Session
 
 from aggregator.history import load_changes
 from aggregator.models import EventChange, Subscriber
+from aggregator.regions import Region, load_region
 from aggregator.settings import Settings
-from aggregator.weeks import week_monday, week_of
+from aggregator.weeks import Week
 from newsletter import ledger
 from newsletter.select import DigestContent, EventView, SubscriberPrefs, select_digest
 
@@ -32,6 +33,23 @@ class DigestInputs:
     events: list[EventView]
     history: ledger.History
     changes: dict[int, list[EventChange]] = field(default_factory=dict)
+    region: Region | None = None  # its commune parts count as their commune (see below)
+
+
+def events_on_whole_communes(region: Region | None, events: list[EventView]) -> list[EventView]:
+    """Events placed in a commune's part (an arrondissement of Marseille) placed in the whole
+    commune, by the region pack's ``commune_parts``: towns compare on communes. Pure."""
+    if region is None or not region.commune_parts:
+        return events
+    whole = region.whole_commune
+    return [e if whole(e.insee) == e.insee else replace(e, insee=whole(e.insee)) for e in events]
+
+
+def prefs_on_whole_communes(region: Region | None, prefs: SubscriberPrefs) -> SubscriberPrefs:
+    """A reader's towns with each commune part read as its whole commune (see above). Pure."""
+    if region is None or not region.commune_parts:
+        return prefs
+    return replace(prefs, towns=frozenset(region.whole_commune(t) or t for t in prefs.towns))
 
 
 def load_inputs(
@@ -39,7 +57,7 @@ def load_inputs(
 ) -> DigestInputs:
     """Read the events, histories and changes for ``week`` (``include_week``: count this
     week's own sent digest as already told, for a preview "as if sent now")."""
-    monday = week_monday(week)
+    monday = Week.parse(week).monday
     events = ledger.load_events(session, first_day=monday)
     history = ledger.load_history(
         session, region=settings.region, before_week=week, include_week=include_week
@@ -47,12 +65,15 @@ def load_inputs(
     changes: dict[int, list[EventChange]] = {}
     for change in load_changes(session, [e.id for e in events]):
         changes.setdefault(change.event_id, []).append(change)
-    return DigestInputs(week, monday, settings.tz, events, history, changes)
+    region = load_region(settings.region)
+    events = events_on_whole_communes(region, events)
+    return DigestInputs(week, monday, settings.tz, events, history, changes, region)
 
 
 def content_for(inputs: DigestInputs, sub: Subscriber | SubscriberPrefs) -> DigestContent:
     """One subscriber's selection for the week of ``inputs``."""
     prefs = ledger.to_prefs(sub) if isinstance(sub, Subscriber) else sub
+    prefs = prefs_on_whole_communes(inputs.region, prefs)
     sub_id = prefs.id if prefs.id is not None else -1
     return select_digest(
         inputs.events,
@@ -69,11 +90,6 @@ def content_for(inputs: DigestInputs, sub: Subscriber | SubscriberPrefs) -> Dige
 def whole_region(inputs: DigestInputs, *, language: str = "fr") -> DigestContent:
     """The issue as a reader with no filter and no history sees it (the gate, the archive)."""
     return content_for(inputs, SubscriberPrefs(email="", language=language, id=None))
-
-
-def current_week(now: datetime, tz: tzinfo) -> str:
-    """The ISO week ``now`` falls in, on the region's clock."""
-    return week_of(now.astimezone(tz).date())
 
 
 def select_for_subscriber(

@@ -8,21 +8,14 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from aggregator.errors import InvalidInputError, NotFoundError
+from aggregator.errors import NotFoundError
 from aggregator.models import Subscriber
 from aggregator.settings import Settings
-from aggregator.weeks import week_monday
+from aggregator.weeks import Week
 from newsletter import ledger
-from newsletter.compose import content_for, current_week, load_inputs
+from newsletter.compose import content_for, load_inputs
 from newsletter.links import personal_links
 from newsletter.render import region_display_name, render_digest
-
-
-def parse_week(week: str) -> None:
-    try:
-        week_monday(week)
-    except Exception as exc:
-        raise InvalidInputError(str(exc)) from exc
 
 
 def preview_digest(
@@ -40,7 +33,7 @@ def preview_digest(
     Nothing is recorded: a preview leaves the ledger as it was. ``include_week`` treats
     this week's own sent digest as already told (see :func:`preview_next_digest`).
     """
-    parse_week(week)
+    Week.parse(week)
     if email:
         sub = session.exec(select(Subscriber).where(Subscriber.email == email.lower())).first()
         if sub is None:
@@ -78,7 +71,7 @@ def preview_next_digest(
     since then show MOVED or CANCELLED and events they never saw show NEW. ``week``
     defaults to the region's current week. Nothing is recorded.
     """
-    chosen = week or current_week(now, settings.tz)
+    chosen = week or str(Week.of(now, settings.tz))
     return preview_digest(
         session, settings, email=email, week=chosen, now=now, out_dir=out_dir, include_week=True
     )

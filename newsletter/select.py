@@ -33,7 +33,6 @@ from aggregator.history import is_moved, net_changes
 from newsletter.series import SeriesGroup, group_series
 from newsletter.types import DigestItem, EventView
 
-MARSEILLE = "13055"
 MUTE_AT = -2.0  # a topic weight at or below this mutes the topic
 WEIGHT_LIMIT = 3.0  # weights stay within [-3, 3]
 
@@ -140,19 +139,12 @@ class DigestContent:
         return not self.event_ids
 
 
-def normal_insee(code: str | None) -> str | None:
-    """Marseille's arrondissements (13201–13216) count as Marseille (13055)."""
-    if code and len(code) == 5 and code.startswith("132") and "13201" <= code <= "13216":
-        return MARSEILLE
-    return code
-
-
 def matches(event: EventView, prefs: SubscriberPrefs) -> bool:
     """Whether ``event`` fits the subscriber's topics, towns and online choice."""
     if prefs.topics and not prefs.topics.intersection(event.topics):
         return False
-    towns = {normal_insee(t) for t in prefs.towns}
-    in_town = not towns or normal_insee(event.insee) in towns
+    towns = prefs.towns  # a commune's parts are read as the commune beforehand
+    in_town = not towns or event.insee in towns  # (see newsletter.compose)
     if event.online:
         # hybrid events (online and in a town) come through either door
         return prefs.include_online or (bool(event.insee) and bool(towns) and in_town)

@@ -34,7 +34,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from functools import partial
 
@@ -44,8 +44,6 @@ from sqlmodel import Session, col, select
 
 from aggregator import locks
 from aggregator.errors import (
-    ConfigError,
-    InvalidInputError,
     PermanentMailError,
     TemporaryMailError,
 )
@@ -58,7 +56,7 @@ from aggregator.models import (
     utcnow,
 )
 from aggregator.settings import Settings
-from aggregator.weeks import week_monday
+from aggregator.weeks import Week
 from newsletter import ledger
 from newsletter.compose import DigestInputs, content_for, load_inputs, whole_region
 from newsletter.gate import GateReport, check_digest, gate_decision
@@ -90,14 +88,6 @@ class SendReport:
     last_error: str | None = None  # the last temporary failure left pending, if any
 
 
-def parse_week(week: str) -> date:
-    """The Monday of an ISO week ``YYYY-Www`` (:class:`InvalidInputError` otherwise)."""
-    try:
-        return week_monday(week)
-    except ConfigError as exc:
-        raise InvalidInputError(str(exc)) from exc
-
-
 def _prepare(
     session: Session,
     settings: Settings,
@@ -109,7 +99,7 @@ def _prepare(
 ) -> tuple[Digest, int]:
     """Create what is missing; ``selected`` (when given) receives each new delivery's
     selection, so the send loop does not compute it a second time."""
-    parse_week(week)
+    Week.parse(week)  # InvalidWeekError, an InvalidInputError
     region = settings.region
     digest = session.exec(
         select(Digest).where(Digest.region == region, Digest.week == week)

@@ -88,14 +88,13 @@ def test_a_gated_digest_waits_for_an_admin_and_says_so(
     assert "held by the send gate" in err and "/admin/digest/gate" in err
 
 
-def test_checked_week_names_the_bad_week() -> None:
-    from aggregator.errors import InvalidInputError
-    from aggregator.weeks import checked_week
+def test_a_bad_week_option_names_the_bad_week() -> None:
+    from aggregator.errors import ConfigError
+    from cli_digest import week_option
 
-    assert checked_week(None, "2026-W49") == "2026-W49"
-    assert checked_week(" 2026-W50 ", "2026-W49") == "2026-W50"
-    with pytest.raises(InvalidInputError, match="'2026-W60' is not an ISO week"):
-        checked_week("2026-W60", "2026-W49")
+    assert str(week_option(" 2026-W50 ")) == "2026-W50"
+    with pytest.raises(ConfigError, match="'2026-W60' is not an ISO week"):
+        week_option("2026-W60")
 
 
 def test_a_fresh_init_lists_the_41_starter_sources_pending(

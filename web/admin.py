@@ -249,7 +249,7 @@ def _source_clashes(
 ) -> dict[date, list[Event]]:
     """The other evening events on the evenings of this source's next events (clash radar)."""
     region = request.app.state.region
-    tz = ZoneInfo(region.timezone)
+    tz = region.tz
     upcoming = session.exec(
         select(Event)
         .join(EventLink, col(EventLink.event_id) == col(Event.id))

@@ -16,7 +16,7 @@ from aggregator.errors import InvalidInputError
 from aggregator.models import Event, EventLink, Source, Subscriber, SubscriberStatus
 from aggregator.queries import RELEVANT, relevance_reasons
 from aggregator.relevance_actions import lower_threshold_for, mark_tech
-from aggregator.weeks import checked_week, upcoming_week
+from aggregator.weeks import Week
 from newsletter.ledger import send_state
 from newsletter.mailers import make_mailer
 from newsletter.messages import build_message
@@ -138,7 +138,7 @@ def digest_page(
     subscriber: str | None = None,
     week: str | None = None,
 ) -> HTMLResponse:
-    chosen = checked_week(week, upcoming_week(now.astimezone(settings.tz).date()))
+    chosen = str(Week.parse(week) if week else Week.upcoming(now, settings.tz))
     subscribers = session.exec(
         select(Subscriber)
         .where(Subscriber.status == SubscriberStatus.confirmed)
@@ -163,7 +163,7 @@ def digest_confirm(
     request: Request, session: SessionDep, settings: SettingsDep, week: str
 ) -> HTMLResponse:
     """The step before sending to everyone: who would get it, what is already done."""
-    chosen = checked_week(week, week)
+    chosen = str(Week.parse(week))
     context = {"week": chosen, "state": send_state(session, region=settings.region, week=chosen)}
     return render(request, "admin/digest_confirm.html", context)
 
@@ -187,7 +187,7 @@ def digest_preview(
     subscriber: str | None = None,
 ) -> HTMLResponse:
     """The email's HTML itself, shown in an iframe of the digest page."""
-    html, _text = _preview_html(session, settings, now, subscriber, checked_week(week, week))
+    html, _text = _preview_html(session, settings, now, subscriber, str(Week.parse(week)))
     response = HTMLResponse(html)
     response.headers["X-Frame-Options"] = "SAMEORIGIN"
     response.headers["Content-Security-Policy"] = (
@@ -210,7 +210,7 @@ def digest_test(
     address = (to or admin.email or "").strip()
     if not address:
         raise InvalidInputError("give an address to send the test to")
-    html, text = _preview_html(session, settings, now, subscriber, checked_week(week, week))
+    html, text = _preview_html(session, settings, now, subscriber, str(Week.parse(week)))
     message = build_message(
         settings, to=address, subject=f"[TEST] {week}", text_body=text, html_body=html, date=now
     )
@@ -229,7 +229,7 @@ def digest_send(
 ) -> Response:
     """Send the week's digest to every confirmed subscriber (resumable, idempotent), once
     the admin confirmed on the confirmation page; without it, that page."""
-    week = checked_week(week, week)
+    week = str(Week.parse(week))
     if confirm != "yes":
         return RedirectResponse(f"/admin/digest/confirm?week={week}", status_code=303)
     report = send_digest(request.app.state.engine, settings, week=week, now=now)

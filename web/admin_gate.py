@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from aggregator.weeks import checked_week, upcoming_week
+from aggregator.weeks import Week
 from newsletter.gate import approve_digest, check_digest
 from web.deps import AdminDep, NowDep, SessionDep, SettingsDep, require_admin
 from web.rendering import render
@@ -31,7 +31,7 @@ def gate_page(
     week: str | None = None,
 ) -> HTMLResponse:
     """The gate's checks for the week (the coming one by default)."""
-    chosen = checked_week(week, upcoming_week(now.astimezone(settings.tz).date()))
+    chosen = str(Week.parse(week) if week else Week.upcoming(now, settings.tz))
     report = check_digest(session, settings, week=chosen, now=now)
     context = {
         "week": chosen,
@@ -50,6 +50,6 @@ def gate_approve(
     week: Annotated[str, Form()],
 ) -> Response:
     """Record the admin's go for the week's digest."""
-    chosen = checked_week(week, week)
+    chosen = str(Week.parse(week))
     approve_digest(session, settings, week=chosen, by=admin.username, now=now)
     return RedirectResponse(f"/admin/digest/gate?week={chosen}&approved=1", status_code=303)

@@ -23,6 +23,7 @@ from aggregator.errors import InvalidInputError
 from aggregator.models import Event
 from aggregator.queries import agenda_events, agenda_week_counts
 from aggregator.regions import fold
+from aggregator.weeks import Week
 from web.i18n import translator
 
 DEFAULT_DAYS = 60
@@ -222,7 +223,7 @@ def list_events(
 class WeekCounts:
     labels: list[str] = field(default_factory=list)
     counts: list[int] = field(default_factory=list)
-    mondays: list[date] = field(default_factory=list)
+    weeks: list[Week] = field(default_factory=list)
 
     def pairs(self) -> list[tuple[str, int]]:
         return list(zip(self.labels, self.counts, strict=True))
@@ -258,18 +259,16 @@ def weekly_counts(
     session: Session, region: Any, filt: AgendaFilter, now: datetime, tz: ZoneInfo, lang: str
 ) -> WeekCounts:
     """Events per week from this week's Monday, for the next two months."""
-    today = now.astimezone(tz).date()
-    monday = today - timedelta(days=today.weekday())
-    bounds = [
-        datetime.combine(monday + timedelta(weeks=week), time(0), tz)
-        for week in range(CHART_WEEKS + 1)
-    ]
+    weeks = [Week.of(now, tz)]
+    while len(weeks) < CHART_WEEKS:
+        weeks.append(weeks[-1].next())
+    bounds = [week.bounds(tz)[0] for week in weeks] + [weeks[-1].bounds(tz)[1]]
     counts = _cached_counts(session, region, bounds, filt)
     result = WeekCounts()
-    for week in range(CHART_WEEKS):
-        result.labels.append(format_date(monday + timedelta(weeks=week), "d MMM", locale=lang))
-        result.counts.append(counts[week])
-        result.mondays.append(monday + timedelta(weeks=week))
+    for week, count in zip(weeks, counts[: len(weeks)], strict=True):
+        result.labels.append(format_date(week.monday, "d MMM", locale=lang))
+        result.counts.append(count)
+        result.weeks.append(week)
     return result
 
 
@@ -344,11 +343,10 @@ class WeekLink:
 def week_strip(filt: AgendaFilter, weeks: WeekCounts) -> list[WeekLink]:
     """Links to each charted week (the filter kept, its dates replaced by that week's)."""
     links = []
-    for label, count, monday in zip(weeks.labels, weeks.counts, weeks.mondays, strict=True):
-        sunday = monday + timedelta(days=6)
-        week = replace(filt, start=monday, end=sunday)
-        current = filt.start == monday and filt.end == sunday
-        links.append(WeekLink(label, count, week.query_string(), current))
+    for label, count, week in zip(weeks.labels, weeks.counts, weeks.weeks, strict=True):
+        chosen = replace(filt, start=week.monday, end=week.sunday)
+        current = filt.start == week.monday and filt.end == week.sunday
+        links.append(WeekLink(label, count, chosen.query_string(), current))
     return links
 
 

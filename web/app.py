@@ -11,7 +11,6 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -23,6 +22,7 @@ from swagger_ui_bundle import swagger_ui_path
 from aggregator.db import make_engine
 from aggregator.regions import load_region
 from aggregator.settings import Settings
+from aggregator.timeutil import zone
 from aggregator.topics import load_taxonomy
 from web import (
     admin,
@@ -78,7 +78,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
 
     app.state.region = region
     app.state.taxonomy = load_taxonomy(region)
-    app.state.tz = ZoneInfo(getattr(region, "timezone", None) or settings.timezone)
+    app.state.tz = zone(getattr(region, "timezone", None), settings.timezone)
     app.state.templates = make_templates()
     app.state.templates.env.globals.update(
         personal_feeds=lambda sub: personal_feed_links(settings, region, sub),

@@ -5,7 +5,7 @@ Every export takes the same filters as the agenda page (``web.agenda.AgendaFilte
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from aggregator.models import Event
 from aggregator.queries import event_sources
+from aggregator.read import PublicEvent, public_view
 from web.agenda import AgendaFilter, agenda_filter, list_events
 from web.deps import NowDep, SessionDep
 from web.feeds import (
@@ -33,33 +34,7 @@ router = APIRouter()
 FEED_LIMIT = 500
 
 
-class EventOut(BaseModel):
-    """One event as the JSON API shows it."""
-
-    id: int
-    title: str
-    url: str
-    start: datetime | None
-    end: datetime | None
-    all_day: bool
-    start_date: date | None
-    end_date: date | None
-    timezone: str
-    status: str
-    venue: str | None
-    address: str | None
-    city: str | None
-    postcode: str | None
-    insee: str | None
-    latitude: float | None
-    longitude: float | None
-    online: bool
-    organizer: str | None
-    price: str | None
-    topics: list[str]
-    description: str | None
-    sources: list[str]
-    updated_at: datetime | None
+EventOut = PublicEvent  # one event as the JSON API shows it: the one read shape
 
 
 class EventPage(BaseModel):
@@ -160,32 +135,8 @@ def feed_atom(
 
 
 def to_out(event: Event, base: str, sources: list[str]) -> EventOut:
-    return EventOut(
-        id=event.id or 0,
-        title=event.title,
-        url=f"{base}/events/{event.id}",
-        start=event.start,
-        end=event.end,
-        all_day=event.all_day,
-        start_date=event.start_date,
-        end_date=event.end_date,
-        timezone=event.timezone,
-        status=event.status,
-        venue=event.venue,
-        address=event.address,
-        city=event.city,
-        postcode=event.postcode,
-        insee=event.insee,
-        latitude=event.latitude,
-        longitude=event.longitude,
-        online=event.online,
-        organizer=event.organizer,
-        price=event.price,
-        topics=list(event.topics),
-        description=event.description_text,
-        sources=sources,
-        updated_at=event.updated_at,
-    )
+    """The API's item: the one read shape of an event (``aggregator.read``)."""
+    return public_view(event, base_url=base, sources=sources)
 
 
 @router.get("/api/events", tags=["api"], response_model=EventPage)

@@ -22,7 +22,12 @@ from aggregator.models import Event, Subscriber, SubscriberStatus
 from aggregator.queries import agenda_events
 from aggregator.regions import Region
 from aggregator.settings import Settings
-from newsletter.compose import current_week, select_for_subscriber
+from aggregator.weeks import Week
+from newsletter.compose import (
+    events_on_whole_communes,
+    prefs_on_whole_communes,
+    select_for_subscriber,
+)
 from newsletter.feedback import apply_feedback, muted_topics, read_feedback
 from newsletter.formatting import topic_label
 from newsletter.ledger import to_prefs, to_view
@@ -112,14 +117,14 @@ def upcoming_personal_events(
 ) -> list[Event]:
     """The email's events of this week, then every later agenda event matching ``sub``'s
     preferences (topics, towns, online, muted topics) up to ``FEED_DAYS`` ahead, by start."""
-    events = personal_events(session, settings, sub, week=current_week(now, tz))
+    events = personal_events(session, settings, sub, week=str(Week.of(now, tz)))
     seen = {e.id for e in events}
-    prefs = to_prefs(sub)
+    prefs = prefs_on_whole_communes(region, to_prefs(sub))
     later = agenda_events(session, region=region, start=now, end=now + timedelta(days=FEED_DAYS))
     for event in later:
         if event.id in seen or event.status == "cancelled":
             continue
-        view = to_view(event)
+        (view,) = events_on_whole_communes(region, [to_view(event)])
         if matches(view, prefs) and not prefs.muted(view):
             events.append(event)
             seen.add(event.id)

@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from aggregator.errors import NotFoundError
 from aggregator.models import Digest, Event
 from aggregator.queries import agenda_events, event_changes, event_sources, series_dates
-from aggregator.weeks import week_bounds
+from aggregator.weeks import Week
 from newsletter.select import moved_from
 from web.agenda import (
     AgendaQuery,
@@ -179,7 +179,7 @@ def archive_week(request: Request, session: SessionDep, week: str) -> HTMLRespon
     ).first()
     if digest is None or digest.status != "sent":
         raise NotFoundError(f"no digest for {week}")
-    start, end = week_bounds(week, state.region.timezone)
+    start, end = Week.parse(week).bounds(state.tz)
     events = agenda_events(session, region=state.region, start=start, end=end)
     days: list[tuple[object, list[Event]]] = []
     for event in events:

@@ -7,6 +7,9 @@ semantics, then written back in its zone:
   gap) shifts forward by the gap: it becomes 03:30+02:00;
 * an *ambiguous* time (02:30 on 25 October 2026, which happens twice) takes the first
   occurrence: 02:30+02:00 (summer time).
+
+``zone`` and ``localize`` are :func:`aggregator.timeutil.find_zone` and
+:func:`aggregator.timeutil.local`, the one home of the rule.
 """
 
 from __future__ import annotations
@@ -17,9 +20,13 @@ import json
 import re
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from aggregator.errors import ParseError
+from aggregator.timeutil import find_zone, local
+
+zone = find_zone  # the IANA (or Windows) zone a name means, None when unknown
+localize = local  # a floating wall time given its zone by the DST rule
 
 _BOMS = (
     (b"\xef\xbb\xbf", "utf-8"),
@@ -184,16 +191,6 @@ def clean_text(value: object, *, keep_lines: bool = False) -> str | None:
     return text or None
 
 
-def zone(name: str | None) -> ZoneInfo | None:
-    """The IANA zone called ``name``, or ``None`` when unknown."""
-    if not name:
-        return None
-    try:
-        return ZoneInfo(name.strip())
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
-        return None
-
-
 def zone_name(tz: tzinfo | None) -> str | None:
     """The IANA name of a tzinfo when it has one (``None`` for UTC and fixed offsets)."""
     if isinstance(tz, ZoneInfo) and tz.key not in ("UTC", "Etc/UTC"):
@@ -216,11 +213,6 @@ def canonical(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value
     return value.astimezone(UTC).astimezone(value.tzinfo)
-
-
-def localize(value: datetime, tz: tzinfo) -> datetime:
-    """Attach a zone to a naive wall time, following the module's DST rule."""
-    return canonical(value.replace(tzinfo=tz, fold=0))
 
 
 def parse_iso(text: object) -> datetime | date | None:

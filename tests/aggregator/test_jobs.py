@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from aggregator import jobs
 from aggregator.db import make_engine, session_scope
 from aggregator.models import CrawlRun, RunStatus, Source, SourceFetch, SourceState
+from aggregator.weeks import Week
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 SIX_HOURS = timedelta(hours=6)
@@ -87,8 +88,8 @@ def test_due_sources_are_the_approved_ones_whose_time_has_come_oldest_first() ->
 
 def test_the_iso_week_is_read_on_the_local_calendar() -> None:
     sunday_night_paris = datetime(2026, 12, 6, 23, 30, tzinfo=UTC)  # Monday 00:30 in Paris
-    assert jobs.iso_week(sunday_night_paris, "UTC") == "2026-W49"
-    assert jobs.iso_week(sunday_night_paris, "Europe/Paris") == "2026-W50"
+    assert str(Week.of(sunday_night_paris, "UTC")) == "2026-W49"
+    assert str(Week.of(sunday_night_paris, "Europe/Paris")) == "2026-W50"
 
 
 def test_a_week_is_over_only_once_its_sunday_has_passed_locally() -> None:

@@ -115,3 +115,13 @@ def test_a_second_pack_changes_gazetteer_postcodes_and_timezone_without_code_cha
 
 def test_region_taxonomy_additions_add_keywords() -> None:
     assert "French Tech Aix-Marseille" in load_taxonomy(AMP).topic("startups-business").keywords  # type: ignore[union-attr]
+
+
+def test_a_communes_parts_are_read_as_the_commune_from_the_pack() -> None:
+    region = load_region("aix-marseille")
+    assert region.whole_commune("13207") == "13055" and region.whole_commune("13216") == "13055"
+    assert region.whole_commune("13001") == "13001" and region.whole_commune(None) is None
+    assert region.whole_commune("13217") == "13217"  # Marseille has sixteen
+    marseille = region.commune("13204")
+    assert marseille is not None and marseille.name == "Marseille"
+    assert load_region(str(Path(__file__).parent.parent / "data/regions/montreal")).commune_parts == {}

@@ -87,3 +87,10 @@ def test_intervals_read_like_people_write_them(text: str, seconds: int) -> None:
 def test_a_nonsense_interval_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="invalid interval"):
         parse_interval("soon")
+
+
+def test_the_default_timezone_is_the_region_packs(clean_env: Path) -> None:
+    montreal = Path(__file__).parent.parent / "data" / "regions" / "montreal"
+    assert load_settings(region=str(montreal)).timezone == "America/Toronto"
+    assert load_settings(region=str(montreal), timezone="Europe/Paris").timezone == "Europe/Paris"
+    assert load_settings().tz.key == "Europe/Paris"  # aix-marseille's region.toml says so

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -67,13 +68,22 @@ def test_topics_filter_keeps_only_shared_topics() -> None:
 
 
 def test_towns_filter_counts_marseille_arrondissements_as_marseille() -> None:
-    prefs = SubscriberPrefs(email="a@example.org", towns=frozenset({"13055"}), include_online=False)
+    from aggregator.regions import load_region
+    from newsletter.compose import events_on_whole_communes, prefs_on_whole_communes
+
+    region = load_region("aix-marseille")  # the pack's commune_parts say so, not the code
     events = [
         ev(1, "Marseille 2e", 1, insee="13202"),
         ev(2, "Aix", 2, insee="13001", city="Aix-en-Provence"),
         ev(3, "En ligne", 3, online=True, insee=None, city=None),
     ]
-    assert choose(events, prefs).event_ids == (1,)
+    prefs = SubscriberPrefs(email="a@example.org", towns=frozenset({"13055"}), include_online=False)
+    assert choose(events, prefs).event_ids == ()  # the selection compares codes as given
+    placed = events_on_whole_communes(region, events)
+    assert [e.insee for e in placed] == ["13055", "13001", None]
+    assert choose(placed, prefs).event_ids == (1,)
+    third = prefs_on_whole_communes(region, replace(prefs, towns=frozenset({"13203"})))
+    assert third.towns == {"13055"} and choose(placed, third).event_ids == (1,)
 
 
 def test_online_events_follow_the_include_online_choice() -> None:

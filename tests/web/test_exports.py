@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import feedparser
+import pytest
 from fastapi.testclient import TestClient
 from icalendar import Calendar
 
@@ -91,3 +94,38 @@ def test_openapi_describes_the_public_api(client: TestClient) -> None:
     assert "/api/events" in spec["paths"] and "/feed.ics" in spec["paths"]
     assert not any(path.startswith("/admin") for path in spec["paths"])
     assert client.get("/docs").status_code == 200
+
+
+def test_the_api_and_the_cli_give_one_json_shape_of_an_event(
+    client: TestClient,
+    events: dict[str, int],
+    sqlite_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from cli import main
+
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "cli-var"))
+    for name in ("REGION", "TIMEZONE", "TECHAGENDA_CONFIG", "BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    capsys.readouterr()
+    assert main(["events", "list", "--json", "--week", "2026-W48"]) == 0  # 23-29 Nov 2026
+    listed = {row["id"]: row for row in json.loads(capsys.readouterr().out)}
+    api = client.get("/api/events?from=2026-11-23&to=2026-11-29").json()["items"]
+    served = {item["id"]: item for item in api}
+    meetup = events["Meetup Python Marseille : typage et FastAPI"]
+    assert meetup in listed and set(listed) == set(served)
+    assert listed == served  # same keys, same values, same UTC instants
+    assert listed[meetup]["start"] == "2026-11-27T17:30:00Z"
+    assert listed[meetup]["url"].endswith(f"/events/{meetup}")
+
+
+def test_the_openapi_schema_of_an_event_is_the_read_shape(client: TestClient) -> None:
+    from dataclasses import fields
+
+    from aggregator.read import PublicEvent
+
+    schema = client.get("/openapi.json").json()["components"]["schemas"]
+    assert list(schema["PublicEvent"]["properties"]) == [f.name for f in fields(PublicEvent)]
