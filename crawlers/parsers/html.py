@@ -35,6 +35,8 @@ _EVENTISH = re.compile(
     r"(?i)/(events?|evenements?|évènements?|agenda|meetups?|e|conferences?|ateliers?"
     r"|workshops?|manifestations?|rencontres?|programme)(/|-|$)|\d{4}-\d{2}-\d{2}|/\d{4}/\d{2}/"
 )
+_WRAPPER = re.compile(r"^\s*(<!--|<!\[CDATA\[)|(-->|\]\]>)\s*$")  # around a JSON-LD block
+_WRAP_OPEN, _WRAP_CLOSE = ("<!--", "<![CDATA["), ("-->", "]]>")
 _SKIP = re.compile(
     r"(?i)\.(jpe?g|png|gif|svg|webp|css|js|pdf|zip|ico|xml|ics|mp4|mp3)$"
     r"|/(tag|category|categorie|author|wp-login|login|feed|page/\d+)(/|$)"
@@ -93,7 +95,8 @@ def _jsonld_blocks(tree: Any, warnings: list[str]) -> list[Any]:
     bad = 0
     for script in tree.xpath('//script[contains(translate(@type,"LDJSON","ldjson"),"ld+json")]'):
         raw = (script.text or "").strip()
-        raw = re.sub(r"^\s*(<!--|<!\[CDATA\[)|(-->|\]\]>)\s*$", "", raw).strip()
+        if raw.startswith(_WRAP_OPEN) or raw.endswith(_WRAP_CLOSE):  # the regex scans it all
+            raw = _WRAPPER.sub("", raw).strip()
         if not raw:
             continue
         try:

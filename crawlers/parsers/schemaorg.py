@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, datetime, time
+from functools import lru_cache
 from typing import Any
 
 from aggregator.place import is_online_location
@@ -48,6 +49,7 @@ EVENT_TYPES = frozenset(
     )
 )
 MAX_DEPTH = 12
+_ONLINE_MODES = {"OnlineEventAttendanceMode": True, "MixedEventAttendanceMode": True}
 _STATUS = {
     "EventCancelled": "cancelled",
     "EventPostponed": "postponed",
@@ -60,8 +62,15 @@ _STATUS = {
 def type_names(node: dict[str, Any]) -> set[str]:
     """The short type names of a node ("Event" for "http://schema.org/Event")."""
     raw = node.get("@type") or node.get("type") or []
+    if type(raw) is str:
+        return {_short_type(raw)}
     values = raw if isinstance(raw, list) else [raw]
-    return {str(v).rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1] for v in values}
+    return {_short_type(str(v)) for v in values}
+
+
+@lru_cache(maxsize=512)
+def _short_type(value: str) -> str:
+    return value.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
 
 
 def is_event(node: object) -> bool:
@@ -99,7 +108,7 @@ def event_from_schema(node: dict[str, Any], *, fmt: str, page_url: str) -> RawEv
         end = None
     place = _location(node.get("location"))
     mode = str(_text(node.get("eventAttendanceMode")) or "").rsplit("/", 1)[-1]
-    online = {"OnlineEventAttendanceMode": True, "MixedEventAttendanceMode": True}.get(mode)
+    online = _ONLINE_MODES.get(mode)
     if mode == "OfflineEventAttendanceMode":
         online = False
     elif online is None and place["online"] is not None:
@@ -155,6 +164,8 @@ def _all_day_quirk(
 
 def _text(value: Any) -> str | None:
     """A plain string from a JSON-LD value (first of a list, ``@value`` of an object)."""
+    if type(value) is str:  # most values: the checks below change nothing for them
+        return value.strip() or None
     if isinstance(value, list):
         value = next((v for v in value if v not in (None, "")), None)
     if isinstance(value, dict):
