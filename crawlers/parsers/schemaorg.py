@@ -175,6 +175,20 @@ def _text(value: Any) -> str | None:
     return str(value).strip() or None
 
 
+@lru_cache(maxsize=4096)
+def _clean_short(text: str) -> str | None:
+    return clean_text(text)
+
+
+def _clean(text: str | None) -> str | None:
+    """``clean_text`` of a short value (a venue, a town, an organizer), remembered: a
+    page's events, and a site's pages, repeat them."""
+    return None if text is None else _clean_short(text)
+
+
+_split_location = lru_cache(maxsize=2048)(split_location)  # the same places, page after page
+
+
 def _url(value: Any) -> str | None:
     if isinstance(value, list):
         value = next((v for v in value if v), None)
@@ -189,8 +203,8 @@ def _name(value: Any) -> str | None:
         names = [n for v in value if (n := _name(v))]
         return ", ".join(dict.fromkeys(names)) or None
     if isinstance(value, dict):
-        return clean_text(_text(value.get("name")) or _text(value.get("legalName")))
-    return clean_text(_text(value))
+        return _clean(_text(value.get("name")) or _text(value.get("legalName")))
+    return _clean(_text(value))
 
 
 def _location(value: Any) -> dict[str, Any]:
@@ -208,9 +222,9 @@ def _location(value: Any) -> dict[str, Any]:
                 if "://" in item:
                     place["online_url"] = place["online_url"] or item.strip()
                 else:
-                    place["venue"] = place["venue"] or clean_text(item)
+                    place["venue"] = place["venue"] or _clean(item)
                 continue
-            venue, address, postcode, city = split_location(item)
+            venue, address, postcode, city = _split_location(item)
             physical = True
             place.update(venue=venue, address=address, postcode=postcode, city=city)
         elif isinstance(item, dict):
@@ -229,19 +243,19 @@ def _location(value: Any) -> dict[str, Any]:
 def _fill_place(place: dict[str, Any], item: dict[str, Any], types: set[str]) -> None:
     address = item if "PostalAddress" in types else item.get("address")
     if "PostalAddress" not in types:
-        place["venue"] = clean_text(_text(item.get("name")))
+        place["venue"] = _clean(_text(item.get("name")))
     if isinstance(address, list):
         address = address[0] if address else None
     if isinstance(address, dict):
-        place["address"] = clean_text(_text(address.get("streetAddress")))
-        place["city"] = clean_text(_text(address.get("addressLocality")))
-        place["postcode"] = clean_text(_text(address.get("postalCode")))
+        place["address"] = _clean(_text(address.get("streetAddress")))
+        place["city"] = _clean(_text(address.get("addressLocality")))
+        place["postcode"] = _clean(_text(address.get("postalCode")))
         country = address.get("addressCountry")
-        place["country"] = clean_text(
+        place["country"] = _clean(
             _text(country.get("name") if isinstance(country, dict) else country)
         )
     elif isinstance(address, str):
-        _, street, postcode, city = split_location(f"x, {address}")
+        _, street, postcode, city = _split_location(f"x, {address}")
         place.update(address=street, postcode=postcode, city=city)
     geo = item.get("geo")
     if isinstance(geo, dict):
@@ -302,7 +316,7 @@ def _keywords(value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
     items = value if isinstance(value, list) else str(value).split(",")
-    return tuple(dict.fromkeys(t for item in items if (t := clean_text(_text(item)))))
+    return tuple(dict.fromkeys(t for item in items if (t := _clean(_text(item)))))
 
 
 def compact_rdfa(nodes: list[Any]) -> list[dict[str, Any]]:
