@@ -483,6 +483,10 @@ EN: dict[str, str] = {
     "l'ont déjà reçu : personne ne le reçoit deux fois.": 'have already received it: nobody gets it twice.',
     "Confirmer l'envoi": 'Confirm the send',
     'Annuler': 'Cancel',
+    # h17-speed
+    "{n} événement(s) ignoré(s) : date de début impossible ou hors des années 1000 à 9000 "
+    "({dates})": "{n} event(s) skipped: start date impossible or outside the years 1000 to "
+    "9000 ({dates})",
 }
 
 FR_STATES: dict[str, str] = {

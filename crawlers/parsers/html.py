@@ -23,7 +23,7 @@ from aggregator.raw import RawEvent, SourceDefaults
 from crawlers.parsers import bevy, meetup
 from crawlers.parsers.common import clean_text
 from crawlers.parsers.hcalendar import has_hcalendar, parse_hcalendar
-from crawlers.parsers.schemaorg import compact_rdfa, event_from_schema, find_events
+from crawlers.parsers.schemaorg import compact_rdfa, events_from_schema, find_events
 from crawlers.parsers.timecards import parse_time_cards
 
 MAX_LINKS = 50
@@ -65,16 +65,8 @@ def parse_html(
         found = _other_syntaxes(text, tree, url, warnings)
     if not found and (page_events := _page_dates(tree, url)):
         return page_events[0].source_format, page_events, [], warnings
-    events: list[RawEvent] = []
-    seen: set[tuple[str, str]] = set()
-    for fmt, node in found:
-        event = event_from_schema(node, fmt=fmt, page_url=url)
-        if event is None:
-            continue
-        key = (event.title, str(event.start))
-        if key not in seen:
-            seen.add(key)
-            events.append(event)
+    events, dropped = events_from_schema(found, page_url=url)
+    warnings.extend(dropped)
     if events:
         return events[0].source_format, events, [], warnings
     links = listing_links(tree, url)

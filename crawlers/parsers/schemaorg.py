@@ -11,14 +11,15 @@ Platform quirk handled here: WordPress "The Events Calendar" writes all-day even
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time
 from functools import lru_cache
 from typing import Any
 
 from aggregator.place import is_online_location
 from aggregator.raw import RawEvent
-from crawlers.parsers.common import clean_text, parse_iso, split_location
+from crawlers.parsers.common import MAX_YEAR, MIN_YEAR, clean_text, parse_iso, split_location
 
 EVENT_TYPES = frozenset(
     (
@@ -49,6 +50,14 @@ EVENT_TYPES = frozenset(
     )
 )
 MAX_DEPTH = 12
+# The parser note for events dropped for their start date (French, for the admin; its
+# English is in web/translations_en.py under this text as the key).
+OUT_OF_RANGE = (
+    "{n} événement(s) ignoré(s) : date de début impossible ou hors des années "
+    f"{MIN_YEAR} à {MAX_YEAR} ({{dates}})"
+)
+MAX_SHOWN = 3  # dates the note quotes
+_DATE_SHAPED = re.compile(r"[+-]?\d{1,9}-\d{1,2}-\d{1,2}(?!\d)")  # 0000-01-01, 2026-13-45
 _ONLINE_MODES = {"OnlineEventAttendanceMode": True, "MixedEventAttendanceMode": True}
 _STATUS = {
     "EventCancelled": "cancelled",
@@ -94,6 +103,42 @@ def find_events(data: object, depth: int = 0) -> Iterator[dict[str, Any]]:
     for key in ("@graph", "itemListElement", "item", "mainEntity", "about", "event", "events"):
         if key in data:
             yield from find_events(data[key], depth + 1)
+
+
+def events_from_schema(
+    found: Iterable[tuple[str, dict[str, Any]]], *, page_url: str
+) -> tuple[list[RawEvent], list[str]]:
+    """(events, warnings) of ``(format, Event node)`` pairs: an event given twice (same
+    title and start) once; the events dropped for an impossible start date, such as year
+    0, 99999 or "2026-13-45", named in one warning (the page's other events stay)."""
+    events: list[RawEvent] = []
+    seen: set[tuple[str, str]] = set()
+    dropped: list[str] = []
+    for fmt, node in found:
+        event = event_from_schema(node, fmt=fmt, page_url=page_url)
+        if event is None:
+            if (bad := impossible_start(node)) is not None:
+                dropped.append(bad)
+            continue
+        key = (event.title, str(event.start))
+        if key not in seen:
+            seen.add(key)
+            events.append(event)
+    if not dropped:
+        return events, []
+    shown = ", ".join(list(dict.fromkeys(d[:40] for d in dropped))[:MAX_SHOWN])
+    return events, [OUT_OF_RANGE.format(n=len(dropped), dates=shown)]
+
+
+def impossible_start(node: dict[str, Any]) -> str | None:
+    """The ``startDate`` of a titled Event node when it is written as a date but no day
+    can be read from it (out of range or impossible); ``None`` otherwise."""
+    text = _text(node.get("startDate"))
+    if text is None or not clean_text(_text(node.get("name"))):
+        return None
+    if not _DATE_SHAPED.match(text) or parse_iso(text) is not None:
+        return None
+    return text
 
 
 def event_from_schema(node: dict[str, Any], *, fmt: str, page_url: str) -> RawEvent | None:
