@@ -104,16 +104,28 @@ def _other_syntaxes(
     text: str, tree: Any, url: str, warnings: list[str]
 ) -> list[tuple[str, dict[str, Any]]]:
     syntaxes = []
-    if tree.xpath("//*[@itemscope]"):
+    lowered = text.lower()  # attribute names: a page without the word has no such attribute
+    if "itemscope" in lowered and tree.xpath("//*[@itemscope]"):
         syntaxes.append("microdata")
-    if tree.xpath("//*[@typeof or @property][ancestor-or-self::*[@vocab or @prefix]]"):
+    if (
+        ("typeof" in lowered or "property" in lowered)
+        and ("vocab" in lowered or "prefix" in lowered)
+        and tree.xpath("//*[@typeof or @property][ancestor-or-self::*[@vocab or @prefix]]")
+    ):
         syntaxes.append("rdfa")
-    if tree.xpath('//*[contains(concat(" ", normalize-space(@class), " "), " h-event ")]'):
+    if tree.xpath(
+        '//*[contains(@class, "h-event")]'
+        '[contains(concat(" ", normalize-space(@class), " "), " h-event ")]'
+    ):
         syntaxes.append("microformat")
     if not syntaxes:
         return []
+    # microdata alone reads the page's tree; RDFa needs extruct's own parser, microformats text
+    document = tree if syntaxes == ["microdata"] else text
     try:
-        data = extruct.extract(text, base_url=url, syntaxes=syntaxes, uniform=True, errors="ignore")
+        data = extruct.extract(
+            document, base_url=url, syntaxes=syntaxes, uniform=True, errors="ignore"
+        )
     except Exception as exc:  # extruct wraps many parsers; any failure is the page's
         warnings.append(f"embedded data could not be read ({type(exc).__name__})")
         return []
