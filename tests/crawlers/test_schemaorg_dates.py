@@ -8,12 +8,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aggregator.raw import SourceDefaults
 from aggregator.regions import load_region
 from crawlers.document import Fetched, read_document
 from crawlers.parsers import parse_document
-from crawlers.parsers.schemaorg import OUT_OF_RANGE, impossible_start
+from crawlers.parsers.common import parse_iso
+from crawlers.parsers.schemaorg import _PLAIN_ISO, OUT_OF_RANGE, _when, impossible_start
 from web.translations_en import EN
 
 PAGE = Path(__file__).resolve().parents[1] / "data" / "html" / "jsonld-dates-out-of-range.html"
@@ -86,3 +89,24 @@ def test_what_is_not_written_as_a_date_and_a_bad_end_say_nothing() -> None:
     result = parse(page("2026-12-01T18:30:00+01:00", end="2026-12-45T21:00:00+01:00"))
     assert [(e.title, e.end) for e in result.events] == [("Rencontre 0", None)]
     assert result.warnings == []
+
+
+SHAPES = ["2026-11-19T19:00:00+01:00", "2026-11-19T19:00:00Z", "2026-11-19T19:00",
+          "2026-11-19T19:00:00.250000-05:00", "2026-02-30T19:00:00+01:00",
+          "2026-11-19T24:00:00+01:00", "0001-01-01T00:30:00+01:00", "9999-12-31T23:30:00-02:00",
+          "0999-06-01T10:00:00Z", "2026-03-29T02:30:00+01:00", "2026-11-19T19:00:00+14:00"]
+
+
+@pytest.mark.parametrize("text", SHAPES)
+def test_schema_dates_read_as_parse_iso_reads_them(text: str) -> None:
+    got, want = _when(text), parse_iso(text)
+    assert (got, type(got), getattr(got, "tzinfo", None)) == (
+        want, type(want), getattr(want, "tzinfo", None))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(_PLAIN_ISO, fullmatch=True))
+def test_every_plain_iso_shape_reads_as_parse_iso_reads_it(text: str) -> None:
+    got, want = _when(text), parse_iso(text)
+    assert (got, type(got), getattr(got, "tzinfo", None)) == (
+        want, type(want), getattr(want, "tzinfo", None))
