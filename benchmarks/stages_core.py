@@ -23,6 +23,7 @@ CONTENT_TYPES = {"ical": "text/calendar; charset=utf-8", "rss": "application/rss
                  "atom": "application/atom+xml"}
 WINDOW = (NOW - timedelta(days=30), NOW + timedelta(days=180))
 ROUNDS = 3  # reads of each document by the floor and by our parse (the fastest counts)
+ROUNDS_UP_TO = 10_000  # events; a larger corpus is read once by each
 
 
 def documents(corpus: Corpus) -> list[tuple[SourceSpec, bytes]]:
@@ -56,19 +57,21 @@ def bare_parse(source: SourceSpec, body: bytes) -> int:
     return len(found)
 
 
-def floor_and_parse(sources: int, per_source: int, seed: int, rounds: int = ROUNDS) -> list[Row]:
+def floor_and_parse(sources: int, per_source: int, seed: int, rounds: int | None = None) -> list[Row]:
     """The floor (bare feedparser / icalendar+recurring-ical-events / extruct) and our parse.
 
     Each document is read by both in turn, ``rounds`` times (the order swapped every
     round), and each side counts its fastest time per document: on a machine shared with
     other work a stall then lands on neither side, and neither gets the warm-up of the
-    other's libraries."""
+    other's libraries. One round past ``ROUNDS_UP_TO`` events (the full mode's 100k)."""
     from aggregator.raw import SourceDefaults
     from crawlers.parsers import parse_document
 
     docs = documents(build_corpus(sources, per_source, seed=seed))
     size = f"{sources}x{per_source}"
     defaults = SourceDefaults(window_start=WINDOW[0], window_end=WINDOW[1])
+    if rounds is None:
+        rounds = ROUNDS if sources * per_source <= ROUNDS_UP_TO else 1
     floor_s = [float("inf")] * len(docs)
     parse_s = [float("inf")] * len(docs)
     counted, found = [0] * len(docs), [0] * len(docs)
