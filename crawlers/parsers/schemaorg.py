@@ -66,7 +66,9 @@ OUT_OF_RANGE = (
 )
 MAX_SHOWN = 3  # dates the note quotes
 _DATE_SHAPED = re.compile(r"[+-]?\d{1,9}-\d{1,2}-\d{1,2}(?!\d)")  # 0000-01-01, 2026-13-45
-_PLAIN_ISO = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})?")
+_PLAIN_ISO = re.compile(
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2}|(?P<hhmm>[+-]\d{4}))?"
+)
 _ONLINE_MODES = {"OnlineEventAttendanceMode": True, "MixedEventAttendanceMode": True}
 _STATUS = {
     "EventCancelled": "cancelled",
@@ -198,11 +200,14 @@ def event_from_schema(node: dict[str, Any], *, fmt: str, page_url: str) -> RawEv
 
 def _when(text: str | None) -> date | datetime | None:
     """``parse_iso``, with its steps taken directly for the shape nearly every page writes
-    ("2026-11-19T19:00:00+01:00"), for which its rewrites change nothing."""
-    if text is None or not _PLAIN_ISO.fullmatch(text):
+    ("2026-11-19T19:00:00+01:00", microformats' "+0100"), whose one rewrite is the offset's
+    colon."""
+    plain = _PLAIN_ISO.fullmatch(text) if text is not None else None
+    if text is None or plain is None:
         return parse_iso(text)
+    candidate = f"{text[:-2]}:{text[-2:]}" if plain.group("hhmm") else text
     try:
-        parsed = datetime.fromisoformat(text)
+        parsed = datetime.fromisoformat(candidate)
     except ValueError:
         return parse_iso(text)
     if not plausible(parsed):
