@@ -22,7 +22,7 @@ from benchmarks.harness import Clock, Row
 CONTENT_TYPES = {"ical": "text/calendar; charset=utf-8", "rss": "application/rss+xml",
                  "atom": "application/atom+xml"}
 WINDOW = (NOW - timedelta(days=30), NOW + timedelta(days=180))
-ROUNDS = 3  # reads of each document by the floor and by our parse (the fastest counts)
+ROUNDS = 5  # reads of each document by the floor and by our parse (the fastest counts)
 ROUNDS_UP_TO = 10_000  # events; a larger corpus is read once by each
 
 
