@@ -509,6 +509,10 @@ EN: dict[str, str] = {
     'événement(s) à venir': 'upcoming event(s)',
     'Aucun événement à venir.': 'No upcoming event.',
     'Retour aux propositions': 'Back to the submissions',
+    # h17-speed
+    "{n} événement(s) ignoré(s) : date de début impossible ou hors des années 1000 à 9000 "
+    "({dates})": "{n} event(s) skipped: start date impossible or outside the years 1000 to "
+    "9000 ({dates})",
 }
 
 FR_STATES: dict[str, str] = {

@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from aggregator.place import hybrid_parts, is_online_location, is_online_url
 from aggregator.raw import RawEvent, SourceDefaults
@@ -115,9 +116,7 @@ def settle_online(event: RawEvent) -> RawEvent:
         return event
     venue, city, link = event.venue, event.city, event.online_url
     found = is_online_url(link)
-    if not found and not _MAYBE_ONLINE.search(
-        f"{venue or ''}\n{event.address or ''}\n{city or ''}"
-    ):
+    if not found and not _maybe_online(f"{venue or ''}\n{event.address or ''}\n{city or ''}"):
         return event  # the cheap test first: most locations name no remote way at all
     address = event.address
     if event.online is None:
@@ -137,6 +136,12 @@ def settle_online(event: RawEvent) -> RawEvent:
     if city and is_online_location(city):
         venue, city = venue or (None if "://" in city else city), None
     return event.with_(online=True, online_url=link, venue=venue, address=address, city=city)
+
+
+@lru_cache(maxsize=4096)
+def _maybe_online(location: str) -> bool:
+    """Whether a location's text may name a remote way (remembered: places repeat)."""
+    return _MAYBE_ONLINE.search(location) is not None
 
 
 def _floating_warning(events: list[RawEvent]) -> list[str]:

@@ -77,7 +77,7 @@ def parse_feed(
 
 def _field(entry: Any, *suffixes: str) -> str | None:
     for key, value in entry.items():
-        if isinstance(value, str) and any(key.endswith(s) for s in suffixes) and value.strip():
+        if isinstance(value, str) and key.endswith(suffixes) and value.strip():
             return value.strip()
     return None
 

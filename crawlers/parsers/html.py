@@ -23,7 +23,7 @@ from aggregator.raw import RawEvent, SourceDefaults
 from crawlers.parsers import bevy, meetup
 from crawlers.parsers.common import clean_text
 from crawlers.parsers.hcalendar import has_hcalendar, parse_hcalendar
-from crawlers.parsers.schemaorg import compact_rdfa, event_from_schema, find_events
+from crawlers.parsers.schemaorg import compact_rdfa, events_from_schema, find_events
 from crawlers.parsers.timecards import parse_time_cards
 
 MAX_LINKS = 50
@@ -35,6 +35,8 @@ _EVENTISH = re.compile(
     r"(?i)/(events?|evenements?|évènements?|agenda|meetups?|e|conferences?|ateliers?"
     r"|workshops?|manifestations?|rencontres?|programme)(/|-|$)|\d{4}-\d{2}-\d{2}|/\d{4}/\d{2}/"
 )
+_WRAPPER = re.compile(r"^\s*(<!--|<!\[CDATA\[)|(-->|\]\]>)\s*$")  # around a JSON-LD block
+_WRAP_OPEN, _WRAP_CLOSE = ("<!--", "<![CDATA["), ("-->", "]]>")
 _SKIP = re.compile(
     r"(?i)\.(jpe?g|png|gif|svg|webp|css|js|pdf|zip|ico|xml|ics|mp4|mp3)$"
     r"|/(tag|category|categorie|author|wp-login|login|feed|page/\d+)(/|$)"
@@ -63,16 +65,8 @@ def parse_html(
         found = _other_syntaxes(text, tree, url, warnings)
     if not found and (page_events := _page_dates(tree, url)):
         return page_events[0].source_format, page_events, [], warnings
-    events: list[RawEvent] = []
-    seen: set[tuple[str, str]] = set()
-    for fmt, node in found:
-        event = event_from_schema(node, fmt=fmt, page_url=url)
-        if event is None:
-            continue
-        key = (event.title, str(event.start))
-        if key not in seen:
-            seen.add(key)
-            events.append(event)
+    events, dropped = events_from_schema(found, page_url=url)
+    warnings.extend(dropped)
     if events:
         return events[0].source_format, events, [], warnings
     links = listing_links(tree, url)
@@ -93,7 +87,8 @@ def _jsonld_blocks(tree: Any, warnings: list[str]) -> list[Any]:
     bad = 0
     for script in tree.xpath('//script[contains(translate(@type,"LDJSON","ldjson"),"ld+json")]'):
         raw = (script.text or "").strip()
-        raw = re.sub(r"^\s*(<!--|<!\[CDATA\[)|(-->|\]\]>)\s*$", "", raw).strip()
+        if raw.startswith(_WRAP_OPEN) or raw.endswith(_WRAP_CLOSE):  # the regex scans it all
+            raw = _WRAPPER.sub("", raw).strip()
         if not raw:
             continue
         try:
@@ -109,16 +104,28 @@ def _other_syntaxes(
     text: str, tree: Any, url: str, warnings: list[str]
 ) -> list[tuple[str, dict[str, Any]]]:
     syntaxes = []
-    if tree.xpath("//*[@itemscope]"):
+    lowered = text.lower()  # attribute names: a page without the word has no such attribute
+    if "itemscope" in lowered and tree.xpath("//*[@itemscope]"):
         syntaxes.append("microdata")
-    if tree.xpath("//*[@typeof or @property][ancestor-or-self::*[@vocab or @prefix]]"):
+    if (
+        ("typeof" in lowered or "property" in lowered)
+        and ("vocab" in lowered or "prefix" in lowered)
+        and tree.xpath("//*[@typeof or @property][ancestor-or-self::*[@vocab or @prefix]]")
+    ):
         syntaxes.append("rdfa")
-    if tree.xpath('//*[contains(concat(" ", normalize-space(@class), " "), " h-event ")]'):
+    if tree.xpath(
+        '//*[contains(@class, "h-event")]'
+        '[contains(concat(" ", normalize-space(@class), " "), " h-event ")]'
+    ):
         syntaxes.append("microformat")
     if not syntaxes:
         return []
+    # microdata alone reads the page's tree; RDFa needs extruct's own parser, microformats text
+    document = tree if syntaxes == ["microdata"] else text
     try:
-        data = extruct.extract(text, base_url=url, syntaxes=syntaxes, uniform=True, errors="ignore")
+        data = extruct.extract(
+            document, base_url=url, syntaxes=syntaxes, uniform=True, errors="ignore"
+        )
     except Exception as exc:  # extruct wraps many parsers; any failure is the page's
         warnings.append(f"embedded data could not be read ({type(exc).__name__})")
         return []

@@ -17,7 +17,7 @@ X-WR-TIMEZONE (Google Calendar) is honoured through x-wr-timezone; Windows zone 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import icalendar
 import recurring_ical_events
@@ -110,20 +110,59 @@ def _calendar_events(
             (c for c in masters if "RECURRENCE-ID" not in c), Bounds(window_start, window_end)
         )
         query = recurring_ical_events.of(calendar, skip_bad_series=True)
-        occurrences = query.between(window_start, window_end)[: MAX_OCCURRENCES + 1]
+        occurrences = _occurrences(query, window_start, window_end)
     except ParseError:
         raise
     except Exception as exc:
         raise ParseError(f"iCalendar file has an unreadable event ({_short(exc)})") from exc
     events = []
-    for component in occurrences:
+    details: dict[int, _Details | None] = {}  # per source VEVENT: a series reads it once
+    for seen in occurrences:
         try:
-            event = _to_raw(component, recurring, wr_zone, url)
+            event = _to_raw(seen, recurring, wr_zone, url, details)
         except Exception:  # a broken property icalendar only reports on access
             event = None
         if event is not None:
             events.append(event)
     return events, bounding
+
+
+class _Seen(NamedTuple):
+    """One occurrence: its source VEVENT, its start and end, its RECURRENCE-ID."""
+
+    component: Any
+    start: date
+    end: date | None
+    recurrence_id: date | None
+
+
+def _occurrences(query: Any, start: datetime, end: datetime) -> list[_Seen]:
+    """The first occurrences in the window, as ``between`` gives them, without the copy of
+    its VEVENT that ``between`` makes for each (most of its cost on a file of one-off
+    events): the occurrences hold what :func:`_to_raw` reads. Falls back to ``between``
+    when the library's occurrences do not (another version)."""
+    find = getattr(query, "_occurrences_between", None)
+    if find is None:
+        return [_copied(c) for c in query.between(start, end)[: MAX_OCCURRENCES + 1]]
+    found = find(query.to_datetime(start), query.to_datetime(end))[: MAX_OCCURRENCES + 1]
+    seen = []
+    for occurrence in found:
+        component = getattr(getattr(occurrence, "_adapter", None), "_component", None)
+        if component is None or not hasattr(occurrence, "end"):
+            seen.append(_copied(occurrence.as_component(query.keep_recurrence_attributes)))
+            continue
+        original = component.get("RECURRENCE-ID")
+        at = original.dt if original is not None else occurrence.start
+        seen.append(_Seen(component, occurrence.start, occurrence.end, at))
+    return seen
+
+
+def _copied(component: Any) -> _Seen:
+    """The view of a VEVENT copy ``between`` made (its DTSTART, DTEND, RECURRENCE-ID set)."""
+    end = component.decoded("DTEND") if "DTEND" in component else None
+    original = component.get("RECURRENCE-ID")
+    return _Seen(component, component.decoded("DTSTART"), end,
+                 original.dt if original is not None else None)
 
 
 def _recurring_uids(masters: list[Any]) -> set[str]:
@@ -157,29 +196,18 @@ def _as_utc(value: date | datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-def _to_raw(component: Any, recurring: set[str], wr_zone: str | None, url: str) -> RawEvent | None:
+class _Details(NamedTuple):
+    """What every occurrence of one VEVENT shares (read once per VEVENT)."""
+
+    title: str
+    uid: str | None
+    fields: dict[str, Any]  # the RawEvent fields that do not depend on the occurrence
+
+
+def _details(component: Any) -> _Details | None:
     title = clean_text(component.get("SUMMARY"))
-    start = component.decoded("DTSTART")
-    if not title or start is None:
+    if not title:
         return None
-    end = component.decoded("DTEND") if "DTEND" in component else None
-    if isinstance(start, datetime):
-        start = canonical(start)
-        end = canonical(end) if isinstance(end, datetime) and plausible(end) else None
-        if end is not None and end <= start:
-            end = None
-        timezone = zone_name(start.tzinfo) or (wr_zone if zone(wr_zone) else None)
-    else:
-        last = end - timedelta(days=1) if isinstance(end, date) else start
-        end = last if last >= start else start
-        timezone = None
-    uid = str(component.get("UID", "")).strip() or None
-    series_uid = None
-    if uid and uid in recurring:
-        series_uid = uid
-        original = component.get("RECURRENCE-ID")
-        key = _occurrence_key(original.dt if original is not None else start)
-        uid = f"{uid}#{key}"
     venue, address, postcode, city = split_location(component.get("LOCATION"))
     online = None
     if venue and venue.lower() in ONLINE_WORDS and not address:
@@ -190,28 +218,66 @@ def _to_raw(component: Any, recurring: set[str], wr_zone: str | None, url: str) 
             latitude, longitude = float(geo.latitude), float(geo.longitude)
     except Exception:  # icalendar's BrokenCalendarProperty for "GEO:garbage"
         latitude = longitude = None
-    event_url = str(component.get("URL", "")).strip() or None
+    fields = {
+        "url": str(component.get("URL", "")).strip() or None,
+        "description": clean_text(component.get("DESCRIPTION"), keep_lines=True),
+        "venue": venue,
+        "address": address,
+        "city": city,
+        "postcode": postcode,
+        "latitude": latitude,
+        "longitude": longitude,
+        "online": online,
+        "status": _STATUS.get(str(component.get("STATUS", "")).upper()),
+        "organizer": _organizer(component.get("ORGANIZER")),
+        "categories": _categories(component),
+    }
+    return _Details(title, str(component.get("UID", "")).strip() or None, fields)
+
+
+def _to_raw(
+    seen: _Seen,
+    recurring: set[str],
+    wr_zone: str | None,
+    url: str,
+    details: dict[int, _Details | None],
+) -> RawEvent | None:
+    key = id(seen.component)
+    if key not in details:
+        try:
+            details[key] = _details(seen.component)
+        except Exception:  # a broken property: every occurrence of this VEVENT is lost
+            details[key] = None
+    shared = details[key]
+    start, end = seen.start, seen.end
+    if shared is None or start is None:
+        return None
+    if isinstance(start, datetime):
+        start = canonical(start)
+        end = canonical(end) if isinstance(end, datetime) and plausible(end) else None
+        if end is not None and end <= start:
+            end = None
+        timezone = zone_name(start.tzinfo) or (wr_zone if zone(wr_zone) else None)
+    else:
+        last = end - timedelta(days=1) if isinstance(end, date) else start
+        end = last if last >= start else start
+        timezone = None
+    uid = shared.uid
+    series_uid = None
+    if uid and uid in recurring:
+        series_uid = uid
+        original = seen.recurrence_id
+        uid = f"{uid}#{_occurrence_key(original if original is not None else start)}"
     return RawEvent(
-        title=title,
+        title=shared.title,
         start=start,
         end=end,
         timezone=timezone,
         uid=uid,
-        url=event_url,
-        description=clean_text(component.get("DESCRIPTION"), keep_lines=True),
-        venue=venue,
-        address=address,
-        city=city,
-        postcode=postcode,
-        latitude=latitude,
-        longitude=longitude,
-        online=online,
-        status=_STATUS.get(str(component.get("STATUS", "")).upper()),
-        organizer=_organizer(component.get("ORGANIZER")),
-        categories=_categories(component),
         series_uid=series_uid,
         source_format="ical",
         source_url=url,
+        **shared.fields,
     )
 
 

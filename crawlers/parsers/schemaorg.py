@@ -11,13 +11,23 @@ Platform quirk handled here: WordPress "The Events Calendar" writes all-day even
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time
+from functools import lru_cache
 from typing import Any
 
 from aggregator.place import is_online_location
 from aggregator.raw import RawEvent
-from crawlers.parsers.common import clean_text, parse_iso, split_location
+from crawlers.parsers.common import (
+    MAX_YEAR,
+    MIN_YEAR,
+    canonical,
+    clean_text,
+    parse_iso,
+    plausible,
+    split_location,
+)
 
 EVENT_TYPES = frozenset(
     (
@@ -48,6 +58,18 @@ EVENT_TYPES = frozenset(
     )
 )
 MAX_DEPTH = 12
+# The parser note for events dropped for their start date (French, for the admin; its
+# English is in web/translations_en.py under this text as the key).
+OUT_OF_RANGE = (
+    "{n} événement(s) ignoré(s) : date de début impossible ou hors des années "
+    f"{MIN_YEAR} à {MAX_YEAR} ({{dates}})"
+)
+MAX_SHOWN = 3  # dates the note quotes
+_DATE_SHAPED = re.compile(r"[+-]?\d{1,9}-\d{1,2}-\d{1,2}(?!\d)")  # 0000-01-01, 2026-13-45
+_PLAIN_ISO = re.compile(
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2}|(?P<hhmm>[+-]\d{4}))?"
+)
+_ONLINE_MODES = {"OnlineEventAttendanceMode": True, "MixedEventAttendanceMode": True}
 _STATUS = {
     "EventCancelled": "cancelled",
     "EventPostponed": "postponed",
@@ -60,8 +82,15 @@ _STATUS = {
 def type_names(node: dict[str, Any]) -> set[str]:
     """The short type names of a node ("Event" for "http://schema.org/Event")."""
     raw = node.get("@type") or node.get("type") or []
+    if type(raw) is str:
+        return {_short_type(raw)}
     values = raw if isinstance(raw, list) else [raw]
-    return {str(v).rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1] for v in values}
+    return {_short_type(str(v)) for v in values}
+
+
+@lru_cache(maxsize=512)
+def _short_type(value: str) -> str:
+    return value.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
 
 
 def is_event(node: object) -> bool:
@@ -87,19 +116,55 @@ def find_events(data: object, depth: int = 0) -> Iterator[dict[str, Any]]:
             yield from find_events(data[key], depth + 1)
 
 
+def events_from_schema(
+    found: Iterable[tuple[str, dict[str, Any]]], *, page_url: str
+) -> tuple[list[RawEvent], list[str]]:
+    """(events, warnings) of ``(format, Event node)`` pairs: an event given twice (same
+    title and start) once; the events dropped for an impossible start date, such as year
+    0, 99999 or "2026-13-45", named in one warning (the page's other events stay)."""
+    events: list[RawEvent] = []
+    seen: set[tuple[str, str]] = set()
+    dropped: list[str] = []
+    for fmt, node in found:
+        event = event_from_schema(node, fmt=fmt, page_url=page_url)
+        if event is None:
+            if (bad := impossible_start(node)) is not None:
+                dropped.append(bad)
+            continue
+        key = (event.title, str(event.start))
+        if key not in seen:
+            seen.add(key)
+            events.append(event)
+    if not dropped:
+        return events, []
+    shown = ", ".join(list(dict.fromkeys(d[:40] for d in dropped))[:MAX_SHOWN])
+    return events, [OUT_OF_RANGE.format(n=len(dropped), dates=shown)]
+
+
+def impossible_start(node: dict[str, Any]) -> str | None:
+    """The ``startDate`` of a titled Event node when it is written as a date but no day
+    can be read from it (out of range or impossible); ``None`` otherwise."""
+    text = _text(node.get("startDate"))
+    if text is None or not clean_text(_text(node.get("name"))):
+        return None
+    if not _DATE_SHAPED.match(text) or parse_iso(text) is not None:
+        return None
+    return text
+
+
 def event_from_schema(node: dict[str, Any], *, fmt: str, page_url: str) -> RawEvent | None:
     """One RawEvent from a schema.org Event node; ``None`` without a name or start."""
     title = clean_text(_text(node.get("name")))
-    start = parse_iso(_text(node.get("startDate")))
+    start = _when(_text(node.get("startDate")))
     if not title or start is None:
         return None
-    end = parse_iso(_text(node.get("endDate")))
+    end = _when(_text(node.get("endDate")))
     start, end = _all_day_quirk(start, end)
     if end is not None and (type(end) is not type(start) or _before(end, start)):
         end = None
     place = _location(node.get("location"))
     mode = str(_text(node.get("eventAttendanceMode")) or "").rsplit("/", 1)[-1]
-    online = {"OnlineEventAttendanceMode": True, "MixedEventAttendanceMode": True}.get(mode)
+    online = _ONLINE_MODES.get(mode)
     if mode == "OfflineEventAttendanceMode":
         online = False
     elif online is None and place["online"] is not None:
@@ -133,6 +198,26 @@ def event_from_schema(node: dict[str, Any], *, fmt: str, page_url: str) -> RawEv
     )
 
 
+def _when(text: str | None) -> date | datetime | None:
+    """``parse_iso``, with its steps taken directly for the shape nearly every page writes
+    ("2026-11-19T19:00:00+01:00", microformats' "+0100"), whose one rewrite is the offset's
+    colon."""
+    plain = _PLAIN_ISO.fullmatch(text) if text is not None else None
+    if text is None or plain is None:
+        return parse_iso(text)
+    candidate = f"{text[:-2]}:{text[-2:]}" if plain.group("hhmm") else text
+    try:
+        parsed = datetime.fromisoformat(candidate)
+    except ValueError:
+        return parse_iso(text)
+    if not plausible(parsed):
+        return None
+    try:
+        return canonical(parsed)
+    except (OverflowError, ValueError):
+        return None
+
+
 def _before(end: date | datetime, start: date | datetime) -> bool:
     try:
         return end < start  # type: ignore[operator]
@@ -155,6 +240,8 @@ def _all_day_quirk(
 
 def _text(value: Any) -> str | None:
     """A plain string from a JSON-LD value (first of a list, ``@value`` of an object)."""
+    if type(value) is str:  # most values: the checks below change nothing for them
+        return value.strip() or None
     if isinstance(value, list):
         value = next((v for v in value if v not in (None, "")), None)
     if isinstance(value, dict):
@@ -162,6 +249,20 @@ def _text(value: Any) -> str | None:
     if value is None or isinstance(value, dict | list):
         return None
     return str(value).strip() or None
+
+
+@lru_cache(maxsize=4096)
+def _clean_short(text: str) -> str | None:
+    return clean_text(text)
+
+
+def _clean(text: str | None) -> str | None:
+    """``clean_text`` of a short value (a venue, a town, an organizer), remembered: a
+    page's events, and a site's pages, repeat them."""
+    return None if text is None else _clean_short(text)
+
+
+_split_location = lru_cache(maxsize=2048)(split_location)  # the same places, page after page
 
 
 def _url(value: Any) -> str | None:
@@ -178,8 +279,8 @@ def _name(value: Any) -> str | None:
         names = [n for v in value if (n := _name(v))]
         return ", ".join(dict.fromkeys(names)) or None
     if isinstance(value, dict):
-        return clean_text(_text(value.get("name")) or _text(value.get("legalName")))
-    return clean_text(_text(value))
+        return _clean(_text(value.get("name")) or _text(value.get("legalName")))
+    return _clean(_text(value))
 
 
 def _location(value: Any) -> dict[str, Any]:
@@ -197,9 +298,9 @@ def _location(value: Any) -> dict[str, Any]:
                 if "://" in item:
                     place["online_url"] = place["online_url"] or item.strip()
                 else:
-                    place["venue"] = place["venue"] or clean_text(item)
+                    place["venue"] = place["venue"] or _clean(item)
                 continue
-            venue, address, postcode, city = split_location(item)
+            venue, address, postcode, city = _split_location(item)
             physical = True
             place.update(venue=venue, address=address, postcode=postcode, city=city)
         elif isinstance(item, dict):
@@ -218,19 +319,19 @@ def _location(value: Any) -> dict[str, Any]:
 def _fill_place(place: dict[str, Any], item: dict[str, Any], types: set[str]) -> None:
     address = item if "PostalAddress" in types else item.get("address")
     if "PostalAddress" not in types:
-        place["venue"] = clean_text(_text(item.get("name")))
+        place["venue"] = _clean(_text(item.get("name")))
     if isinstance(address, list):
         address = address[0] if address else None
     if isinstance(address, dict):
-        place["address"] = clean_text(_text(address.get("streetAddress")))
-        place["city"] = clean_text(_text(address.get("addressLocality")))
-        place["postcode"] = clean_text(_text(address.get("postalCode")))
+        place["address"] = _clean(_text(address.get("streetAddress")))
+        place["city"] = _clean(_text(address.get("addressLocality")))
+        place["postcode"] = _clean(_text(address.get("postalCode")))
         country = address.get("addressCountry")
-        place["country"] = clean_text(
+        place["country"] = _clean(
             _text(country.get("name") if isinstance(country, dict) else country)
         )
     elif isinstance(address, str):
-        _, street, postcode, city = split_location(f"x, {address}")
+        _, street, postcode, city = _split_location(f"x, {address}")
         place.update(address=street, postcode=postcode, city=city)
     geo = item.get("geo")
     if isinstance(geo, dict):
@@ -291,7 +392,7 @@ def _keywords(value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
     items = value if isinstance(value, list) else str(value).split(",")
-    return tuple(dict.fromkeys(t for item in items if (t := clean_text(_text(item)))))
+    return tuple(dict.fromkeys(t for item in items if (t := _clean(_text(item)))))
 
 
 def compact_rdfa(nodes: list[Any]) -> list[dict[str, Any]]:
