@@ -1,7 +1,8 @@
 """The store's edge for the digest: reading events and history, claiming deliveries.
 
-Every state change of a :class:`Delivery` is its own committed transaction, so the
-ledger on disk is always at most one message behind the SMTP server (see
+Claims are committed before a message goes out (a few at a time, each claim its own
+conditional UPDATE), and every result is committed as soon as the sender learns it, so
+the ledger on disk is behind the SMTP server by at most the messages in flight (see
 :mod:`newsletter.send` for the window that remains).
 """
 
@@ -141,12 +142,28 @@ def claim_next(
     now: datetime,
     exclude: Collection[int] = (),
 ) -> Delivery | None:
-    """Move the next pending delivery to ``sending`` for ``holder``, commit, return it.
+    """Move the next pending delivery to ``sending`` for ``holder``, commit, return it
+    (:func:`claim_batch` of one). None when nothing is left."""
+    taken = claim_batch(session, digest_id, holder=holder, now=now, limit=1, exclude=exclude)
+    return taken[0] if taken else None
 
-    The claim is one conditional ``UPDATE ... WHERE id = ? AND status = 'pending'``: when
-    another sender took the row first it changes nothing and the next row is tried, so two
+
+def claim_batch(
+    session: Session,
+    digest_id: int,
+    *,
+    holder: str,
+    now: datetime,
+    limit: int,
+    exclude: Collection[int] = (),
+) -> list[Delivery]:
+    """Move up to ``limit`` pending deliveries to ``sending`` for ``holder``, commit once,
+    return them in id order (empty when nothing is left).
+
+    Each claim is one conditional ``UPDATE ... WHERE id = ? AND status = 'pending'``: a
+    row another sender took first changes nothing (rowcount 0) and is left out, so two
     senders never hold the same delivery. PostgreSQL also skips rows another transaction
-    is claiming (``FOR UPDATE SKIP LOCKED``). None when nothing is left.
+    is claiming (``FOR UPDATE SKIP LOCKED``).
     """
     postgres = session.get_bind().dialect.name == "postgresql"
     while True:
@@ -154,29 +171,59 @@ def claim_next(
             select(Delivery.id)
             .where(Delivery.digest_id == digest_id, Delivery.status == DeliveryStatus.pending)
             .order_by(col(Delivery.id))
-            .limit(1)
+            .limit(max(1, limit))
         )
         if exclude:
             stmt = stmt.where(col(Delivery.id).not_in(list(exclude)))
         if postgres:
             stmt = stmt.with_for_update(skip_locked=True)
-        candidate = session.exec(stmt).first()
-        if candidate is None:
+        candidates = list(session.exec(stmt).all())
+        if not candidates:
             session.commit()
-            return None
-        taken = session.execute(
-            update(Delivery)
-            .where(col(Delivery.id) == candidate, col(Delivery.status) == DeliveryStatus.pending)
-            .values(
-                status=DeliveryStatus.sending,
-                claimed_by=holder,
-                claimed_at=now,
-                attempts=col(Delivery.attempts) + 1,
+            return []
+        taken = []
+        for candidate in candidates:
+            result = session.execute(
+                update(Delivery)
+                .where(
+                    col(Delivery.id) == candidate, col(Delivery.status) == DeliveryStatus.pending
+                )
+                .values(
+                    status=DeliveryStatus.sending,
+                    claimed_by=holder,
+                    claimed_at=now,
+                    attempts=col(Delivery.attempts) + 1,
+                )
             )
-        )
+            if _rowcount(result) == 1:
+                taken.append(candidate)
         session.commit()
-        if _rowcount(taken) == 1:
-            return session.get(Delivery, candidate, populate_existing=True)
+        if taken:
+            rows = session.exec(
+                select(Delivery)
+                .where(col(Delivery.id).in_(taken))
+                .order_by(col(Delivery.id))
+                .execution_options(populate_existing=True)
+            ).all()
+            return list(rows)
+
+
+def release_claims(session: Session, ids: Collection[int], *, holder: str) -> int:
+    """Put back to pending ``holder``'s claimed rows among ``ids`` it will not send now
+    (a run that stops early); commit; return how many."""
+    if not ids:
+        return 0
+    result = session.execute(
+        update(Delivery)
+        .where(
+            col(Delivery.id).in_(list(ids)),
+            col(Delivery.status) == DeliveryStatus.sending,
+            col(Delivery.claimed_by) == holder,
+        )
+        .values(status=DeliveryStatus.pending, claimed_by=None)
+    )
+    session.commit()
+    return _rowcount(result)
 
 
 def release_stale(

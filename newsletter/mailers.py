@@ -9,6 +9,7 @@
 ``Mailer.send`` raises :class:`TemporaryMailError` (4xx, connection trouble: try later)
 or :class:`PermanentMailError` (5xx: this address will not take it). The SMTP mailer
 keeps one connection across messages and reconnects when the server dropped it.
+:class:`MailerPool` keeps several of them in flight, one per worker thread.
 """
 
 from __future__ import annotations
@@ -16,25 +17,27 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import queue
 import smtplib
 import ssl
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
-from email.message import EmailMessage
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol, Self
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from aggregator.errors import ConfigError, PermanentMailError, TemporaryMailError
+from newsletter.messages import Outgoing, RawMessage
 
 
 class Mailer(Protocol):
     """Hands messages over; a context manager that closes its connection on exit."""
 
-    def send(self, msg: EmailMessage) -> None: ...
+    def send(self, msg: Outgoing) -> None: ...
 
     def close(self) -> None: ...
 
@@ -111,13 +114,18 @@ class SMTPMailer(_Base):
         self.connections += 1
         return smtp
 
-    def send(self, msg: EmailMessage) -> None:
-        """Send one message; reconnect once if the kept connection was dropped."""
+    def send(self, msg: Outgoing) -> None:
+        """Send one message; reconnect once if the kept connection was dropped.
+
+        A :class:`RawMessage` goes as its bytes (flattened once, by the caller)."""
         for attempt in (1, 2):
             if self._smtp is None:
                 self._smtp = self._connect()
             try:
-                refused = self._smtp.send_message(msg)
+                if isinstance(msg, RawMessage):
+                    refused = self._smtp.sendmail(msg.sender, list(msg.recipients), msg.data)
+                else:
+                    refused = self._smtp.send_message(msg)
             except smtplib.SMTPServerDisconnected as exc:
                 self._drop()
                 if attempt == 2:
@@ -169,12 +177,15 @@ class FileMailer(_Base):
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
-    def send(self, msg: EmailMessage) -> None:
+    def send(self, msg: Outgoing) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        ident = str(msg.get("Message-ID", "")) or msg.as_string()
+        if isinstance(msg, RawMessage):
+            ident, data = msg.message_id, msg.data.replace(b"\r\n", b"\n")
+        else:
+            ident = str(msg.get("Message-ID", "")) or msg.as_string()
+            data = msg.as_bytes()
         safe = "".join(c if c.isalnum() or c in ".-_" else "_" for c in ident.strip("<>"))[:120]
         name = f"{safe or hashlib.sha256(ident.encode()).hexdigest()}.eml"
-        data = msg.as_bytes()
         fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".eml")
         try:
             with os.fdopen(fd, "wb") as fh:
@@ -193,8 +204,10 @@ class ConsoleMailer(_Base):
     def __init__(self, write: Callable[[str], object] | None = None) -> None:
         self.write = write or sys.stdout.write
 
-    def send(self, msg: EmailMessage) -> None:
-        self.write(msg.as_string() + "\n")
+    def send(self, msg: Outgoing) -> None:
+        text = msg.data.decode("ascii").replace("\r\n", "\n") if isinstance(msg, RawMessage) \
+            else msg.as_string()
+        self.write(text + "\n")
 
 
 def make_mailer(url: str) -> Mailer:
@@ -238,12 +251,128 @@ class RateLimiter:
         self.interval = 1.0 / per_second if per_second > 0 else 0.0
         self.clock, self.sleep = clock, sleep
         self._next = 0.0
+        self._lock = threading.Lock()
 
     def wait(self) -> None:
+        """Block until this caller's slot (threads share the rate)."""
         if not self.interval:
             return
-        now = self.clock()
-        if now < self._next:
-            self.sleep(self._next - now)
-            now = self._next
-        self._next = now + self.interval
+        with self._lock:
+            now = self.clock()
+            slot = max(now, self._next)
+            self._next = slot + self.interval
+        if slot > now:
+            self.sleep(slot - now)
+
+
+def send_with_retries(mailer: Mailer, msg: Outgoing, *, attempts: int, backoff: float) -> None:
+    """Send, retrying temporary failures with exponential backoff; re-raise the last one."""
+    for attempt in range(attempts):
+        try:
+            mailer.send(msg)
+            return
+        except TemporaryMailError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(backoff * (2**attempt))
+
+
+Result = tuple[int, BaseException | None]  # (the caller's key, None when sent)
+_STOP = object()
+
+
+class MailerPool:
+    """``size`` worker threads, each with its own mailer from ``factory`` (its own SMTP
+    connection), sending what :meth:`submit` hands over.
+
+    Each message goes to exactly one worker, which waits for the rate limiter, sends with
+    :func:`send_with_retries` and reports ``(key, None)`` or ``(key, the error)``;
+    :meth:`results` collects the reports. A worker whose connection fails reports that
+    message's error and reconnects for the next one; no message is retried on another
+    connection, so none is sent twice by the pool. The caller keeps at most
+    :attr:`room` messages outstanding (see :meth:`full`).
+    """
+
+    def __init__(
+        self,
+        factory: Callable[[], Mailer],
+        size: int,
+        *,
+        limiter: RateLimiter | None = None,
+        attempts: int = 3,
+        backoff: float = 0.5,
+    ) -> None:
+        self.size = max(1, size)
+        self.room = 2 * self.size  # one sending and one ready per connection
+        self.outstanding = 0
+        self._factory, self._limiter = factory, limiter
+        self._attempts, self._backoff = attempts, backoff
+        self._work: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._done: queue.SimpleQueue[Result] = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._run, name=f"smtp-{i}", daemon=True)
+            for i in range(self.size)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _run(self) -> None:
+        try:
+            mailer = self._factory()
+        except BaseException as exc:  # reported with the first message this worker takes
+            mailer, failure = None, exc
+        with contextlib.ExitStack() as stack:
+            if mailer is not None:
+                stack.enter_context(mailer)
+            while (item := self._work.get()) is not _STOP:
+                key, msg = item  # type: ignore[misc]
+                if mailer is None:
+                    self._done.put((key, failure))
+                    continue
+                try:
+                    if self._limiter is not None:
+                        self._limiter.wait()
+                    send_with_retries(mailer, msg, attempts=self._attempts, backoff=self._backoff)
+                except BaseException as exc:  # the caller decides (temporary, permanent, bug)
+                    self._done.put((key, exc))
+                else:
+                    self._done.put((key, None))
+
+    def full(self) -> bool:
+        return self.outstanding >= self.room
+
+    def submit(self, key: int, msg: Outgoing) -> None:
+        """Queue ``msg`` for the next free connection (never blocks)."""
+        self.outstanding += 1
+        self._work.put((key, msg))
+
+    def results(self, *, wait: float | None = None) -> list[Result]:
+        """What finished since the last call; with ``wait``, block up to that long for one."""
+        out: list[Result] = []
+        if wait is not None and self.outstanding:
+            try:
+                out.append(self._done.get(timeout=wait))
+            except queue.Empty:
+                return out
+        while True:
+            try:
+                out.append(self._done.get_nowait())
+            except queue.Empty:
+                break
+        self.outstanding -= len(out)
+        return out
+
+    def close(self) -> None:
+        """Let the workers finish what was submitted, close their connections, join them."""
+        for _ in self._threads:
+            self._work.put(_STOP)
+        for thread in self._threads:
+            thread.join()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
