@@ -160,9 +160,9 @@ def claim_batch(
     """Move up to ``limit`` pending deliveries to ``sending`` for ``holder``, commit once,
     return them in id order (empty when nothing is left).
 
-    Each claim is one conditional ``UPDATE ... WHERE id = ? AND status = 'pending'``: a
-    row another sender took first changes nothing (rowcount 0) and is left out, so two
-    senders never hold the same delivery. PostgreSQL also skips rows another transaction
+    The claim is one conditional ``UPDATE ... WHERE id IN (...) AND status = 'pending'
+    RETURNING id``: a row another sender took first is neither changed nor returned, so
+    two senders never hold the same delivery. PostgreSQL also skips rows another transaction
     is claiming (``FOR UPDATE SKIP LOCKED``).
     """
     postgres = session.get_bind().dialect.name == "postgresql"
@@ -181,22 +181,22 @@ def claim_batch(
         if not candidates:
             session.commit()
             return []
-        taken = []
-        for candidate in candidates:
-            result = session.execute(
-                update(Delivery)
-                .where(
-                    col(Delivery.id) == candidate, col(Delivery.status) == DeliveryStatus.pending
-                )
-                .values(
-                    status=DeliveryStatus.sending,
-                    claimed_by=holder,
-                    claimed_at=now,
-                    attempts=col(Delivery.attempts) + 1,
-                )
+        # one statement, still a conditional claim per row: a row another sender moved
+        # out of `pending` first is not updated and not returned
+        taken = list(session.execute(
+            update(Delivery)
+            .where(
+                col(Delivery.id).in_(candidates), col(Delivery.status) == DeliveryStatus.pending
             )
-            if _rowcount(result) == 1:
-                taken.append(candidate)
+            .values(
+                status=DeliveryStatus.sending,
+                claimed_by=holder,
+                claimed_at=now,
+                attempts=col(Delivery.attempts) + 1,
+            )
+            .returning(col(Delivery.id))
+            .execution_options(synchronize_session=False)
+        ).scalars())
         session.commit()
         if taken:
             rows = session.exec(

@@ -289,7 +289,9 @@ class MailerPool:
     :func:`send_with_retries` and reports ``(key, None)`` or ``(key, the error)``;
     :meth:`results` collects the reports. A worker whose connection fails reports that
     message's error and reconnects for the next one; no message is retried on another
-    connection, so none is sent twice by the pool. The caller keeps at most
+    connection, so none is sent twice by the pool. Connections open as the backlog needs
+    them (one more whenever more than two messages per open one are waiting), so a send
+    of two messages uses one connection and keeps their order. The caller keeps at most
     :attr:`room` messages outstanding (see :meth:`full`).
     """
 
@@ -309,12 +311,13 @@ class MailerPool:
         self._attempts, self._backoff = attempts, backoff
         self._work: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._done: queue.SimpleQueue[Result] = queue.SimpleQueue()
-        self._threads = [
-            threading.Thread(target=self._run, name=f"smtp-{i}", daemon=True)
-            for i in range(self.size)
-        ]
-        for thread in self._threads:
-            thread.start()
+        self._threads: list[threading.Thread] = []
+        self._grow()
+
+    def _grow(self) -> None:
+        thread = threading.Thread(target=self._run, name=f"smtp-{len(self._threads)}", daemon=True)
+        self._threads.append(thread)
+        thread.start()
 
     def _run(self) -> None:
         try:
@@ -344,6 +347,8 @@ class MailerPool:
     def submit(self, key: int, msg: Outgoing) -> None:
         """Queue ``msg`` for the next free connection (never blocks)."""
         self.outstanding += 1
+        if self.outstanding > 2 * len(self._threads) and len(self._threads) < self.size:
+            self._grow()
         self._work.put((key, msg))
 
     def results(self, *, wait: float | None = None) -> list[Result]:

@@ -33,14 +33,24 @@ def clean_header(value: str, *, limit: int = 200) -> str:
 
 def sender_domain(settings: Settings) -> str:
     """The domain of ``settings.mail_from`` (used in Message-ID and List-Id)."""
-    _name, addr = parseaddr(settings.mail_from)
+    return _domain_of(settings.mail_from)
+
+
+@lru_cache(maxsize=16)
+def _domain_of(mail_from: str) -> str:
+    _name, addr = parseaddr(mail_from)
     domain = addr.rpartition("@")[2].strip().lower()
     return domain or "techagenda.localhost"
 
 
 def sender_address(settings: Settings) -> str:
     """The bare address of ``settings.mail_from``."""
-    return parseaddr(settings.mail_from)[1] or f"digest@{sender_domain(settings)}"
+    return _address_of(settings.mail_from)
+
+
+@lru_cache(maxsize=16)
+def _address_of(mail_from: str) -> str:
+    return parseaddr(mail_from)[1] or f"digest@{_domain_of(mail_from)}"
 
 
 def delivery_message_id(settings: Settings, *, region: str, week: str, subscriber_id: int) -> str:
@@ -52,8 +62,13 @@ def delivery_message_id(settings: Settings, *, region: str, week: str, subscribe
 
 def list_id(settings: Settings, *, region: str, region_name: str) -> str:
     """``Techagenda Aix-Marseille <aix-marseille.digest.example.org>`` (RFC 2919)."""
+    return _list_id(sender_domain(settings), region, region_name)
+
+
+@lru_cache(maxsize=16)
+def _list_id(domain: str, region: str, region_name: str) -> str:
     label = clean_header(f"Techagenda {region_name}", limit=80).replace('"', "")
-    return f"{label} <{region}.digest.{sender_domain(settings)}>"
+    return f"{label} <{region}.digest.{domain}>"
 
 
 def build_message(
@@ -228,7 +243,8 @@ def _raw_part(body: str, subtype: str) -> bytes:
         _folded("Content-Type", f'text/{subtype}; charset="utf-8"'),
         _folded("Content-Transfer-Encoding", "quoted-printable"),
         b"\r\n",
-        "\r\n".join(_LINE.split(payload)).encode("ascii"),
+        (payload.replace("\n", "\r\n") if "\r" not in payload
+         else "\r\n".join(_LINE.split(payload))).encode("ascii"),
     ))
 
 
