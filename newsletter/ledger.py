@@ -208,6 +208,23 @@ def claim_batch(
             return list(rows)
 
 
+def mark_sent(
+    session: Session, sent: Collection[tuple[int, list[int]]], *, at: datetime,
+    composed_at: datetime,
+) -> None:
+    """Record ``(delivery id, event ids)`` as sent: one bulk UPDATE by primary key (the
+    caller commits)."""
+    if sent:
+        session.execute(
+            update(Delivery),
+            [
+                {"id": row_id, "status": DeliveryStatus.sent, "sent_at": at,
+                 "event_ids": event_ids, "last_error": None, "composed_at": composed_at}
+                for row_id, event_ids in sent
+            ],
+        )
+
+
 def release_claims(session: Session, ids: Collection[int], *, holder: str) -> int:
     """Put back to pending ``holder``'s claimed rows among ``ids`` it will not send now
     (a run that stops early); commit; return how many."""

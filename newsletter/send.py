@@ -42,6 +42,7 @@ workers) calls :func:`send_digest`, so one rule covers them all:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -87,6 +88,7 @@ from newsletter.select import DigestContent, SubscriberPrefs
 
 Progress = Callable[[int, int], None]
 PREPARE_BATCH = 500  # subscribers read, selected and prepared at a time
+RENEW_EVERY = 5.0  # at most seconds between renewals of the digest's lease while sending
 __all__ = ["SendReport", "prepare_digest", "preview_digest", "preview_next_digest", "send_digest"]
 
 
@@ -280,8 +282,13 @@ def send_digest(
         report.busy = locks.lease_holder(engine, name, now=clock()) or "another sender"
         return report
 
-    def renew() -> None:
-        locks.acquire_lease(engine, name, holder, ttl=lease_ttl, now=clock())
+    every = min(RENEW_EVERY, lease_ttl.total_seconds() / 4)
+    renewed = [time.monotonic()]
+
+    def renew() -> None:  # at most every `every` seconds
+        if time.monotonic() - renewed[0] >= every:
+            locks.acquire_lease(engine, name, holder, ttl=lease_ttl, now=clock())
+            renewed[0] = time.monotonic()
 
     try:
         return run(dry_run=False, renew=renew)
@@ -485,14 +492,16 @@ class _Run:
         """Write what the connections reported; one commit for them all."""
         if not results:
             return
+        sent: list[tuple[int, list[int]]] = []
         for key, exc in results:
             delivery, sub, content = self.in_flight.pop(key)
             if exc is None:
-                delivery.status, delivery.sent_at = DeliveryStatus.sent, self.clock()
-                delivery.event_ids, delivery.last_error = list(content.event_ids), None
-                delivery.composed_at = self.composed_at
+                sent.append((key, list(content.event_ids)))
                 self.report.sent += 1
-            elif isinstance(exc, TemporaryMailError):
+                self.consecutive = 0
+                self.done += 1
+                continue
+            if isinstance(exc, TemporaryMailError):
                 delivery.status, delivery.last_error = DeliveryStatus.pending, str(exc)[:500]
                 self.deferred.add(key)
                 self.consecutive += 1
@@ -512,6 +521,8 @@ class _Run:
             self.consecutive = 0
             self.done += 1
             self.session.add(delivery)
+        self.session.flush()
+        ledger.mark_sent(self.session, sent, at=self.clock(), composed_at=self.composed_at)
         self.session.commit()
         if self.progress is not None:
             self.progress(self.done, self.total)
