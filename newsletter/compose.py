@@ -9,6 +9,7 @@ channels list the same events by construction.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 
@@ -32,6 +33,13 @@ class DigestInputs:
     events: list[EventView]
     history: ledger.History
     changes: dict[int, list[EventChange]] = field(default_factory=dict)
+    # selections already made, by everything a selection reads of its reader (bounded)
+    selections: dict[Hashable, DigestContent] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+
+_MAX_SELECTIONS = 4096
 
 
 def load_inputs(
@@ -54,16 +62,33 @@ def content_for(inputs: DigestInputs, sub: Subscriber | SubscriberPrefs) -> Dige
     """One subscriber's selection for the week of ``inputs``."""
     prefs = ledger.to_prefs(sub) if isinstance(sub, Subscriber) else sub
     sub_id = prefs.id if prefs.id is not None else -1
-    return select_digest(
+    announced = inputs.history.announced.get(sub_id, frozenset())
+    last_sent = inputs.history.last_sent.get(sub_id)
+    told_at = inputs.history.told_at.get(sub_id, {})
+    # readers who asked for the same things and were told the same get the same digest
+    # (a DigestContent holds nothing of the reader's own: no address, no id)
+    key = (
+        prefs.language, prefs.topics, prefs.towns, prefs.include_online,
+        frozenset(prefs.topic_weights.items()), announced, last_sent,
+        frozenset(told_at.items()),
+    )
+    found = inputs.selections.get(key)
+    if found is not None:
+        return found
+    content = select_digest(
         inputs.events,
         prefs,
         week_start=inputs.monday,
         tz=inputs.tz,
-        announced_ids=set(inputs.history.announced.get(sub_id, frozenset())),
-        last_digest_at=inputs.history.last_sent.get(sub_id),
-        told_at=inputs.history.told_at.get(sub_id, {}),
+        announced_ids=set(announced),
+        last_digest_at=last_sent,
+        told_at=told_at,
         changes=inputs.changes,
     )
+    if len(inputs.selections) >= _MAX_SELECTIONS:
+        inputs.selections.clear()
+    inputs.selections[key] = content
+    return content
 
 
 def whole_region(inputs: DigestInputs, *, language: str = "fr") -> DigestContent:
