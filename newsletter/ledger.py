@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import and_, bindparam, func, or_, update
 from sqlmodel import Session, col, select
 
 from aggregator.models import (
@@ -212,16 +212,16 @@ def mark_sent(
     session: Session, sent: Collection[tuple[int, list[int]]], *, at: datetime,
     composed_at: datetime,
 ) -> None:
-    """Record ``(delivery id, event ids)`` as sent: one bulk UPDATE by primary key (the
-    caller commits)."""
+    """Record ``(delivery id, event ids)`` as sent: one Core UPDATE, executed for each row
+    (the caller commits)."""
     if sent:
-        session.execute(
-            update(Delivery),
-            [
-                {"id": row_id, "status": DeliveryStatus.sent, "sent_at": at,
-                 "event_ids": event_ids, "last_error": None, "composed_at": composed_at}
-                for row_id, event_ids in sent
-            ],
+        table = Delivery.__table__  # type: ignore[attr-defined]
+        session.connection().execute(
+            table.update()
+            .where(table.c.id == bindparam("row_id"))
+            .values(status=DeliveryStatus.sent, sent_at=at, composed_at=composed_at,
+                    last_error=None, event_ids=bindparam("ids")),
+            [{"row_id": row_id, "ids": event_ids} for row_id, event_ids in sent],
         )
 
 
