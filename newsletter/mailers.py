@@ -278,7 +278,6 @@ def send_with_retries(mailer: Mailer, msg: Outgoing, *, attempts: int, backoff: 
 
 
 Result = tuple[int, BaseException | None]  # (the caller's key, None when sent)
-_STOP = object()
 
 
 class MailerPool:
@@ -309,7 +308,7 @@ class MailerPool:
         self.outstanding = 0
         self._factory, self._limiter = factory, limiter
         self._attempts, self._backoff = attempts, backoff
-        self._work: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._work: queue.SimpleQueue[tuple[int, Outgoing] | None] = queue.SimpleQueue()
         self._done: queue.SimpleQueue[Result] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._grow()
@@ -320,15 +319,17 @@ class MailerPool:
         thread.start()
 
     def _run(self) -> None:
+        mailer: Mailer | None = None
+        failure: BaseException | None = None
         try:
             mailer = self._factory()
         except BaseException as exc:  # reported with the first message this worker takes
-            mailer, failure = None, exc
+            failure = exc
         with contextlib.ExitStack() as stack:
             if mailer is not None:
                 stack.enter_context(mailer)
-            while (item := self._work.get()) is not _STOP:
-                key, msg = item  # type: ignore[misc]
+            while (item := self._work.get()) is not None:
+                key, msg = item
                 if mailer is None:
                     self._done.put((key, failure))
                     continue
@@ -370,7 +371,7 @@ class MailerPool:
     def close(self) -> None:
         """Let the workers finish what was submitted, close their connections, join them."""
         for _ in self._threads:
-            self._work.put(_STOP)
+            self._work.put(None)  # one stop per worker
         for thread in self._threads:
             thread.join()
 

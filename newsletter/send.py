@@ -215,19 +215,12 @@ def compose_message(
     html, text = render_digest(
         content, ledger.to_prefs(sub), settings, region_name=region_name, links=links
     )
-    parts = {
-        "to": sub.email,
-        "subject": subject_line(content, region_name=region_name),
-        "text_body": text,
-        "html_body": html,
-        "date": date,
-    }
+    subject = subject_line(content, region_name=region_name)
     lid = list_id(settings, region=settings.region, region_name=region_name)
-    if raw:
-        return build_raw_message(settings, **parts, message_id=message_id,  # type: ignore[arg-type]
-                                 unsubscribe_url=links.unsubscribe, list_id_value=lid)
-    return build_message(settings, **parts, message_id=message_id,  # type: ignore[arg-type]
-                         unsubscribe_url=links.unsubscribe, list_id_value=lid)
+    build = partial(build_raw_message if raw else build_message, settings, to=sub.email,
+                    subject=subject, text_body=text, html_body=html, date=date,
+                    message_id=message_id, unsubscribe_url=links.unsubscribe, list_id_value=lid)
+    return build()
 
 
 def send_digest(
