@@ -143,7 +143,8 @@ def digest_stage(subscribers: int, seed: int, workdir: str, events: int = 120) -
     import resource
 
     with SMTPSink() as sink:
-        live = settings.model_copy(update={"mail_url": sink.url})
+        # four connections in flight, as a deployment sending to a relay would set
+        live = settings.model_copy(update={"mail_url": sink.url, "smtp_connections": 4})
         before = resource.getrusage(resource.RUSAGE_SELF)
         with Clock() as clock:
             report = send_digest(engine, live, week="2026-W49", now=NOW)

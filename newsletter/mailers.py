@@ -280,6 +280,10 @@ def send_with_retries(mailer: Mailer, msg: Outgoing, *, attempts: int, backoff: 
 Result = tuple[int, BaseException | None]  # (the caller's key, None when sent)
 
 
+class Cancelled(Exception):
+    """A message the pool did not send because :meth:`MailerPool.cancel` was called."""
+
+
 class MailerPool:
     """``size`` worker threads, each with its own mailer from ``factory`` (its own SMTP
     connection), sending what :meth:`submit` hands over.
@@ -288,10 +292,12 @@ class MailerPool:
     :func:`send_with_retries` and reports ``(key, None)`` or ``(key, the error)``;
     :meth:`results` collects the reports. A worker whose connection fails reports that
     message's error and reconnects for the next one; no message is retried on another
-    connection, so none is sent twice by the pool. Connections open as the backlog needs
-    them (one more whenever more than two messages per open one are waiting), so a send
-    of two messages uses one connection and keeps their order. The caller keeps at most
-    :attr:`room` messages outstanding (see :meth:`full`).
+    connection, so none is sent twice by the pool. At most :attr:`room` (= ``size``)
+    messages are outstanding, sent or not, before the caller collects their results (see
+    :meth:`full`): that bounds what a crash can leave unrecorded to one message per
+    connection. Connections open as the backlog needs them (one more when a message waits
+    with every open one busy, from the third message on, so a send of two goes over one
+    connection in order). :meth:`cancel` stops handing queued messages to the server.
     """
 
     def __init__(
@@ -304,8 +310,10 @@ class MailerPool:
         backoff: float = 0.5,
     ) -> None:
         self.size = max(1, size)
-        self.room = 2 * self.size  # one sending and one ready per connection
+        self.room = self.size  # one message per connection between hand-over and record
         self.outstanding = 0
+        self._submitted = 0
+        self._cancelled = threading.Event()
         self._factory, self._limiter = factory, limiter
         self._attempts, self._backoff = attempts, backoff
         self._work: queue.SimpleQueue[tuple[int, Outgoing] | None] = queue.SimpleQueue()
@@ -330,6 +338,9 @@ class MailerPool:
                 stack.enter_context(mailer)
             while (item := self._work.get()) is not None:
                 key, msg = item
+                if self._cancelled.is_set():
+                    self._done.put((key, Cancelled("not sent: the run stopped")))
+                    continue
                 if mailer is None:
                     self._done.put((key, failure))
                     continue
@@ -348,7 +359,9 @@ class MailerPool:
     def submit(self, key: int, msg: Outgoing) -> None:
         """Queue ``msg`` for the next free connection (never blocks)."""
         self.outstanding += 1
-        if self.outstanding > 2 * len(self._threads) and len(self._threads) < self.size:
+        self._submitted += 1
+        busy = self.outstanding > len(self._threads)
+        if busy and self._submitted > 2 and len(self._threads) < self.size:
             self._grow()
         self._work.put((key, msg))
 
@@ -367,6 +380,10 @@ class MailerPool:
                 break
         self.outstanding -= len(out)
         return out
+
+    def cancel(self) -> None:
+        """Messages not yet handed to the server are reported :class:`Cancelled` instead."""
+        self._cancelled.set()
 
     def close(self) -> None:
         """Let the workers finish what was submitted, close their connections, join them."""

@@ -74,7 +74,7 @@ from newsletter import ledger
 from newsletter.compose import DigestInputs, content_for, load_inputs, whole_region
 from newsletter.gate import GateReport, check_digest, gate_decision
 from newsletter.links import personal_links
-from newsletter.mailers import Mailer, MailerPool, RateLimiter, Result, make_mailer
+from newsletter.mailers import Cancelled, Mailer, MailerPool, RateLimiter, Result, make_mailer
 from newsletter.messages import (
     Outgoing,
     build_message,
@@ -376,6 +376,9 @@ def _send_held(
                     selected=selected, after=after, batches=1,
                 )
                 report.skipped += skipped
+        except BaseException:
+            pool.cancel()  # the ledger may not be writable: send nothing more
+            raise
         finally:
             run.finish()
         counts = ledger.count_by_status(session, digest_id)
@@ -508,6 +511,10 @@ class _Run:
                     sub.status = SubscriberStatus.bounced
                 self.session.add(sub)
                 self.report.failed += 1
+            elif isinstance(exc, Cancelled):  # never went out: claimable again
+                self.deferred.add(key)
+                ledger.release_claims(self.session, [key], holder=self.holder)
+                continue
             else:  # not a mail error: the outcome is unknown, the row stays in `sending`
                 self.error = self.error or exc
                 continue
@@ -522,9 +529,11 @@ class _Run:
 
     def finish(self) -> None:
         """Record every message still out (even when this run stops on an error)."""
-        while self.pool.outstanding:
-            self.record(self.pool.results(wait=1.0))
-        self.pool.close()
+        try:
+            while self.pool.outstanding:
+                self.record(self.pool.results(wait=1.0))
+        finally:
+            self.pool.close()
         self.record(self.pool.results())
         self.session.commit()
 
