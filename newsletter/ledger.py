@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
+from typing import Any
 
 from sqlalchemy import and_, bindparam, func, or_, update
 from sqlmodel import Session, col, select
@@ -215,14 +217,22 @@ def mark_sent(
     """Record ``(delivery id, event ids)`` as sent: one Core UPDATE, executed for each row
     (the caller commits)."""
     if sent:
-        table = Delivery.__table__  # type: ignore[attr-defined]
         session.connection().execute(
-            table.update()
-            .where(table.c.id == bindparam("row_id"))
-            .values(status=DeliveryStatus.sent, sent_at=at, composed_at=composed_at,
-                    last_error=None, event_ids=bindparam("ids")),
-            [{"row_id": row_id, "ids": event_ids} for row_id, event_ids in sent],
+            _mark_sent_statement(),
+            [{"row_id": row_id, "ids": ids, "at": at, "told": composed_at} for row_id, ids in sent],
         )
+
+
+@cache
+def _mark_sent_statement() -> Any:
+    """The UPDATE of :func:`mark_sent`, built once (only its parameters change)."""
+    table = Delivery.__table__  # type: ignore[attr-defined]
+    return (
+        table.update()
+        .where(table.c.id == bindparam("row_id"))
+        .values(status=DeliveryStatus.sent, last_error=None, event_ids=bindparam("ids"),
+                sent_at=bindparam("at"), composed_at=bindparam("told"))
+    )
 
 
 def release_claims(session: Session, ids: Collection[int], *, holder: str) -> int:
