@@ -164,7 +164,7 @@ def digest_stage(subscribers: int, seed: int, workdir: str, events: int = 120) -
     row = clock.row("digest: select+render+SMTP", report.sent, "messages", size=subscribers,
                     note=f"{received} received by the sink, {per:.0f} events per digest on average "
                          f"({events} in the two weeks), {report.skipped} with nothing to read, "
-                         f"{report.failed} failed; {getattr(live, 'smtp_connections', 1)} SMTP "
+                         f"{report.failed} failed; {live.smtp_connections} SMTP "
                          f"connections, sender CPU {1000 * cpu / max(1, report.sent):.2f} ms a message")
     row["received"] = received
     row["cpu_ms_per_message"] = round(1000 * cpu / max(1, report.sent), 2)
