@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     digest_gate: str = Field("auto", description="auto: send unless a check fails hard; gated: wait for an admin")
     digest_send_empty: bool = Field(False, description="Send a digest even when nothing matches")
     mail_rate_per_second: float = Field(0.0, description="Messages per second; 0 means unlimited")
+    smtp_connections: int = Field(
+        1, ge=1, le=16, description="SMTP connections a digest send keeps in flight (1-16)"
+    )
     mail_max_hard_bounces: int = Field(3, description="Hard bounces before a subscriber is bounced")
     subscribe_resend_minutes: int = Field(
         15, description="Minutes before one address can get another confirmation mail"

@@ -9,6 +9,7 @@ channels list the same events by construction.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
 from datetime import date, tzinfo
 
@@ -34,6 +35,13 @@ class DigestInputs:
     history: ledger.History
     changes: dict[int, list[EventChange]] = field(default_factory=dict)
     region: Region | None = None  # its commune parts count as their commune (see below)
+    # selections already made, by everything a selection reads of its reader (bounded)
+    selections: dict[Hashable, DigestContent] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+
+_MAX_SELECTIONS = 4096
 
 
 def events_on_whole_communes(region: Region | None, events: list[EventView]) -> list[EventView]:
@@ -75,16 +83,33 @@ def content_for(inputs: DigestInputs, sub: Subscriber | SubscriberPrefs) -> Dige
     prefs = ledger.to_prefs(sub) if isinstance(sub, Subscriber) else sub
     prefs = prefs_on_whole_communes(inputs.region, prefs)
     sub_id = prefs.id if prefs.id is not None else -1
-    return select_digest(
+    announced = inputs.history.announced.get(sub_id, frozenset())
+    last_sent = inputs.history.last_sent.get(sub_id)
+    told_at = inputs.history.told_at.get(sub_id, {})
+    # readers who asked for the same things and were told the same get the same digest
+    # (a DigestContent holds nothing of the reader's own: no address, no id)
+    key = (
+        prefs.language, prefs.topics, prefs.towns, prefs.include_online,
+        frozenset(prefs.topic_weights.items()), announced, last_sent,
+        frozenset(told_at.items()),
+    )
+    found = inputs.selections.get(key)
+    if found is not None:
+        return found
+    content = select_digest(
         inputs.events,
         prefs,
         week_start=inputs.monday,
         tz=inputs.tz,
-        announced_ids=set(inputs.history.announced.get(sub_id, frozenset())),
-        last_digest_at=inputs.history.last_sent.get(sub_id),
-        told_at=inputs.history.told_at.get(sub_id, {}),
+        announced_ids=set(announced),
+        last_digest_at=last_sent,
+        told_at=told_at,
         changes=inputs.changes,
     )
+    if len(inputs.selections) >= _MAX_SELECTIONS:
+        inputs.selections.clear()
+    inputs.selections[key] = content
+    return content
 
 
 def whole_region(inputs: DigestInputs, *, language: str = "fr") -> DigestContent:

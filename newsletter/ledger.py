@@ -1,7 +1,8 @@
 """The store's edge for the digest: reading events and history, claiming deliveries.
 
-Every state change of a :class:`Delivery` is its own committed transaction, so the
-ledger on disk is always at most one message behind the SMTP server (see
+Claims are committed before a message goes out (a few at a time, each claim its own
+conditional UPDATE), and every result is committed as soon as the sender learns it, so
+the ledger on disk is behind the SMTP server by at most the messages in flight (see
 :mod:`newsletter.send` for the window that remains).
 """
 
@@ -10,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
+from typing import Any
 
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import and_, bindparam, func, or_, update
 from sqlmodel import Session, col, select
 
 from aggregator.models import (
@@ -141,12 +144,28 @@ def claim_next(
     now: datetime,
     exclude: Collection[int] = (),
 ) -> Delivery | None:
-    """Move the next pending delivery to ``sending`` for ``holder``, commit, return it.
+    """Move the next pending delivery to ``sending`` for ``holder``, commit, return it
+    (:func:`claim_batch` of one). None when nothing is left."""
+    taken = claim_batch(session, digest_id, holder=holder, now=now, limit=1, exclude=exclude)
+    return taken[0] if taken else None
 
-    The claim is one conditional ``UPDATE ... WHERE id = ? AND status = 'pending'``: when
-    another sender took the row first it changes nothing and the next row is tried, so two
-    senders never hold the same delivery. PostgreSQL also skips rows another transaction
-    is claiming (``FOR UPDATE SKIP LOCKED``). None when nothing is left.
+
+def claim_batch(
+    session: Session,
+    digest_id: int,
+    *,
+    holder: str,
+    now: datetime,
+    limit: int,
+    exclude: Collection[int] = (),
+) -> list[Delivery]:
+    """Move up to ``limit`` pending deliveries to ``sending`` for ``holder``, commit once,
+    return them in id order (empty when nothing is left).
+
+    The claim is one conditional ``UPDATE ... WHERE id IN (...) AND status = 'pending'
+    RETURNING id``: a row another sender took first is neither changed nor returned, so
+    two senders never hold the same delivery. PostgreSQL also skips rows another transaction
+    is claiming (``FOR UPDATE SKIP LOCKED``).
     """
     postgres = session.get_bind().dialect.name == "postgresql"
     while True:
@@ -154,29 +173,84 @@ def claim_next(
             select(Delivery.id)
             .where(Delivery.digest_id == digest_id, Delivery.status == DeliveryStatus.pending)
             .order_by(col(Delivery.id))
-            .limit(1)
+            .limit(max(1, limit))
         )
         if exclude:
             stmt = stmt.where(col(Delivery.id).not_in(list(exclude)))
         if postgres:
             stmt = stmt.with_for_update(skip_locked=True)
-        candidate = session.exec(stmt).first()
-        if candidate is None:
+        candidates = list(session.exec(stmt).all())
+        if not candidates:
             session.commit()
-            return None
-        taken = session.execute(
+            return []
+        # one statement, still a conditional claim per row: a row another sender moved
+        # out of `pending` first is not updated and not returned
+        taken = list(session.execute(
             update(Delivery)
-            .where(col(Delivery.id) == candidate, col(Delivery.status) == DeliveryStatus.pending)
+            .where(
+                col(Delivery.id).in_(candidates), col(Delivery.status) == DeliveryStatus.pending
+            )
             .values(
                 status=DeliveryStatus.sending,
                 claimed_by=holder,
                 claimed_at=now,
                 attempts=col(Delivery.attempts) + 1,
             )
-        )
+            .returning(col(Delivery.id))
+            .execution_options(synchronize_session=False)
+        ).scalars())
         session.commit()
-        if _rowcount(taken) == 1:
-            return session.get(Delivery, candidate, populate_existing=True)
+        if taken:
+            rows = session.exec(
+                select(Delivery)
+                .where(col(Delivery.id).in_(taken))
+                .order_by(col(Delivery.id))
+                .execution_options(populate_existing=True)
+            ).all()
+            return list(rows)
+
+
+def mark_sent(
+    session: Session, sent: Collection[tuple[int, list[int]]], *, at: datetime,
+    composed_at: datetime,
+) -> None:
+    """Record ``(delivery id, event ids)`` as sent: one Core UPDATE, executed for each row
+    (the caller commits)."""
+    if sent:
+        session.connection().execute(
+            _mark_sent_statement(),
+            [{"row_id": row_id, "ids": ids, "at": at, "told": composed_at} for row_id, ids in sent],
+        )
+
+
+@cache
+def _mark_sent_statement() -> Any:
+    """The UPDATE of :func:`mark_sent`, built once (only its parameters change)."""
+    table = Delivery.__table__  # type: ignore[attr-defined]
+    return (
+        table.update()
+        .where(table.c.id == bindparam("row_id"))
+        .values(status=DeliveryStatus.sent, last_error=None, event_ids=bindparam("ids"),
+                sent_at=bindparam("at"), composed_at=bindparam("told"))
+    )
+
+
+def release_claims(session: Session, ids: Collection[int], *, holder: str) -> int:
+    """Put back to pending ``holder``'s claimed rows among ``ids`` it will not send now
+    (a run that stops early); commit; return how many."""
+    if not ids:
+        return 0
+    result = session.execute(
+        update(Delivery)
+        .where(
+            col(Delivery.id).in_(list(ids)),
+            col(Delivery.status) == DeliveryStatus.sending,
+            col(Delivery.claimed_by) == holder,
+        )
+        .values(status=DeliveryStatus.pending, claimed_by=None)
+    )
+    session.commit()
+    return _rowcount(result)
 
 
 def release_stale(

@@ -9,6 +9,7 @@
 ``Mailer.send`` raises :class:`TemporaryMailError` (4xx, connection trouble: try later)
 or :class:`PermanentMailError` (5xx: this address will not take it). The SMTP mailer
 keeps one connection across messages and reconnects when the server dropped it.
+:class:`MailerPool` keeps several of them in flight, one per worker thread.
 """
 
 from __future__ import annotations
@@ -17,25 +18,27 @@ import contextlib
 import hashlib
 import logging
 import os
+import queue
 import smtplib
 import ssl
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
-from email.message import EmailMessage
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol, Self
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from aggregator.errors import ConfigError, MailError, PermanentMailError, TemporaryMailError
+from newsletter.messages import Outgoing, RawMessage
 
 
 class Mailer(Protocol):
     """Hands messages over; a context manager that closes its connection on exit."""
 
-    def send(self, msg: EmailMessage) -> None: ...
+    def send(self, msg: Outgoing) -> None: ...
 
     def close(self) -> None: ...
 
@@ -112,13 +115,18 @@ class SMTPMailer(_Base):
         self.connections += 1
         return smtp
 
-    def send(self, msg: EmailMessage) -> None:
-        """Send one message; reconnect once if the kept connection was dropped."""
+    def send(self, msg: Outgoing) -> None:
+        """Send one message; reconnect once if the kept connection was dropped.
+
+        A :class:`RawMessage` goes as its bytes (flattened once, by the caller)."""
         for attempt in (1, 2):
             if self._smtp is None:
                 self._smtp = self._connect()
             try:
-                refused = self._smtp.send_message(msg)
+                if isinstance(msg, RawMessage):
+                    refused = self._smtp.sendmail(msg.sender, list(msg.recipients), msg.data)
+                else:
+                    refused = self._smtp.send_message(msg)
             except smtplib.SMTPServerDisconnected as exc:
                 self._drop()
                 if attempt == 2:
@@ -170,12 +178,15 @@ class FileMailer(_Base):
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
-    def send(self, msg: EmailMessage) -> None:
+    def send(self, msg: Outgoing) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        ident = str(msg.get("Message-ID", "")) or msg.as_string()
+        if isinstance(msg, RawMessage):
+            ident, data = msg.message_id, msg.data.replace(b"\r\n", b"\n")
+        else:
+            ident = str(msg.get("Message-ID", "")) or msg.as_string()
+            data = msg.as_bytes()
         safe = "".join(c if c.isalnum() or c in ".-_" else "_" for c in ident.strip("<>"))[:120]
         name = f"{safe or hashlib.sha256(ident.encode()).hexdigest()}.eml"
-        data = msg.as_bytes()
         fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".eml")
         try:
             with os.fdopen(fd, "wb") as fh:
@@ -194,8 +205,10 @@ class ConsoleMailer(_Base):
     def __init__(self, write: Callable[[str], object] | None = None) -> None:
         self.write = write or sys.stdout.write
 
-    def send(self, msg: EmailMessage) -> None:
-        self.write(msg.as_string() + "\n")
+    def send(self, msg: Outgoing) -> None:
+        text = msg.data.decode("ascii").replace("\r\n", "\n") if isinstance(msg, RawMessage) \
+            else msg.as_string()
+        self.write(text + "\n")
 
 
 def make_mailer(url: str) -> Mailer:
@@ -239,24 +252,164 @@ class RateLimiter:
         self.interval = 1.0 / per_second if per_second > 0 else 0.0
         self.clock, self.sleep = clock, sleep
         self._next = 0.0
+        self._lock = threading.Lock()
 
     def wait(self) -> None:
+        """Block until this caller's slot (threads share the rate)."""
         if not self.interval:
             return
-        now = self.clock()
-        if now < self._next:
-            self.sleep(self._next - now)
-            now = self._next
-        self._next = now + self.interval
+        with self._lock:
+            now = self.clock()
+            slot = max(now, self._next)
+            self._next = slot + self.interval
+        if slot > now:
+            self.sleep(slot - now)
 
 
-def send_quietly(outbox_url: str, message: EmailMessage, *, what: str) -> bool:
+def send_with_retries(mailer: Mailer, msg: Outgoing, *, attempts: int, backoff: float) -> None:
+    """Send, retrying temporary failures with exponential backoff; re-raise the last one."""
+    for attempt in range(attempts):
+        try:
+            mailer.send(msg)
+            return
+        except TemporaryMailError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(backoff * (2**attempt))
+
+
+Result = tuple[int, BaseException | None]  # (the caller's key, None when sent)
+
+
+class Cancelled(Exception):
+    """A message the pool did not send because :meth:`MailerPool.cancel` was called."""
+
+
+class MailerPool:
+    """``size`` worker threads, each with its own mailer from ``factory`` (its own SMTP
+    connection), sending what :meth:`submit` hands over.
+
+    Each message goes to exactly one worker, which waits for the rate limiter, sends with
+    :func:`send_with_retries` and reports ``(key, None)`` or ``(key, the error)``;
+    :meth:`results` collects the reports. A worker whose connection fails reports that
+    message's error and reconnects for the next one; no message is retried on another
+    connection, so none is sent twice by the pool. At most :attr:`room` (= ``size``)
+    messages are outstanding, sent or not, before the caller collects their results (see
+    :meth:`full`): that bounds what a crash can leave unrecorded to one message per
+    connection. Connections open as the backlog needs them (one more when a message waits
+    with every open one busy, from the third message on, so a send of two goes over one
+    connection in order). :meth:`cancel` stops handing queued messages to the server.
+    """
+
+    def __init__(
+        self,
+        factory: Callable[[], Mailer],
+        size: int,
+        *,
+        limiter: RateLimiter | None = None,
+        attempts: int = 3,
+        backoff: float = 0.5,
+    ) -> None:
+        self.size = max(1, size)
+        self.room = self.size  # one message per connection between hand-over and record
+        self.outstanding = 0
+        self._submitted = 0
+        self._cancelled = threading.Event()
+        self._factory, self._limiter = factory, limiter
+        self._attempts, self._backoff = attempts, backoff
+        self._work: queue.SimpleQueue[tuple[int, Outgoing] | None] = queue.SimpleQueue()
+        self._done: queue.SimpleQueue[Result] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._grow()
+
+    def _grow(self) -> None:
+        thread = threading.Thread(target=self._run, name=f"smtp-{len(self._threads)}", daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _run(self) -> None:
+        mailer: Mailer | None = None
+        failure: BaseException | None = None
+        try:
+            mailer = self._factory()
+        except BaseException as exc:  # reported with the first message this worker takes
+            failure = exc
+        with contextlib.ExitStack() as stack:
+            if mailer is not None:
+                stack.enter_context(mailer)
+            while (item := self._work.get()) is not None:
+                key, msg = item
+                if self._cancelled.is_set():
+                    self._done.put((key, Cancelled("not sent: the run stopped")))
+                    continue
+                if mailer is None:
+                    self._done.put((key, failure))
+                    continue
+                try:
+                    if self._limiter is not None:
+                        self._limiter.wait()
+                    send_with_retries(mailer, msg, attempts=self._attempts, backoff=self._backoff)
+                except BaseException as exc:  # the caller decides (temporary, permanent, bug)
+                    self._done.put((key, exc))
+                else:
+                    self._done.put((key, None))
+
+    def full(self) -> bool:
+        return self.outstanding >= self.room
+
+    def submit(self, key: int, msg: Outgoing) -> None:
+        """Queue ``msg`` for the next free connection (never blocks)."""
+        self.outstanding += 1
+        self._submitted += 1
+        busy = self.outstanding > len(self._threads)
+        if busy and self._submitted > 2 and len(self._threads) < self.size:
+            self._grow()
+        self._work.put((key, msg))
+
+    def results(self, *, wait: float | None = None) -> list[Result]:
+        """What finished since the last call; with ``wait``, block up to that long for one."""
+        out: list[Result] = []
+        if wait is not None and self.outstanding:
+            try:
+                out.append(self._done.get(timeout=wait))
+            except queue.Empty:
+                return out
+        while True:
+            try:
+                out.append(self._done.get_nowait())
+            except queue.Empty:
+                break
+        self.outstanding -= len(out)
+        return out
+
+    def cancel(self) -> None:
+        """Messages not yet handed to the server are reported :class:`Cancelled` instead."""
+        self._cancelled.set()
+
+    def close(self) -> None:
+        """Let the workers finish what was submitted, close their connections, join them."""
+        for _ in self._threads:
+            self._work.put(None)  # one stop per worker
+        for thread in self._threads:
+            thread.join()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def send_quietly(outbox_url: str, message: Outgoing, *, what: str) -> bool:
     """Send one transactional mail now (a confirmation, an organizer's notice), after the
     web's answer: a failure is logged with ``what`` the mail was, never raised."""
     try:
         with make_mailer(outbox_url) as mailer:
             mailer.send(message)
     except (MailError, OSError) as exc:
-        logging.getLogger(__name__).warning("%s mail to %s not sent: %s", what, message["To"], exc)
+        to = ", ".join(message.recipients) if isinstance(message, RawMessage) else message["To"]
+        logging.getLogger(__name__).warning("%s mail to %s not sent: %s", what, to, exc)
         return False
     return True

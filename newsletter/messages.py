@@ -8,9 +8,12 @@ Header values pass through :func:`clean_header`, which folds every run of whites
 from __future__ import annotations
 
 import binascii
+import email
 import email.policy
 import hashlib
+import re
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address, BaseHeader
 from email.message import EmailMessage
@@ -30,14 +33,24 @@ def clean_header(value: str, *, limit: int = 200) -> str:
 
 def sender_domain(settings: Settings) -> str:
     """The domain of ``settings.mail_from`` (used in Message-ID and List-Id)."""
-    _name, addr = parseaddr(settings.mail_from)
+    return _domain_of(settings.mail_from)
+
+
+@lru_cache(maxsize=16)
+def _domain_of(mail_from: str) -> str:
+    _name, addr = parseaddr(mail_from)
     domain = addr.rpartition("@")[2].strip().lower()
     return domain or "techagenda.localhost"
 
 
 def sender_address(settings: Settings) -> str:
     """The bare address of ``settings.mail_from``."""
-    return parseaddr(settings.mail_from)[1] or f"digest@{sender_domain(settings)}"
+    return _address_of(settings.mail_from)
+
+
+@lru_cache(maxsize=16)
+def _address_of(mail_from: str) -> str:
+    return parseaddr(mail_from)[1] or f"digest@{_domain_of(mail_from)}"
 
 
 def delivery_message_id(settings: Settings, *, region: str, week: str, subscriber_id: int) -> str:
@@ -49,8 +62,13 @@ def delivery_message_id(settings: Settings, *, region: str, week: str, subscribe
 
 def list_id(settings: Settings, *, region: str, region_name: str) -> str:
     """``Techagenda Aix-Marseille <aix-marseille.digest.example.org>`` (RFC 2919)."""
+    return _list_id(sender_domain(settings), region, region_name)
+
+
+@lru_cache(maxsize=16)
+def _list_id(domain: str, region: str, region_name: str) -> str:
     label = clean_header(f"Techagenda {region_name}", limit=80).replace('"', "")
-    return f"{label} <{region}.digest.{sender_domain(settings)}>"
+    return f"{label} <{region}.digest.{domain}>"
 
 
 def build_message(
@@ -117,6 +135,117 @@ def _text_part(body: str, subtype: str) -> EmailMessage:
         body += "\n"
     part.set_payload(binascii.b2a_qp(body.encode("utf-8"), istext=True).decode("ascii"))
     return part
+
+
+@dataclass(frozen=True, slots=True)
+class RawMessage:
+    """A message flattened once, as SMTP carries it: ASCII bytes with CRLF line ends."""
+
+    sender: str  # the envelope's MAIL FROM
+    recipients: tuple[str, ...]
+    message_id: str
+    data: bytes
+
+    def as_email(self) -> EmailMessage:
+        """The message parsed back (for mailers that want an EmailMessage)."""
+        return cast(EmailMessage, email.message_from_bytes(self.data, policy=email.policy.default))
+
+
+Outgoing = EmailMessage | RawMessage
+
+# an address or Message-ID that the header policy would write unchanged
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+                            r"@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
+_PLAIN_ID = re.compile(r"<[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+>")
+_PLAIN_URL = re.compile(r"[!-~]+")  # printable ASCII, no space
+_LINE = re.compile(r"\r\n|\r|\n")
+
+
+def build_raw_message(
+    settings: Settings,
+    *,
+    to: str,
+    subject: str,
+    text_body: str,
+    html_body: str,
+    date: datetime,
+    message_id: str,
+    unsubscribe_url: str,
+    list_id_value: str,
+) -> Outgoing:
+    """:func:`build_message`'s digest copy flattened straight to SMTP bytes.
+
+    The headers every copy shares are folded once (:func:`_folded`); the per-reader ones
+    (To, Message-ID, List-Unsubscribe) are plain ASCII written as the policy writes
+    them, except List-Unsubscribe, which is folded between its two URLs instead of into
+    encoded words (RFC 2369 wants the URLs as they are). The bytes equal flattening
+    :func:`build_message`'s message for SMTP in every other header and in the bodies
+    (``tests/newsletter/test_send_pool.py``). An address or id outside that plain form
+    gets :func:`build_message`'s EmailMessage instead.
+    """
+    to_addr = clean_header(to)
+    token = unsubscribe_url.rstrip("/").rpartition("/")[2]
+    mailto = f"mailto:{sender_address(settings)}?subject={quote('unsubscribe ' + token)}"
+    sender = sender_address(settings)
+    plain = (
+        _PLAIN_ADDRESS.fullmatch(to_addr) is not None
+        and len(to_addr) < 70
+        and _PLAIN_ID.fullmatch(message_id) is not None
+        and len(message_id) < 64
+        and _PLAIN_URL.fullmatch(unsubscribe_url) is not None
+        and sender.isascii()
+    )
+    if not plain:
+        return build_message(
+            settings, to=to, subject=subject, text_body=text_body, html_body=html_body,
+            date=date, message_id=message_id, unsubscribe_url=unsubscribe_url,
+            list_id_value=list_id_value,
+        )
+    unsubscribe = f"List-Unsubscribe: <{unsubscribe_url}>, <{mailto}>"
+    if len(unsubscribe) > 78:
+        unsubscribe = f"List-Unsubscribe: <{unsubscribe_url}>,\r\n <{mailto}>"
+    head = b"".join((
+        _folded("From", clean_header(settings.mail_from)),
+        f"To: {to_addr}\r\n".encode("ascii"),
+        _folded("Subject", clean_header(subject, limit=150)),
+        _folded("Date", format_datetime(date)),
+        f"Message-ID: {message_id}\r\n".encode("ascii"),
+        _folded("Auto-Submitted", "auto-generated"),
+        _folded("List-Id", list_id_value),
+        _folded("Precedence", "bulk"),
+        unsubscribe.encode("ascii") + b"\r\n",
+        _folded("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+        _folded("MIME-Version", "1.0"),
+        _folded("Content-Type", f'multipart/alternative; boundary="{_BOUNDARY}"'),
+    ))
+    boundary = _BOUNDARY.encode("ascii")
+    data = b"".join((
+        head, b"\r\n--", boundary, b"\r\n", _raw_part(text_body, "plain"),
+        b"\r\n--", boundary, b"\r\n", _raw_part(html_body, "html"),
+        b"\r\n--", boundary, b"--\r\n",
+    ))
+    return RawMessage(sender, (to_addr,), message_id, data)
+
+
+@lru_cache(maxsize=512)
+def _folded(name: str, value: str) -> bytes:
+    """``Name: value`` folded by the default policy for SMTP (CRLF), once per value."""
+    policy = email.policy.default.clone(linesep="\r\n")
+    return policy.fold_binary(name, _header(name, value))
+
+
+def _raw_part(body: str, subtype: str) -> bytes:
+    """A :func:`_text_part` as the generator writes it (CRLF line ends)."""
+    if not body.endswith("\n"):
+        body += "\n"
+    payload = binascii.b2a_qp(body.encode("utf-8"), istext=True).decode("ascii")
+    return b"".join((
+        _folded("Content-Type", f'text/{subtype}; charset="utf-8"'),
+        _folded("Content-Transfer-Encoding", "quoted-printable"),
+        b"\r\n",
+        (payload.replace("\n", "\r\n") if "\r" not in payload
+         else "\r\n".join(_LINE.split(payload))).encode("ascii"),
+    ))
 
 
 def _fresh_id(settings: Settings, to: str, date: datetime) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import css_inline
@@ -93,10 +93,16 @@ def _event_links(event: EventView, base: str) -> dict[str, str]:
     }
 
 
+@lru_cache(maxsize=64)
+def _week_interval(start: date, lang: str) -> str:
+    """:func:`newsletter.formatting.week_interval`, once per week and language."""
+    return fmt.week_interval(start, lang)
+
+
 def subject_line(content: DigestContent, *, region_name: str) -> str:
     """``Aix-Marseille : 5 événements tech, 30 nov. – 6 déc. 2026``."""
     lang = fmt.lang_of(content.language)
-    week = fmt.week_interval(content.week_start, lang)
+    week = _week_interval(content.week_start, lang)
     count = content.count
     key = "subject_none" if count == 0 else "subject_one" if count == 1 else "subject"
     return fmt.text(lang, key, region=region_name, count=count, week=week)
@@ -280,7 +286,7 @@ class DigestRenderer:
         text_later = [self._later(lang, item, html=False) for item in content.save_the_date]
         counts = _counts(content)
         week_label = fmt.text(
-            lang, "week_label", interval=fmt.week_interval(content.week_start, lang)
+            lang, "week_label", interval=_week_interval(content.week_start, lang)
         )
         header = self._piece(
             ("header", lang, week_label, counts),
