@@ -23,7 +23,7 @@ from aggregator.models import Source, utcnow
 from cli_digest import digest_app
 from cli_events import events_app
 from cli_subscribers import subscribers_app
-from cli_support import Context, current, echo_json, reset
+from cli_support import Context, current, echo_rows, reset
 
 if TYPE_CHECKING:
     from crawlers.adapters.routes import Route
@@ -199,20 +199,23 @@ def sources_list(
             }
             for s in rows
         ]
-    if as_json:
-        echo_json(data)
-        return
-    if not data:
-        typer.echo("No sources yet: `techagenda sources add URL` or `sources import FILE.csv`.")
-    for row in data:
-        health = f"{row['failures']} failures: {row['last_error']}" if row["failures"] else "ok"
-        if row["suspect"]:
-            health = f"suspect: {row['suspect']}"
-        typer.echo(
-            f"{row['id']:>4}  {row['state']:<9} {row['format'] or '-':<10} "
-            f"{str(row['name'])[:40]:<40}  {row['url'] or '(no URL yet)'}  [{health}]"
-        )
-        typer.echo(f"      read by: {row['adapter']}")
+    echo_rows(
+        data,
+        as_json=as_json,
+        empty="No sources yet: `techagenda sources add URL` or `sources import FILE.csv`.",
+        lines=_source_lines,
+    )
+
+
+def _source_lines(row: dict[str, Any]) -> list[str]:
+    health = f"{row['failures']} failures: {row['last_error']}" if row["failures"] else "ok"
+    if row["suspect"]:
+        health = f"suspect: {row['suspect']}"
+    return [
+        f"{row['id']:>4}  {row['state']:<9} {row['format'] or '-':<10} "
+        f"{str(row['name'])[:40]:<40}  {row['url'] or '(no URL yet)'}  [{health}]",
+        f"      read by: {row['adapter']}",
+    ]
 
 
 @sources_app.command("test")
@@ -478,16 +481,14 @@ def extract(
     for warning in extraction.warnings:
         typer.echo(f"warning: {warning}", err=True)
     rows = [event_to_json(e) for e in extraction.events]
-    if as_json:
-        echo_json(rows)
-        return
-    if not rows:
-        typer.echo("No events found.")
-    for row in rows:
-        where = "online" if row["online"] else (row["city"] or row["venue"] or "?")
-        typer.echo(
-            f"{str(row['start'])[:16]:<16}  {row['title'][:60]:<60}  {where}  [{row['source_format']}]"
-        )
+    echo_rows(rows, as_json=as_json, empty="No events found.", lines=_extracted_lines)
+
+
+def _extracted_lines(row: dict[str, Any]) -> list[str]:
+    where = "online" if row["online"] else (row["city"] or row["venue"] or "?")
+    return [
+        f"{str(row['start'])[:16]:<16}  {row['title'][:60]:<60}  {where}  [{row['source_format']}]"
+    ]
 
 
 def _extract_route(name: str | None, source_id: int | None) -> Route | None:
