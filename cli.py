@@ -112,7 +112,9 @@ def init(
             )
         if import_starter:
             with ctx.session() as session:
-                report = import_sources_csv(session, Path(starter), now=utcnow())
+                report = import_sources_csv(
+                    session, Path(starter), now=utcnow(), default_zone=pack.timezone
+                )
                 routed = _apply_pack_routes(session, pack.routes)
             typer.echo(
                 f"Starter sources: {report.added} added (pending approval), "
@@ -159,16 +161,17 @@ def sources_add(
     ] = "tech",
 ) -> None:
     """Add a source as an admin: approved at once (scope tech unless told otherwise)."""
+    from aggregator.regions import load_region
     from aggregator.service import add_source
 
     _check_url(url)
     if timezone:
         _check_timezone(timezone)
     scope = _check_scope(scope) or "tech"
+    region_zone = load_region(ctx.settings.region).timezone
     with ctx.session() as session:
-        source = add_source(
-            session, url, name=name, timezone=timezone, scope=scope, now=utcnow()
-        )
+        source = add_source(session, url, name=name, timezone=timezone, scope=scope,
+                            default_zone=region_zone, now=utcnow())  # fmt: skip
         typer.echo(
             f"Source {source.id}: {source.name} <{source.url}> ({source.state}, {source.scope})"
         )
@@ -255,13 +258,17 @@ def sources_import(
     ] = None,
 ) -> None:
     """Import sources from a CSV (name, town, kind, page_url, feed_url, scope) as pending."""
+    from aggregator.regions import load_region
     from aggregator.sources import import_sources_csv
 
     default = _check_scope(scope)
     if not path.is_file():
         raise errors.NotFoundError(f"no such file: {path}")
+    region_zone = load_region(ctx.settings.region).timezone
     with ctx.session() as session:
-        report = import_sources_csv(session, path, now=utcnow(), default_scope=default)
+        report = import_sources_csv(
+            session, path, now=utcnow(), default_scope=default, default_zone=region_zone
+        )
     typer.echo(
         f"{report.added} added, {report.skipped} already present, {len(report.invalid)} invalid"
     )
