@@ -23,7 +23,7 @@ from aggregator.models import Source, utcnow
 from cli_digest import digest_app
 from cli_events import events_app
 from cli_subscribers import subscribers_app
-from cli_support import Context, current, echo_json, reset
+from cli_support import Context, current, echo_rows, reset
 
 if TYPE_CHECKING:
     from crawlers.adapters.routes import Route
@@ -112,7 +112,9 @@ def init(
             )
         if import_starter:
             with ctx.session() as session:
-                report = import_sources_csv(session, Path(starter), now=utcnow())
+                report = import_sources_csv(
+                    session, Path(starter), now=utcnow(), default_zone=pack.timezone
+                )
                 routed = _apply_pack_routes(session, pack.routes)
             typer.echo(
                 f"Starter sources: {report.added} added (pending approval), "
@@ -159,16 +161,17 @@ def sources_add(
     ] = "tech",
 ) -> None:
     """Add a source as an admin: approved at once (scope tech unless told otherwise)."""
+    from aggregator.regions import load_region
     from aggregator.service import add_source
 
     _check_url(url)
     if timezone:
         _check_timezone(timezone)
     scope = _check_scope(scope) or "tech"
+    region_zone = load_region(ctx.settings.region).timezone
     with ctx.session() as session:
-        source = add_source(
-            session, url, name=name, timezone=timezone, scope=scope, now=utcnow()
-        )
+        source = add_source(session, url, name=name, timezone=timezone, scope=scope,
+                            default_zone=region_zone, now=utcnow())  # fmt: skip
         typer.echo(
             f"Source {source.id}: {source.name} <{source.url}> ({source.state}, {source.scope})"
         )
@@ -199,20 +202,23 @@ def sources_list(
             }
             for s in rows
         ]
-    if as_json:
-        echo_json(data)
-        return
-    if not data:
-        typer.echo("No sources yet: `techagenda sources add URL` or `sources import FILE.csv`.")
-    for row in data:
-        health = f"{row['failures']} failures: {row['last_error']}" if row["failures"] else "ok"
-        if row["suspect"]:
-            health = f"suspect: {row['suspect']}"
-        typer.echo(
-            f"{row['id']:>4}  {row['state']:<9} {row['format'] or '-':<10} "
-            f"{str(row['name'])[:40]:<40}  {row['url'] or '(no URL yet)'}  [{health}]"
-        )
-        typer.echo(f"      read by: {row['adapter']}")
+    echo_rows(
+        data,
+        as_json=as_json,
+        empty="No sources yet: `techagenda sources add URL` or `sources import FILE.csv`.",
+        lines=_source_lines,
+    )
+
+
+def _source_lines(row: dict[str, Any]) -> list[str]:
+    health = f"{row['failures']} failures: {row['last_error']}" if row["failures"] else "ok"
+    if row["suspect"]:
+        health = f"suspect: {row['suspect']}"
+    return [
+        f"{row['id']:>4}  {row['state']:<9} {row['format'] or '-':<10} "
+        f"{str(row['name'])[:40]:<40}  {row['url'] or '(no URL yet)'}  [{health}]",
+        f"      read by: {row['adapter']}",
+    ]
 
 
 @sources_app.command("test")
@@ -252,13 +258,17 @@ def sources_import(
     ] = None,
 ) -> None:
     """Import sources from a CSV (name, town, kind, page_url, feed_url, scope) as pending."""
+    from aggregator.regions import load_region
     from aggregator.sources import import_sources_csv
 
     default = _check_scope(scope)
     if not path.is_file():
         raise errors.NotFoundError(f"no such file: {path}")
+    region_zone = load_region(ctx.settings.region).timezone
     with ctx.session() as session:
-        report = import_sources_csv(session, path, now=utcnow(), default_scope=default)
+        report = import_sources_csv(
+            session, path, now=utcnow(), default_scope=default, default_zone=region_zone
+        )
     typer.echo(
         f"{report.added} added, {report.skipped} already present, {len(report.invalid)} invalid"
     )
@@ -478,16 +488,14 @@ def extract(
     for warning in extraction.warnings:
         typer.echo(f"warning: {warning}", err=True)
     rows = [event_to_json(e) for e in extraction.events]
-    if as_json:
-        echo_json(rows)
-        return
-    if not rows:
-        typer.echo("No events found.")
-    for row in rows:
-        where = "online" if row["online"] else (row["city"] or row["venue"] or "?")
-        typer.echo(
-            f"{str(row['start'])[:16]:<16}  {row['title'][:60]:<60}  {where}  [{row['source_format']}]"
-        )
+    echo_rows(rows, as_json=as_json, empty="No events found.", lines=_extracted_lines)
+
+
+def _extracted_lines(row: dict[str, Any]) -> list[str]:
+    where = "online" if row["online"] else (row["city"] or row["venue"] or "?")
+    return [
+        f"{str(row['start'])[:16]:<16}  {row['title'][:60]:<60}  {where}  [{row['source_format']}]"
+    ]
 
 
 def _extract_route(name: str | None, source_id: int | None) -> Route | None:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlmodel import select
 
 from aggregator import errors
 from aggregator.models import Subscriber, utcnow
-from cli_support import current, echo_json
+from cli_support import current, echo_rows
 
 subscribers_app = typer.Typer(help="Digest subscribers.", no_args_is_help=True)
 
@@ -93,17 +93,16 @@ def subscribers_list(as_json: Annotated[bool, typer.Option("--json")] = False) -
             }
             for s in rows
         ]
-    if as_json:
-        echo_json(data)
-        return
-    if not data:
-        typer.echo("No subscribers yet.")
-    for row in data:
-        typer.echo(
-            f"{row['id']:>5}  {row['status']:<12} {row['language']}  {row['email']:<40} "
-            f"topics={','.join(row['topics'] or []) or 'all'} "  # type: ignore[arg-type]
-            f"towns={','.join(row['towns'] or []) or 'all'}"  # type: ignore[arg-type]
-        )
+    echo_rows(data, as_json=as_json, empty="No subscribers yet.", lines=_subscriber_lines)
+
+
+def _subscriber_lines(row: dict[str, Any]) -> list[str]:
+    topics = ",".join(row["topics"] or []) or "all"
+    towns = ",".join(row["towns"] or []) or "all"
+    return [
+        f"{row['id']:>5}  {row['status']:<12} {row['language']}  {row['email']:<40} "
+        f"topics={topics} towns={towns}"
+    ]
 
 
 @subscribers_app.command("import")

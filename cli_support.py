@@ -7,7 +7,7 @@ starts a fresh one, so each invocation reads the settings anew.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -61,3 +61,22 @@ def reset() -> None:
 
 def echo_json(data: Any) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def echo_rows(
+    rows: list[dict[str, Any]],
+    *,
+    as_json: bool,
+    empty: str,
+    lines: Callable[[dict[str, Any]], Iterable[str]],
+) -> None:
+    """A listing command's output: the rows as JSON, else each row's text lines
+    (``empty`` when there is no row)."""
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        typer.echo(empty)
+    for row in rows:
+        for line in lines(row):
+            typer.echo(line)

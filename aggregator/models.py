@@ -16,6 +16,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import JSON, Column, Field, SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
+from aggregator.timeutil import DEFAULT_ZONE
 from aggregator.types import EventStatus as EventStatus  # re-exported: the column's values
 
 
@@ -111,7 +112,7 @@ class Source(SQLModel, table=True):
     kind: str | None = None  # meetup group, association, aggregator, venue...
     town: str | None = None
     state: str = Field(default=SourceState.pending, index=True)
-    timezone: str = "Europe/Paris"
+    timezone: str = DEFAULT_ZONE
     language: str = "fr"
     authority: int = 50  # higher wins field conflicts in a merge (organizer > aggregator)
     relevance_threshold: float | None = None  # None: the settings default
@@ -168,7 +169,7 @@ class Event(SQLModel, table=True):
     all_day: bool = False
     start_date: date | None = None  # local date of the start (all-day: the truth)
     end_date: date | None = None  # local last day, inclusive
-    timezone: str = "Europe/Paris"
+    timezone: str = DEFAULT_ZONE
     status: EventStatus = Field(
         default=EventStatus.scheduled, sa_column=Column(StatusType(), nullable=False, index=True)
     )

@@ -46,14 +46,15 @@ _CANCELLED_SUFFIX = re.compile(
     r"\s*(?:[\[(]\s*(annul[ée]e?s?|cancell?ed)\s*[\])]|[\-–—:|]\s*(annul[ée]e?s?|cancell?ed)!?)\s*$",
     re.I,
 )
-# Words whose casing a SHOUTED title should get back (besides the taxonomy's keywords).
+# Words whose casing a SHOUTED title should get back (besides the taxonomy's keywords and
+# the region pack's place words, ``Region.title_words``).
 _CASING = [
     "IA", "AI", "AWS", "GCP", "PHP", "JUG", "GDG", "API", "APIs", "UX", "UI", "CSS", "HTML",
     "SQL", "NoSQL", "DevOps", "DevFest", "JavaScript", "TypeScript", "Python", "Java",
     "Kotlin", "Rust", "Go", "Docker", "Kubernetes", "WordPress", "Symfony", "React",
     "Linux", "Android", "iOS", "IoT", "LLM", "GPT", "ChatGPT", "RGPD", "GDPR", "SaaS",
     "CTO", "CEO", "DSI", "ESN", "PME", "TPE", "AMU", "CNRS", "Inria", "Epitech", "Google",
-    "Microsoft", "Azure", "Meetup", "French", "Tech", "Provence", "Marseille", "Aix",
+    "Microsoft", "Azure", "Meetup", "French", "Tech",
 ]
 
 
@@ -129,8 +130,9 @@ class NormalizedEvent:
 _FIELD_NAMES = tuple(f.name for f in fields(NormalizedEvent))
 
 
-def clean_title(value: object) -> str:
-    """Whitespace, entities and tags out; SHOUTING case and trailing site names fixed."""
+def clean_title(value: object, region: Region | None = None) -> str:
+    """Whitespace, entities and tags out; SHOUTING case (with ``region``'s place words) and
+    trailing site names fixed."""
     if not isinstance(value, str):
         return ""
     text = value
@@ -145,7 +147,7 @@ def clean_title(value: object) -> str:
             break
         text = stripped
     if _is_shouting(text):
-        text = _sentence_case(text)
+        text = _sentence_case(text, region.title_words if region else ())
     return text[:300].strip()
 
 
@@ -155,8 +157,8 @@ def _is_shouting(text: str) -> bool:
     return len(letters) >= 8 and upper / len(letters) > 0.8
 
 
-def _sentence_case(text: str) -> str:
-    casing = {w.lower(): w for w in _CASING}
+def _sentence_case(text: str, places: tuple[str, ...]) -> str:
+    casing = {w.lower(): w for w in (*_CASING, *places)}
     for topic in load_taxonomy().topics:
         for keyword in topic.keywords:
             if " " not in keyword and any(c.isupper() for c in keyword):
@@ -277,7 +279,7 @@ def _xml_safe(raw: RawEvent) -> RawEvent:
 def normalize(raw: RawEvent, *, defaults: SourceDefaults, region: Region) -> NormalizedEvent:
     """The publishable fields of ``raw`` (pure; never raises on junk)."""
     raw = _xml_safe(raw)
-    title = clean_title(raw.title)
+    title = clean_title(raw.title, region)
     status, title = _status(raw.status, title)
     title = title or "(sans titre)"
     description_html = sanitize_html(raw.description)

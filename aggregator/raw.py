@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
+from aggregator.timeutil import DEFAULT_ZONE
 from aggregator.types import EventStatus
 
 # The words a source may say a status with (``RawEvent.status``, lowercased, the last part
@@ -46,7 +47,7 @@ SOURCE_STATUS_WORDS: Mapping[str, EventStatus] = {
 class SourceDefaults:
     """What we know about a source that its documents may leave out."""
 
-    timezone: str | None = "Europe/Paris"
+    timezone: str | None = DEFAULT_ZONE
     language: str | None = "fr"
     city: str | None = None
     window_start: datetime | None = None  # expand recurrences from here...

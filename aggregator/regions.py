@@ -19,7 +19,7 @@ import re
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -95,6 +95,9 @@ class Region:
     region_phrases: tuple[str, ...] = ()
     # INSEE codes of a commune's parts (Marseille's arrondissements) -> the commune's code.
     commune_parts: dict[str, str] = field(default_factory=dict)
+    # Place words of compound names ("Aix", "Provence") a SHOUTED title gets its casing back
+    # for, besides the one-word commune names (see ``title_words``).
+    extra_title_words: tuple[str, ...] = ()
     _by_insee: dict[str, Commune] = field(default_factory=dict, repr=False)
     _by_postcode: dict[str, tuple[Commune, ...]] = field(default_factory=dict, repr=False)
     _names: tuple[tuple[str, Any], ...] = field(default=(), repr=False)
@@ -123,6 +126,13 @@ class Region:
         object.__setattr__(self, "_text_pattern", _words_pattern(text_names))
         object.__setattr__(self, "_venue_pattern", _words_pattern(self.venue_aliases))
         object.__setattr__(self, "_phrase_pattern", _words_pattern(self.region_phrases))
+
+    @cached_property
+    def title_words(self) -> tuple[str, ...]:
+        """The region's place words as written: one-word commune names and the pack's
+        ``title_words`` (``aggregator.normalize`` restores their casing in SHOUTED titles)."""
+        singles = (c.name for c in self.communes if re.fullmatch(r"\w+", c.name))
+        return (*singles, *self.extra_title_words)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -392,6 +402,7 @@ def load_region(name: str) -> Region:
             for whole, parts in meta.get("commune_parts", {}).items()
             for part in parts
         },
+        extra_title_words=tuple(meta.get("title_words", [])),
     )
 
 

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from aggregator.errors import InvalidInputError, NotFoundError
 from aggregator.models import Source, SourceState
 from aggregator.relevance import check_scope, effective_scope
-from aggregator.timeutil import zone
+from aggregator.timeutil import DEFAULT_ZONE, zone
 
 # How much a source's version of an event weighs in a merge: an organizer's own feed
 # beats a venue's programme, which beats an aggregator's copy.
@@ -81,12 +81,14 @@ def add_source(
     contact_email: str | None = None,
     page_url: str | None = None,
     scope: str | None = None,
+    default_zone: str = DEFAULT_ZONE,
     now: datetime,
 ) -> Source:
     """Add a source, or return the one already stored under ``url`` (unchanged).
 
     ``scope`` (tech or mixed, see ``aggregator.relevance``) defaults to the kind's: mixed for
-    general agendas (aggregator, venue, city, library), else tech.
+    general agendas (aggregator, venue, city, library), else tech. The source's zone is
+    ``timezone`` when known, else ``default_zone`` (callers pass their region pack's).
     """
     url = clean_source_url(url)
     existing = find_source(session, url)
@@ -107,7 +109,7 @@ def add_source(
         scope=scope,
         town=(town or "").strip() or None,
         state=state,
-        timezone=str(zone(timezone, "Europe/Paris").key) if timezone else "Europe/Paris",
+        timezone=str(zone(timezone, default_zone).key) if timezone else default_zone,
         authority=KIND_AUTHORITY.get(kind or "", 50),
         contact_email=contact_email,
         created_at=now,
@@ -118,7 +120,12 @@ def add_source(
 
 
 def import_sources_csv(
-    session: Session, path: Path, *, now: datetime, default_scope: str | None = None
+    session: Session,
+    path: Path,
+    *,
+    now: datetime,
+    default_scope: str | None = None,
+    default_zone: str = DEFAULT_ZONE,
 ) -> ImportReport:
     """Import a sources CSV (columns of the region pack's sources.csv) as ``pending`` sources.
 
@@ -128,7 +135,8 @@ def import_sources_csv(
     organisation we know of, whose agenda nobody has found yet: it cannot be approved before
     an admin sets its URL); it is skipped when a source of that name exists. Malformed rows
     are reported with their line number, never fatal. A row's ``scope`` column (tech or
-    mixed), else ``default_scope``, else its kind's default sets the source's scope.
+    mixed), else ``default_scope``, else its kind's default sets the source's scope. Sources
+    take ``default_zone`` (the region pack's timezone) as their zone.
     """
     report = ImportReport()
     try:
@@ -158,6 +166,7 @@ def import_sources_csv(
                     url=None,
                     state=SourceState.pending,
                     kind=values.get("kind") or None,
+                    timezone=default_zone,
                     scope=effective_scope(None, values.get("kind")),
                     town=values.get("town") or None,
                     last_error="no URL known yet: set one before approving",
@@ -192,6 +201,7 @@ def import_sources_csv(
             town=values.get("town") or None,
             page_url=page if page and page != url else None,
             scope=scope,
+            default_zone=default_zone,
             now=now,
         )
         report.added += 1

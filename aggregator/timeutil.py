@@ -29,6 +29,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aggregator.errors import InvalidInputError
 
+DEFAULT_ZONE = "Europe/Paris"
+"""The zone of a record when nothing says otherwise: the model and dataclass defaults, and a
+new source's when its caller knows no region. Where the region is known, its pack's
+``timezone`` (``region.toml``) wins."""
+
 _WINDOWS_ZONES = {
     "romance standard time": "Europe/Paris",
     "w. europe standard time": "Europe/Berlin",

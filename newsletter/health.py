@@ -17,7 +17,6 @@ reads the store, sends through ``make_mailer(settings.outbox_url)`` and stamps t
 from __future__ import annotations
 
 import hashlib
-import html
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,7 +32,8 @@ from aggregator.errors import MailError
 from aggregator.models import CrawlRun, Event, EventLink, Source, SourceFetch, SourceState
 from aggregator.settings import Settings
 from newsletter.mailers import Mailer, make_mailer
-from newsletter.messages import build_message, clean_header, sender_domain
+from newsletter.messages import clean_header, sender_domain
+from newsletter.organizer_mail import organizer_message
 
 log = logging.getLogger("techagenda.health")
 
@@ -190,24 +190,18 @@ def build_health_message(
     english.append(f"Once fixed, check your feed here: {link}")
     french.append("Nous ne vous écrirons pas plus d'une fois par semaine à ce sujet.")
     english.append("We will not write about this more than once a week.")
-    text = "\n\n".join(french) + "\n\n-- English --\n\n" + "\n\n".join(english) + "\n"
-    body = "".join(f"<p>{html.escape(part).replace(chr(10), '<br>')}</p>" for part in french)
-    body += "<hr>" + "".join(
-        f"<p>{html.escape(part).replace(chr(10), '<br>')}</p>" for part in english
-    )
     seed = f"{settings.secret_key}|health|{source.id}|{now.date().isoformat()}".encode()
     message_id = (
         f"<health.{source.id}.{now:%Y%m%d}.{hashlib.sha256(seed).hexdigest()[:12]}"
         f"@{sender_domain(settings)}>"
     )
-    return build_message(
+    return organizer_message(
         settings,
         to=source.contact_email,
         subject=f"Votre agenda « {name} » : un souci de lecture / your feed needs attention",
-        text_body=text,
-        html_body=f"<!DOCTYPE html><html><body>{body}</body></html>",
-        date=now,
+        sections=[french, english],
         message_id=message_id,
+        now=now,
     )
 
 

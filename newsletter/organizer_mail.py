@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import html
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from email.message import EmailMessage
 
@@ -105,19 +106,19 @@ def _language(value: str | None) -> str:
     return "en" if value == "en" else "fr"
 
 
-def _message(
+def organizer_message(
     settings: Settings,
     *,
     to: str,
     subject: str,
-    paragraphs: list[str],
-    purpose: str,
+    sections: Sequence[Sequence[str]],
+    message_id: str,
     now: datetime,
 ) -> EmailMessage:
-    text = "\n\n".join(paragraphs) + "\n"
-    body = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
-    seed = f"{settings.secret_key}|organizer|{purpose}|{to}|{now.isoformat()}".encode()
-    message_id = f"<organizer.{hashlib.sha256(seed).hexdigest()[:24]}@{sender_domain(settings)}>"
+    """A mail to an organizer: each section's paragraphs, the sections one after the other
+    (in the text, under an "-- English --" line; in the HTML, after a rule)."""
+    text = "\n\n-- English --\n\n".join("\n\n".join(part) for part in sections) + "\n"
+    body = "<hr>".join("".join(f"<p>{_html(p)}</p>" for p in part) for part in sections)
     return build_message(
         settings,
         to=to,
@@ -127,6 +128,25 @@ def _message(
         date=now,
         message_id=message_id,
     )
+
+
+def _html(paragraph: str) -> str:
+    return html.escape(paragraph).replace("\n", "<br>")
+
+
+def _message(
+    settings: Settings,
+    *,
+    to: str,
+    subject: str,
+    paragraphs: list[str],
+    purpose: str,
+    now: datetime,
+) -> EmailMessage:
+    seed = f"{settings.secret_key}|organizer|{purpose}|{to}|{now.isoformat()}".encode()
+    message_id = f"<organizer.{hashlib.sha256(seed).hexdigest()[:24]}@{sender_domain(settings)}>"
+    return organizer_message(settings, to=to, subject=subject, sections=[paragraphs],
+                             message_id=message_id, now=now)  # fmt: skip
 
 
 def received_message(

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from aggregator.timeutil import DEFAULT_ZONE
+
 
 @dataclass(frozen=True, slots=True)
 class EventView:
@@ -22,7 +24,7 @@ class EventView:
     all_day: bool = False
     start_date: date | None = None
     end_date: date | None = None
-    timezone: str = "Europe/Paris"
+    timezone: str = DEFAULT_ZONE
     status: str = "scheduled"
     online: bool = False
     insee: str | None = None

@@ -281,6 +281,18 @@ def event_day(event: Event, tz: ZoneInfo) -> date | None:
     return None
 
 
+def by_day(events: list[Event], tz: ZoneInfo) -> list[tuple[date | None, list[Event]]]:
+    """The events in runs of the same local start day, in their order."""
+    days: list[tuple[date | None, list[Event]]] = []
+    for event in events:
+        day = event_day(event, tz)
+        if days and days[-1][0] == day:
+            days[-1][1].append(event)
+        else:
+            days.append((day, [event]))
+    return days
+
+
 def town_slug(name: str) -> str:
     """A town's readable URL value: "Aix-en-Provence" -> "aix-en-provence"."""
     return fold(name).replace(" ", "-")

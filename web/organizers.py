@@ -153,8 +153,9 @@ def submit_confirm(
         return render(request, "submit.html", {"url": url, "error": error}, status=422)
     if session.exec(select(Source).where(Source.url == url)).first() is None:
         source = add_source(
-            session, url, name=name.strip(), state="pending", contact_email=email, now=now
-        )
+            session, url, name=name.strip(), state="pending", contact_email=email,
+            default_zone=request.app.state.region.timezone, now=now,
+        )  # fmt: skip
         language = request_language(request)
         remember_submission(source, language=language, now=now)
         proposal, route, finding = probe_submission(

@@ -14,7 +14,7 @@ from aggregator.weeks import Week
 from newsletter.select import moved_from
 from web.agenda import (
     AgendaQuery,
-    event_day,
+    by_day,
     filter_chips,
     find_town,
     group_series,
@@ -81,13 +81,7 @@ def agenda(request: Request, session: SessionDep, now: NowDep) -> HTMLResponse:
     )
     more = len(events) > PAGE_SIZE
     events, series_later = group_series(events[:PAGE_SIZE])
-    days: list[tuple[object, list[Event]]] = []
-    for event in events:
-        day = event_day(event, state.tz)
-        if days and days[-1][0] == day:
-            days[-1][1].append(event)
-        else:
-            days.append((day, [event]))
+    days = by_day(events, state.tz)
     weeks = weekly_counts(session, state.region, filt, now, state.tz, lang)
     chart = weekly_bars(weeks.pairs(), _("Événements par semaine, deux prochains mois"))
     topic_labels = dict(topic_choices(request))
@@ -181,13 +175,7 @@ def archive_week(request: Request, session: SessionDep, week: str) -> HTMLRespon
         raise NotFoundError(f"no digest for {week}")
     start, end = Week.parse(week).bounds(state.tz)
     events = agenda_events(session, region=state.region, start=start, end=end)
-    days: list[tuple[object, list[Event]]] = []
-    for event in events:
-        day = event_day(event, state.tz)
-        if days and days[-1][0] == day:
-            days[-1][1].append(event)
-        else:
-            days.append((day, [event]))
+    days = by_day(events, state.tz)
     return render(
         request,
         "archive_week.html",

@@ -35,7 +35,11 @@ def norm(**fields):
 
 def test_shouted_titles_get_sentence_case_but_keep_acronyms() -> None:
     assert clean_title("MEETUP JUG : KOTLIN ET IA AVEC AWS") == "Meetup JUG : Kotlin et IA avec AWS"
-    assert clean_title("SOIRÉE DEVOPS & PHP À MARSEILLE") == "Soirée DevOps & PHP à Marseille"
+    assert clean_title("SOIRÉE DEVOPS & PHP À MARSEILLE", REGION) == "Soirée DevOps & PHP à Marseille"
+    assert clean_title("ATELIER PYTHON À AIX-EN-PROVENCE ET AUBAGNE", REGION) == (
+        "Atelier Python à Aix-en-Provence et Aubagne"  # the pack's place words
+    )
+    assert clean_title("SOIRÉE DEVOPS & PHP À MARSEILLE") == "Soirée DevOps & PHP à marseille"
 
 
 def test_titles_lose_entities_tags_whitespace_and_trailing_site_names() -> None:

@@ -74,6 +74,20 @@ def test_add_source_is_idempotent_on_the_url(session: Session) -> None:
         add_source(session, "file:///etc/passwd", now=NOW)
 
 
+def test_a_source_takes_its_own_zone_else_the_region_zone_it_is_given(session: Session) -> None:
+    given = add_source(session, "https://a.example/ical", timezone="Europe/London",
+                       default_zone="America/Montreal", now=NOW)
+    none = add_source(session, "https://b.example/ical", default_zone="America/Montreal", now=NOW)
+    junk = add_source(session, "https://c.example/ical", timezone="Mars/Olympus",
+                      default_zone="America/Montreal", now=NOW)
+    assert [s.timezone for s in (given, none, junk)] == [
+        "Europe/London", "America/Montreal", "America/Montreal"
+    ]
+    report = import_sources_csv(session, DATA / "malformed.csv", now=NOW,
+                                default_zone="America/Montreal")
+    assert {s.timezone for s in report.sources} == {"America/Montreal"}
+
+
 def test_a_source_can_be_approved_and_rejected(session: Session) -> None:
     source = add_source(session, "https://ex.org/feed", state="pending", now=NOW)
     assert source.id is not None
