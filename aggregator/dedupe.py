@@ -402,6 +402,43 @@ def _lookups(c: Candidate, words: Iterable[str],
     return looks
 
 
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """What blocking derives from one candidate alone (the same for every batch)."""
+
+    words: tuple[str, ...]  # its block words, sorted
+    near: tuple[date, ...]  # its days and the day either side
+    word_days: tuple[tuple[str, date], ...]  # (word, day) for each of its days
+    place_counts: tuple[tuple[Any, ...], ...]
+
+    @classmethod
+    def of(cls, c: Candidate) -> _Prepared:
+        words = tuple(sorted(_block_words(c)))
+        days = _days(c)
+        return cls(words=words, near=tuple(_around(days)),
+                   word_days=tuple((w, d) for d in days for w in words),
+                   place_counts=tuple(_place_counts(c)))
+
+
+# id of a stored candidate -> (the candidate, what blocking derived from it); the candidate
+# is held so that its id is never reused while the entry lives.
+_PREPARED: dict[int, tuple[Candidate, _Prepared]] = {}
+_PREPARED_MAX = 200_000
+
+
+def _prepare(c: Candidate) -> _Prepared:
+    """``_Prepared.of(c)``, kept for the stored candidates that come back batch after batch
+    (``aggregator.matching`` hands out the same object for the same listing version)."""
+    found = _PREPARED.get(id(c))
+    if found is not None and found[0] is c:
+        return found[1]
+    if len(_PREPARED) >= _PREPARED_MAX:
+        _PREPARED.clear()
+    prep = _Prepared.of(c)
+    _PREPARED[id(c)] = (c, prep)
+    return prep
+
+
 def find_matches(
     new: Sequence[Candidate],
     existing: Iterable[Candidate] = (),
@@ -427,31 +464,45 @@ def find_matches(
     everyone = [c for c in old + list(new) if c.start_date is not None]
     counts: Counter[tuple[str, date]] = Counter()
     place_counts: Counter[tuple[Any, ...]] = Counter()
-    words_of: dict[int, list[str]] = {}
+    prepared: dict[int, _Prepared] = {id(c): _prepare(c) for c in old if c.start_date is not None}
+    for c in new:
+        if c.start_date is not None:
+            prepared[id(c)] = _Prepared.of(c)
     for c in everyone:
-        place_counts.update(_place_counts(c))
-        words = sorted(_block_words(c))
-        words_of[id(c)] = words
-        for d in _days(c):
-            counts.update((w, d) for w in words)
+        prep = prepared[id(c)]
+        place_counts.update(prep.place_counts)
+        counts.update(prep.word_days)
 
     kept: dict[int, list[str]] = {}
 
     def chosen(c: Candidate) -> list[str]:
         if id(c) not in kept:
-            near = _around(_days(c))
-            ranked = sorted((sum(counts[(w, d)] for d in near), w) for w in words_of[id(c)])
+            prep = prepared[id(c)]
+            near = prep.near
+            ranked = sorted((sum([counts[(w, d)] for d in near]), w) for w in prep.words)
             kept[id(c)] = [w for n, (count, w) in enumerate(ranked)
                            if n < min_words or count <= max_block]
         return kept[id(c)]
 
+    # Only the words some new candidate keeps are ever looked up: a stored candidate's other
+    # words neither file it where a lookup goes nor count in a bucket a lookup checks.
+    wanted = {w for c in new if c.start_date is not None for w in chosen(c)}
+    fresh = {id(c) for c in new}
+
+    def useful(c: Candidate) -> list[str]:
+        if id(c) in fresh:
+            return chosen(c)
+        if wanted.isdisjoint(prepared[id(c)].words):
+            return []
+        return [w for w in chosen(c) if w in wanted]
+
     for c in everyone:
-        place_counts.update(_word_counts(c, chosen(c)))
+        place_counts.update(_word_counts(c, useful(c)))
     crowded = frozenset(k for k, n in place_counts.items() if n > max_crowd)
     index: dict[tuple[Any, ...], list[Candidate]] = defaultdict(list)
     for c in old:
         if c.start_date is not None:
-            for key in _keys(c, chosen(c), crowded):
+            for key in _keys(c, useful(c), crowded):
                 index[key].append(c)
     matches: list[Match] = []
     for c in new:

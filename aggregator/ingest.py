@@ -121,6 +121,33 @@ def scaled_relevance(content: float, source: Source, settings: Settings) -> floa
     )
 
 
+# digest of (what normalize reads) -> (the raw event, the region, its normalized event)
+_NORMALIZED: dict[bytes, tuple[RawEvent, Region, NormalizedEvent]] = {}
+_NORMALIZED_MAX = 10_000
+
+
+def normalized(raw: RawEvent, defaults: SourceDefaults, region: Region) -> NormalizedEvent:
+    """``normalize(raw, ...)``, remembered per process for a listing seen again unchanged.
+
+    ``normalize`` is pure and reads only the raw event, the defaults' timezone, language and
+    town, and the region; the memo is keyed by a digest of the ``repr`` of those (exact
+    types and values: ``True`` is not ``1``, a time in another zone is another time), so a
+    re-crawl that lists the same raw events gets the very result ``normalize`` would give.
+    The entry holds the raw event and the region, so no object whose address the key shows
+    is reused while the entry lives."""
+    what = repr((raw, defaults.timezone, defaults.language, defaults.city, region.name,
+                 id(region)))
+    memo = hashlib.blake2b(what.encode("utf-8", "surrogatepass"), digest_size=20).digest()
+    found = _NORMALIZED.get(memo)
+    if found is not None:
+        return found[2]
+    item = normalize(raw, defaults=defaults, region=region)
+    if len(_NORMALIZED) >= _NORMALIZED_MAX:
+        _NORMALIZED.clear()
+    _NORMALIZED[memo] = (raw, region, item)
+    return item
+
+
 def ingest_events(
     session: Session,
     source: Source,
@@ -137,7 +164,7 @@ def ingest_events(
     batch: dict[str, NormalizedEvent] = {}
     for raw in events:
         try:
-            item = normalize(raw, defaults=defaults, region=region)
+            item = normalized(raw, defaults, region)
         except Exception as exc:  # normalize is total; this guards one bad item anyway
             stats.skipped += 1
             stats.warnings.append(f"could not normalize {getattr(raw, 'title', '')!r}: {exc}")

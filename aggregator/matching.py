@@ -101,6 +101,24 @@ def _candidate_bases(session: Session, links: Sequence[Any]) -> dict[int, Candid
 
 
 _MISSING: Any = object()
+# (store, link id, hash, event id, source id, names) -> the finished candidate
+_CANDIDATES: dict[tuple[Any, ...], Candidate] = {}
+
+
+def _candidate(store: str, link: Any, base: Candidate, source_id: int | None,
+               names: tuple[str, ...]) -> Candidate:
+    """``base`` with the link's key, the source it counts for and its group names, made
+    once per process for each such tuple: the same object every batch (``find_matches``
+    keeps what it derives from a candidate on the object's identity)."""
+    memo = (store, link.id, link.content_hash, link.event_id, source_id, names)
+    found = _CANDIDATES.get(memo)
+    if found is None:
+        if len(_CANDIDATES) >= _BASES_MAX:
+            _CANDIDATES.clear()
+        found = _CANDIDATES[memo] = replace(
+            base, key=("e", link.event_id, link.id), source_id=source_id,
+            names=tuple(dict.fromkeys((*base.names, *names))))
+    return found
 
 
 def load_listings(session: Session, days: Sequence[date] | None,
@@ -139,6 +157,8 @@ def load_listings(session: Session, days: Sequence[date] | None,
     own = {link.event_id for link in links if own_source is not None and link.source_id == own_source}
     live = [link for link in links if link.gone_since is None]
     bases = _candidate_bases(session, live)
+    names_of = {sid: source_names(src) for sid, src in sources.items()}
+    store = session.connection().engine.url.render_as_string(hide_password=True)
     stored = StoredListings()
     for link in links:
         if link.pinned:
@@ -148,12 +168,9 @@ def load_listings(session: Session, days: Sequence[date] | None,
         if base is None:  # a listing without its stored version (never read)
             continue
         stored.key_of[link.id] = link_key(link.source_id, link.external_id)
-        names = source_names(sources.get(link.source_id))
-        stored.candidates.append(replace(
-            base, key=("e", link.event_id, link.id),
-            source_id=own_source if link.event_id in own else link.source_id,
-            names=tuple(dict.fromkeys((*base.names, *names))),
-        ))  # fmt: skip
+        stored.candidates.append(_candidate(
+            store, link, base, own_source if link.event_id in own else link.source_id,
+            names_of.get(link.source_id, ())))
     keys = sorted(stored.key_of.values())
     for part in _chunks(keys):
         pairs = session.exec(select(PairDecision.left_key, PairDecision.right_key).where(

@@ -19,7 +19,7 @@ import re
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -39,10 +39,32 @@ _SEEN: set[str] = set()  # non-ASCII characters met so far (at most all of Unico
 _DROP: dict[int, None] = {}  # the combining marks among them, for str.translate
 
 
+SHORT_TEXT = 256  # longer texts (descriptions) are remembered a few at a time
+
+
 def fold(text: str | None) -> str:
-    """Lower-case, accent-free, punctuation-free words; La Poste's ST/STE/PCE spelled out."""
+    """Lower-case, accent-free, punctuation-free words; La Poste's ST/STE/PCE spelled out.
+
+    Remembered: a title, a keyword or a town is folded once per process, a description
+    once for the several readers of one listing (topics, online words, matching)."""
     if not text:
         return ""
+    if len(text) <= SHORT_TEXT:
+        return _fold_short(text)
+    return _fold_long(text)
+
+
+@lru_cache(maxsize=1 << 16)
+def _fold_short(text: str) -> str:
+    return _fold(text)
+
+
+@lru_cache(maxsize=1 << 9)
+def _fold_long(text: str) -> str:
+    return _fold(text)
+
+
+def _fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     if not decomposed.isascii():  # drop the combining marks in C, not a character at a time
         for ch in set(decomposed) - _SEEN:
