@@ -1,7 +1,9 @@
-"""The personal links of one subscriber's copy of a digest (all signed, scoped tokens).
+"""The personal links of one subscriber's copy of a digest.
 
-The feedback links of a copy share one signed reader token; each joins it with its event
-id and direction (:func:`newsletter.tokens.feedback_link_token`).
+A copy signs one reader token (:func:`newsletter.tokens.make_reader_token`) and derives
+every link from it (:func:`newsletter.tokens.derive_token`: the scope bound by an HMAC);
+the feedback links join the derived ``feedback`` link with their event id and direction
+(:func:`newsletter.tokens.feedback_link_token`).
 """
 
 from __future__ import annotations
@@ -10,25 +12,24 @@ from aggregator.models import Subscriber
 from aggregator.settings import Settings
 from newsletter.render import DigestLinks
 from newsletter.select import DigestContent
-from newsletter.tokens import feedback_link_token, make_reader_feedback_token, make_token
+from newsletter.tokens import FEEDBACK_SEPARATOR, derive_token, make_reader_token
 
 
 def personal_links(settings: Settings, sub: Subscriber, content: DigestContent) -> DigestLinks:
     """The links of ``sub``'s copy: unsubscribe, preferences, feeds, feedback per event."""
     base = settings.base_url.rstrip("/")
-    feed = make_token(settings, sub, "feed")
-    reader = make_reader_feedback_token(settings, sub)  # one signature for every event link
-
-    def urls(event_id: int) -> tuple[str, str]:
-        more = feedback_link_token(reader, event_id, "more")
-        less = feedback_link_token(reader, event_id, "less")
-        return f"{base}/feedback/{more}", f"{base}/feedback/{less}"
-
+    reader = make_reader_token(settings, sub)  # the copy's one signature
+    feed = derive_token(settings, reader, "feed")
+    # feedback_link_token's form, written out: two f-strings per event
+    more = f"{base}/feedback/{derive_token(settings, reader, 'feedback')}{FEEDBACK_SEPARATOR}"
     return DigestLinks(
-        unsubscribe=f"{base}/unsubscribe/{make_token(settings, sub, 'unsubscribe')}",
-        preferences=f"{base}/preferences/{make_token(settings, sub, 'preferences')}",
+        unsubscribe=f"{base}/unsubscribe/{derive_token(settings, reader, 'unsubscribe')}",
+        preferences=f"{base}/preferences/{derive_token(settings, reader, 'preferences')}",
         feedback={
-            item.event.id: urls(item.event.id)
+            item.event.id: (
+                f"{more}{item.event.id}{FEEDBACK_SEPARATOR}more",
+                f"{more}{item.event.id}{FEEDBACK_SEPARATOR}less",
+            )
             for item in content.all_items
             if item.event.topics and not item.is_cancelled
         },

@@ -231,6 +231,10 @@ class DigestRenderer:
         self._style = env.get_template("_style.html").render()
         self._pieces: dict[Hashable, Piece] = {}
         self._links: dict[EventView, dict[str, str]] = {}
+        # (id(item), kind, html, lang, with feedback) -> (item, piece): readers sharing a
+        # selection share its items, so a hit skips hashing the whole event (the item is
+        # kept alongside, so its id cannot be reused while the entry lives)
+        self._by_item: dict[tuple[int, str, bool, str, bool], tuple[DigestItem, Piece]] = {}
 
     def event_links(self, event: EventView) -> dict[str, str]:
         """The event's page, .ics and Google Calendar links (the same for every reader)."""
@@ -245,8 +249,24 @@ class DigestRenderer:
             if len(self._pieces) >= _MAX_PIECES:
                 self._pieces.clear()
                 self._links.clear()
+                self._by_item.clear()
             found = self._pieces[key] = make()
         return found
+
+    def _item_piece(
+        self, kind: str, item: DigestItem, html: bool, lang: str, fb: bool,
+        key: Callable[[], Hashable], make: Callable[[], Piece],
+    ) -> Piece:
+        """:meth:`_piece` for one item's block, looked up by the item itself first."""
+        memo = (id(item), kind, html, lang, fb)
+        hit = self._by_item.get(memo)
+        if hit is not None and hit[0] is item:
+            return hit[1]
+        piece = self._piece(key(), make)
+        if len(self._by_item) >= _MAX_PIECES:
+            self._by_item.clear()
+        self._by_item[memo] = (item, piece)
+        return piece
 
     def _inline(self, cell: str, html: str) -> str:
         """``html`` inlined as it is inside the ``cell`` of digest.html."""
@@ -348,18 +368,19 @@ class DigestRenderer:
 
     def _event(self, lang: str, item: DigestItem, fb: tuple[str, str] | None, *, html: bool) -> str:
         markers = (_MORE, _LESS) if fb else ()
-        key = ("event", html, lang, _item_key(item), bool(fb))
-        links = self.event_links(item.event)
+        key = lambda: ("event", html, lang, _item_key(item), bool(fb))  # noqa: E731
         if html:
             make = lambda: _split(  # noqa: E731
-                self._inline("section", self._html.event(lang, item, links, markers or None)),
+                self._inline("section", self._html.event(
+                    lang, item, self.event_links(item.event), markers or None)),
                 markers,
             )
             values = [attribute_text(url) for url in fb] if fb else []
         else:
-            make = lambda: _split(self._text.event(lang, item, links, markers or None), markers)  # noqa: E731
+            make = lambda: _split(self._text.event(  # noqa: E731
+                lang, item, self.event_links(item.event), markers or None), markers)
             values = list(fb) if fb else []
-        return _fill(self._piece(key, make), values)
+        return _fill(self._item_piece("event", item, html, lang, bool(fb), key, make), values)
 
     def _series(
         self, lang: str, group: SeriesGroup, fb: tuple[str, str] | None, *, html: bool
@@ -381,12 +402,13 @@ class DigestRenderer:
         return _fill(self._piece(key, make), values)
 
     def _later(self, lang: str, item: DigestItem, *, html: bool) -> str:
-        links = {item.event.id: self.event_links(item.event)}
+        links = lambda: {item.event.id: self.event_links(item.event)}  # noqa: E731
         if html:
-            make = lambda: (self._inline("later", self._html.later_item(lang, item, links)),)  # noqa: E731
+            make = lambda: (self._inline("later", self._html.later_item(lang, item, links())),)  # noqa: E731
         else:
-            make = lambda: (str(self._text.later_item(lang, item, links)),)  # noqa: E731
-        return self._piece(("later", html, lang, _item_key(item)), make)[0]
+            make = lambda: (str(self._text.later_item(lang, item, links())),)  # noqa: E731
+        key = lambda: ("later", html, lang, _item_key(item))  # noqa: E731
+        return self._item_piece("later", item, html, lang, False, key, make)[0]
 
     def _footer(self, lang: str, links: DigestLinks) -> str:
         feeds = bool(links.feed_ics)

@@ -93,6 +93,10 @@ class DigestContent:
     language: str = "fr"
     event_ids: tuple[int, ...] = field(default=())
     series: tuple[SeriesGroup, ...] = ()
+    # all_items, sorted on first use (readers who share a selection share this too)
+    _all_items: tuple[DigestItem, ...] | None = field(
+        default=None, init=False, compare=False, repr=False
+    )
 
     @property
     def week_items(self) -> list[DigestItem]:
@@ -100,10 +104,17 @@ class DigestContent:
         return [item for group in self.days for item in group.items]
 
     @property
-    def all_items(self) -> list[DigestItem]:
-        """Every item of the digest: days, series occurrences and save the date."""
-        folded = [item for group in self.series for item in group.items]
-        return sorted([*self.week_items, *folded, *self.save_the_date], key=_sort_key)
+    def all_items(self) -> tuple[DigestItem, ...]:
+        """Every item of the digest: days, series occurrences and save the date (sorted
+        once: the content is immutable)."""
+        found = self._all_items
+        if found is None:
+            folded = [item for group in self.series for item in group.items]
+            found = tuple(
+                sorted([*self.week_items, *folded, *self.save_the_date], key=_sort_key)
+            )
+            object.__setattr__(self, "_all_items", found)
+        return found
 
     def _in_week(self, item: DigestItem) -> bool:
         return item.day < self.week_start + timedelta(days=7)

@@ -15,11 +15,19 @@ from collections import Counter, defaultdict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date, time
+from functools import lru_cache
 
-from aggregator.regions import fold
+from aggregator import regions
 from newsletter.types import DigestItem
 
 MIN_OCCURRENCES = 2
+
+
+@lru_cache(maxsize=8192)
+def fold(text: str | None) -> str:
+    """:func:`aggregator.regions.fold`, once per text: every reader's selection groups the
+    same events again (a str keeps its hash, so a hit costs one dict lookup)."""
+    return regions.fold(text)
 
 
 @dataclass(frozen=True, slots=True)

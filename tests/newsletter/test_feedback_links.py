@@ -1,5 +1,6 @@
-"""A digest copy's feedback links share one signed reader token; the event and the
-direction ride beside it, and old one-token-per-event links keep working."""
+"""A digest copy's feedback links share one signed reader token (its derived
+``feedback`` link); the event and the direction ride beside it, and old links (one token
+per event, or a ``feedback`` token per copy) keep working."""
 
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ def test_a_changed_event_id_must_name_an_existing_event_and_the_signature_still_
         assert jug.id is not None
         content = content_for(load_inputs(s, settings, week="2026-W49"), reader)
         more = token_of(next(iter(personal_links(settings, reader, content).feedback.values()))[0])
-        signed, _event, _direction = more.split("~")
+        signed, _event, _direction = more.rsplit("~", 2)
         with pytest.raises(NotFoundError):
             read_feedback(s, settings, f"{signed}~999999~more")
         for bad in (f"{signed}~x1~more", f"{signed}~1~sideways", f"{signed}~1", f"{signed[:-2]}~1~more"):
@@ -82,3 +83,23 @@ def test_an_old_one_token_per_event_link_still_counts(engine: Engine, settings: 
         _more, less = (token_of(u) for u in feedback_urls(settings, reader, jug.id))
         assert "~" not in less
         assert apply_feedback(s, settings, less, now=THURSDAY).counted
+
+
+def test_an_old_per_copy_feedback_link_still_counts(engine: Engine, settings: Settings) -> None:
+    from newsletter.tokens import feedback_link_token, make_reader_feedback_token
+
+    with Session(engine, expire_on_commit=False) as s:
+        events = seed_week(s)
+        reader = add_subscriber(s, "lea@exemple.fr")
+        s.commit()
+        jug = events["jug"]
+        assert jug.id is not None
+        old = feedback_link_token(make_reader_feedback_token(settings, reader), jug.id, "more")
+        assert old.count("~") == 2
+        found = read_feedback(s, settings, old)
+        assert (found.subscriber.id, found.event.id, found.direction) == (reader.id, jug.id, "more")
+        # the derived form's scope and MAC are not optional
+        reader_part, event, direction = old.split("~")
+        for bad in (f"{reader_part}~feedback~{event}~{direction}", f"{old}~more"):
+            with pytest.raises(InvalidTokenError):
+                read_feedback(s, settings, bad)
