@@ -71,14 +71,23 @@ _BASES: dict[tuple[str, int, str], Candidate | None] = {}  # (store, link id, ha
 _BASES_MAX = 200_000
 
 
-def _candidate_bases(session: Session, links: Sequence[Any]) -> dict[int, Candidate | None]:
+_MISSING: Any = object()
+
+
+def _store_name(session: Session) -> str:
+    """The database a session reads (cache keys must not mix two stores' link ids)."""
+    return session.connection().engine.url.render_as_string(hide_password=True)
+
+
+def _candidate_bases(
+    session: Session, store: str, links: Sequence[Any]
+) -> dict[int, Candidate | None]:
     """Each listing's candidate before its key, source and names are set, by link id.
 
     A link's stored version (``raw``) is only ever written together with its
     ``content_hash``, so a (link, hash) pair always means the same version: its candidate is
     built once per process and reused by every later batch (a crawl reads the same days'
     listings once per source); only the versions not seen yet are read and decoded."""
-    store = session.connection().engine.url.render_as_string(hide_password=True)
     found: dict[int, Candidate | None] = {}
     missing: list[int] = []
     for link in links:
@@ -100,7 +109,6 @@ def _candidate_bases(session: Session, links: Sequence[Any]) -> dict[int, Candid
     return found
 
 
-_MISSING: Any = object()
 # (store, link id, hash, event id, source id, names) -> the finished candidate
 _CANDIDATES: dict[tuple[Any, ...], Candidate] = {}
 
@@ -156,9 +164,9 @@ def load_listings(session: Session, days: Sequence[date] | None,
             select(Source).where(col(Source.id).in_(part))))
     own = {link.event_id for link in links if own_source is not None and link.source_id == own_source}
     live = [link for link in links if link.gone_since is None]
-    bases = _candidate_bases(session, live)
+    store = _store_name(session)
+    bases = _candidate_bases(session, store, live)
     names_of = {sid: source_names(src) for sid, src in sources.items()}
-    store = session.connection().engine.url.render_as_string(hide_password=True)
     stored = StoredListings()
     for link in links:
         if link.pinned:

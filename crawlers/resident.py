@@ -118,20 +118,17 @@ class ResidentCrawler:
                 "queue": queue or QUEUE_KEY,
                 "env": settings.to_env(),
             }
-            if not self._lock.acquire(blocking=False):
-                busy = True
-            else:
-                busy = False
+            if self._lock.acquire(blocking=False):
                 try:
                     error = self._crawl(engine, run.id, message, limit)
                 finally:
                     self._lock.release()
-            if busy:  # another crawl holds the process: this one runs on its own
-                return run_crawl(
-                    settings, run_id=run.id, requested_by=requested_by, timeout=limit,
-                    now=now, queue=queue, source_ids=source_ids,
-                )
-            return finish_run(engine, run.id, error)
+                return finish_run(engine, run.id, error)
+            # another crawl holds the process: this one runs in a process of its own
+            return run_crawl(
+                settings, run_id=run.id, requested_by=requested_by, timeout=limit,
+                now=now, queue=queue, source_ids=source_ids,
+            )
         finally:
             engine.dispose()
 

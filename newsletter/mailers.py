@@ -285,7 +285,7 @@ class Cancelled(Exception):
     """A message the pool did not send because :meth:`MailerPool.cancel` was called."""
 
 
-class MailerPool:
+class MailerPool(_Base):
     """``size`` worker threads, each with its own mailer from ``factory`` (its own SMTP
     connection), sending what :meth:`submit` hands over.
 
@@ -392,14 +392,6 @@ class MailerPool:
             self._work.put(None)  # one stop per worker
         for thread in self._threads:
             thread.join()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 def send_quietly(outbox_url: str, message: Outgoing, *, what: str) -> bool:

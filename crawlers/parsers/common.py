@@ -240,6 +240,12 @@ def parse_iso(text: object) -> datetime | date | None:
             parsed = dateutil_parser.isoparse(text)
         except (ValueError, OverflowError):
             return None
+    return accepted(parsed)
+
+
+def accepted(parsed: datetime) -> datetime | None:
+    """A parsed date-time as :func:`parse_iso` gives it: :func:`canonical`, or ``None`` when
+    not :func:`plausible` or past what a zone conversion can reach."""
     if not plausible(parsed):
         return None
     try:

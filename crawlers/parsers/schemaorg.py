@@ -22,10 +22,9 @@ from aggregator.raw import RawEvent
 from crawlers.parsers.common import (
     MAX_YEAR,
     MIN_YEAR,
-    canonical,
+    accepted,
     clean_text,
     parse_iso,
-    plausible,
     split_location,
 )
 
@@ -210,12 +209,7 @@ def _when(text: str | None) -> date | datetime | None:
         parsed = datetime.fromisoformat(candidate)
     except ValueError:
         return parse_iso(text)
-    if not plausible(parsed):
-        return None
-    try:
-        return canonical(parsed)
-    except (OverflowError, ValueError):
-        return None
+    return accepted(parsed)
 
 
 def _before(end: date | datetime, start: date | datetime) -> bool:
