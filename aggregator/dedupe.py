@@ -50,21 +50,31 @@ symmetric (``compare(a, b)`` and ``compare(b, a)`` agree) and depends on the pai
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rapidfuzz import fuzz
 
 from aggregator import match_signals as sig
+from aggregator.blocking import (
+    Key,
+    Prepared,
+    StoredIndex,
+    block_words,
+    keys_of,
+    lookups_of,
+    near_hours,
+    places,
+    word_buckets,
+)
 from aggregator.candidate import Candidate
 from aggregator.match_evidence import (
     _abbreviated,
     _all_words,
     _edition_points,
     _folded,
-    _name_stems,
     _online_only,
     _other_hosts,
     _other_sessions,
@@ -254,189 +264,14 @@ def compare(a: Candidate, b: Candidate) -> Match | None:
 
 
 def _met(a: Candidate, b: Candidate) -> bool:
-    """The pair shares a blocking key (see :func:`_keys`): a commune (or both online), a title
+    """The pair shares a blocking key (see :func:`keys_of`): a commune (or both online), a title
     or organizer word, or a URL. Pairs that share none are never compared."""
-    if set(_places(a)) & set(_places(b)) and _near_hours(a, b):
+    if set(places(a)) & set(places(b)) and near_hours(a, b):
         return True
-    if _block_words(a) & _block_words(b) and _near_hours(a, b, 3):
+    if block_words(a) & block_words(b) and near_hours(a, b, 3):
         return True
     return bool((a.page and a.page in b.links) or (b.page and b.page in a.links)
                 or a.links & b.links)
-
-
-def _block_words(c: Candidate) -> frozenset[str]:
-    return sig.significant_words(c.title_key) | _name_stems(c.names)
-
-
-HOUR = 3600  # timed listings meet by commune within one hourly bucket of their start
-
-
-def _days(c: Candidate) -> list[date]:
-    first, last = _span(c)
-    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
-
-
-def _around(days: list[date]) -> set[date]:
-    one = timedelta(days=1)
-    return {d + k * one for d in days for k in (-1, 0, 1)}
-
-
-def _near_hours(a: Candidate, b: Candidate, within: int = 1) -> bool:
-    """Both timed with starts at most ``within`` hourly buckets apart, or one all-day."""
-    if a.all_day or b.all_day or a.start is None or b.start is None:
-        return True
-    return abs(int(a.start.timestamp() // HOUR) - int(b.start.timestamp() // HOUR)) <= within
-
-
-def _places(c: Candidate) -> list[str]:
-    return [p for p in (c.insee, "online" if c.online else None) if p]
-
-
-def _exact(c: Candidate) -> list[tuple[Any, ...]]:
-    """Exact identity keys: the canonical URL and the UID, on the listing's day."""
-    keys: list[tuple[Any, ...]] = []
-    if c.canonical_url:
-        keys.append(("url", c.canonical_url, c.start_date))
-    if c.uid:
-        keys.append(("uid", c.uid, c.start_date))
-    return keys
-
-
-def _word_keys(c: Candidate, words: Iterable[str], days: list[date],
-               crowded: frozenset[tuple[Any, ...]] = frozenset()) -> list[tuple[Any, ...]]:
-    """Title/organizer words: per hourly bucket and per day when timed, per day when all-day
-    (a crowded bucket left out on both sides alike)."""
-    if c.all_day or c.start is None:
-        return [("wd", w, d) for w in words for d in days if ("wday", w, d) not in crowded]
-    hour = int(c.start.timestamp() // HOUR)
-    keys: list[tuple[Any, ...]] = []
-    for w in words:
-        if ("w", w, hour) not in crowded:
-            keys.append(("w", w, hour))
-        if ("wday", w, c.start_date) not in crowded:
-            keys.append(("wt", w, c.start_date))
-    return keys
-
-
-def _word_lookups(c: Candidate, words: Iterable[str], days: list[date],
-                  crowded: frozenset[tuple[Any, ...]] = frozenset()) -> list[tuple[Any, ...]]:
-    if c.all_day or c.start is None:
-        near = sorted(_around(days))
-        return [k for w in words for k in
-                [("wd", w, d) for d in near if ("wday", w, d) not in crowded]
-                + [("wt", w, d) for d in days if ("wday", w, d) not in crowded]]
-    hour = int(c.start.timestamp() // HOUR)
-    looks: list[tuple[Any, ...]] = []
-    for w in words:
-        if ("w", w, hour) not in crowded:
-            looks += [("w", w, hour + n) for n in range(-3, 4) if ("w", w, hour + n) not in crowded]
-        if ("wday", w, c.start_date) not in crowded:
-            looks.append(("wd", w, c.start_date))
-    return looks
-
-
-def _word_counts(c: Candidate, words: Iterable[str]) -> list[tuple[Any, ...]]:
-    if c.all_day or c.start is None:
-        return [("wday", w, d) for w in words for d in _days(c)]
-    hour = int(c.start.timestamp() // HOUR)
-    return [k for w in words for k in (("w", w, hour), ("wday", w, c.start_date))]
-
-
-def _place_counts(c: Candidate) -> list[tuple[Any, ...]]:
-    """The place buckets ``c`` fills: (commune, hour) when timed, and (commune, day)."""
-    out: list[tuple[Any, ...]] = []
-    for place in _places(c):
-        if c.all_day:
-            out += [("day", place, d) for d in _days(c)]
-        elif c.start is not None:
-            out += [("c", place, int(c.start.timestamp() // HOUR)), ("day", place, c.start_date)]
-    return out
-
-
-def _keys(c: Candidate, words: Iterable[str],
-          crowded: frozenset[tuple[Any, ...]] = frozenset()) -> list[tuple[Any, ...]]:
-    """Where ``c`` is filed: title/organizer words and URLs per local day; its commune (or
-    "online") per hourly bucket of its start when timed, per day when all-day. A crowded
-    place bucket (more than ``max_block`` listings) is left out, on both sides alike."""
-    days = _days(c)
-    keys: list[tuple[Any, ...]] = _word_keys(c, words, days, crowded)
-    keys += _exact(c)
-    if c.page:
-        keys += [("u", c.page, d) for d in days]
-    for link in c.links:
-        keys += [("p", link, d) for d in days] + [("l", link, d) for d in days]
-    for place in _places(c):
-        if c.all_day:
-            keys += [("cd", place, d) for d in days if ("day", place, d) not in crowded]
-        elif c.start is not None:
-            bucket = ("c", place, int(c.start.timestamp() // HOUR))
-            if bucket not in crowded:
-                keys.append(bucket)
-            if ("day", place, c.start_date) not in crowded:
-                keys.append(("ct", place, c.start_date))
-    return keys
-
-
-def _lookups(c: Candidate, words: Iterable[str],
-             crowded: frozenset[tuple[Any, ...]] = frozenset()) -> list[tuple[Any, ...]]:
-    """The keys under which every candidate :func:`compare` could match with ``c`` is filed."""
-    days = _days(c)
-    near = sorted(_around(days))
-    looks: list[tuple[Any, ...]] = _word_lookups(c, words, days, crowded)
-    looks += _exact(c)
-    if c.page:
-        looks += [("p", c.page, d) for d in near]
-    for link in c.links:
-        looks += [("u", link, d) for d in near] + [("l", link, d) for d in near]
-    for place in _places(c):
-        if c.all_day:
-            looks += [(kind, place, d) for d in days if ("day", place, d) not in crowded
-                      for kind in ("ct", "cd")]
-        elif c.start is not None:
-            hour = int(c.start.timestamp() // HOUR)
-            if ("c", place, hour) not in crowded:
-                looks += [("c", place, hour + k) for k in (-1, 0, 1)
-                          if ("c", place, hour + k) not in crowded]
-            if ("day", place, c.start_date) not in crowded:
-                looks.append(("cd", place, c.start_date))
-    return looks
-
-
-@dataclass(frozen=True, slots=True)
-class _Prepared:
-    """What blocking derives from one candidate alone (the same for every batch)."""
-
-    words: tuple[str, ...]  # its block words, sorted
-    near: tuple[date, ...]  # its days and the day either side
-    word_days: tuple[tuple[str, date], ...]  # (word, day) for each of its days
-    place_counts: tuple[tuple[Any, ...], ...]
-
-    @classmethod
-    def of(cls, c: Candidate) -> _Prepared:
-        words = tuple(sorted(_block_words(c)))
-        days = _days(c)
-        return cls(words=words, near=tuple(_around(days)),
-                   word_days=tuple((w, d) for d in days for w in words),
-                   place_counts=tuple(_place_counts(c)))
-
-
-# id of a stored candidate -> (the candidate, what blocking derived from it); the candidate
-# is held so that its id is never reused while the entry lives.
-_PREPARED: dict[int, tuple[Candidate, _Prepared]] = {}
-_PREPARED_MAX = 200_000
-
-
-def _prepare(c: Candidate) -> _Prepared:
-    """``_Prepared.of(c)``, kept for the stored candidates that come back batch after batch
-    (``aggregator.matching`` hands out the same object for the same listing version)."""
-    found = _PREPARED.get(id(c))
-    if found is not None and found[0] is c:
-        return found[1]
-    if len(_PREPARED) >= _PREPARED_MAX:
-        _PREPARED.clear()
-    prep = _Prepared.of(c)
-    _PREPARED[id(c)] = (c, prep)
-    return prep
 
 
 def find_matches(
@@ -444,6 +279,7 @@ def find_matches(
     existing: Iterable[Candidate] = (),
     *,
     among_new: bool = True,
+    index: StoredIndex | None = None,
     max_block: int = 60,
     min_words: int = 2,
     max_crowd: int = 20,
@@ -451,77 +287,136 @@ def find_matches(
     """Pairs (new, existing), and (new, new) unless ``among_new`` is False, scored ``REVIEW``
     or above, best score first (``Match.merge`` tells the merges).
 
-    Blocking: two candidates are compared only when they share a key of :func:`_keys` on
-    neighbouring days (a title or organizer word, a URL, a commune within three hours). A
-    word key carried by more than ``max_block`` candidates is stop-word-like and dropped,
-    except that each candidate keeps its ``min_words`` rarest words; an hourly or daily bucket
-    of a word or commune holding more than ``max_crowd`` listings (far more than a real
-    region's day) is not blocked on, on either side. Which keys a candidate
-    keeps depends only on counts over all the candidates, so the pairs compared do not
-    depend on their order; a pair is compared once (the later one looks up the earlier).
+    Blocking: two candidates are compared only when they share a key of
+    :func:`aggregator.blocking.keys_of` on neighbouring days (a title or organizer word, a
+    URL, a commune within three hours). A word key carried by more than ``max_block``
+    candidates is stop-word-like and dropped, except that each candidate keeps its
+    ``min_words`` rarest words; an hourly or daily bucket of a word or commune holding more
+    than ``max_crowd`` listings (far more than a real region's day) is not blocked on, on
+    either side. Which keys a candidate keeps depends only on counts over all the
+    candidates, so the pairs compared do not depend on their order; a pair is compared once
+    (the later one looks up the earlier).
+
+    ``existing`` are filed in ``index`` (a fresh one when None): a crawl passes one index for
+    all its batches, so each stored candidate is filed once and a batch only counts and
+    reads the buckets its new candidates reach, whatever the size of ``existing``.
     """
-    old = list(existing)
-    everyone = [c for c in old + list(new) if c.start_date is not None]
-    counts: Counter[tuple[str, date]] = Counter()
-    place_counts: Counter[tuple[Any, ...]] = Counter()
-    prepared: dict[int, _Prepared] = {id(c): _prepare(c) for c in old if c.start_date is not None}
-    for c in new:
-        if c.start_date is not None:
-            prepared[id(c)] = _Prepared.of(c)
-    for c in everyone:
-        prep = prepared[id(c)]
-        place_counts.update(prep.place_counts)
-        counts.update(prep.word_days)
+    index = StoredIndex() if index is None else index
+    with index.lock:
+        return _find(list(new), existing, among_new, index, max_block, min_words, max_crowd)
+
+
+def _find(new: list[Candidate], existing: Iterable[Candidate], among_new: bool,
+          index: StoredIndex, max_block: int, min_words: int, max_crowd: int) -> list[Match]:
+    window: dict[int, int] = {}  # id of a stored candidate of this matching -> its rank
+    prepared: dict[int, Prepared] = {}
+    existing = list(existing)
+    index.make_room(len(existing))
+    for c in existing:
+        if c.start_date is not None and id(c) not in window:
+            prepared[id(c)] = index.prepare(c)
+            window[id(c)] = len(window)
+    fresh = [c for c in new if c.start_date is not None]
+    word_days: Counter[tuple[str, date]] = Counter()
+    buckets: Counter[Key] = Counter()
+    for c in fresh:
+        prep = prepared[id(c)] = Prepared.of(c)
+        word_days.update(prep.word_days)
+        buckets.update(prep.place_counts)
+
+    def inside(found: Iterable[Candidate]) -> list[Candidate]:
+        return [o for o in found if id(o) in window]
+
+    day_counts: dict[tuple[str, date], int] = {}
+
+    def count(wd: tuple[str, date]) -> int:
+        n = day_counts.get(wd)
+        if n is None:
+            n = day_counts[wd] = word_days[wd] + len(inside(index.word_days.get(wd, ())))
+        return n
 
     kept: dict[int, list[str]] = {}
 
     def chosen(c: Candidate) -> list[str]:
         if id(c) not in kept:
             prep = prepared[id(c)]
-            near = prep.near
-            ranked = sorted((sum([counts[(w, d)] for d in near]), w) for w in prep.words)
-            kept[id(c)] = [w for n, (count, w) in enumerate(ranked)
-                           if n < min_words or count <= max_block]
+            ranked = sorted((sum([count((w, d)) for d in prep.near]), w) for w in prep.words)
+            kept[id(c)] = [w for n, (total, w) in enumerate(ranked)
+                           if n < min_words or total <= max_block]
         return kept[id(c)]
 
     # Only the words some new candidate keeps are ever looked up: a stored candidate's other
     # words neither file it where a lookup goes nor count in a bucket a lookup checks.
-    wanted = {w for c in new if c.start_date is not None for w in chosen(c)}
-    fresh = {id(c) for c in new}
+    wanted = {w for c in fresh for w in chosen(c)}
+    new_ids = {id(c) for c in fresh}
 
     def useful(c: Candidate) -> list[str]:
-        if id(c) in fresh:
+        if id(c) in new_ids:
             return chosen(c)
         if wanted.isdisjoint(prepared[id(c)].words):
             return []
         return [w for w in chosen(c) if w in wanted]
 
-    for c in everyone:
-        place_counts.update(_word_counts(c, useful(c)))
-    crowded = frozenset(k for k, n in place_counts.items() if n > max_crowd)
-    index: dict[tuple[Any, ...], list[Candidate]] = defaultdict(list)
-    for c in old:
-        if c.start_date is not None:
-            for key in _keys(c, useful(c), crowded):
-                index[key].append(c)
+    for c in fresh:
+        buckets.update(word_buckets(c, chosen(c)))
+    def too_full(key: Key) -> bool:
+        held = index.buckets.get(key, ())
+        if buckets[key] + len(held) <= max_crowd:  # an upper bound: most buckets
+            return False
+        near = inside(held)
+        if buckets[key] + len(near) <= max_crowd or key[0] in ("c", "day"):
+            return buckets[key] + len(near) > max_crowd
+        return buckets[key] + sum(1 for o in near if key[1] in useful(o)) > max_crowd
+
+    crowded = _Crowded(too_full)
+    filed_as: dict[int, set[Key]] = {}
+
+    def filed(key: Key) -> list[Candidate]:
+        """The stored candidates of this matching filed under ``key``, in their order."""
+        held = index.keys.get(key)
+        if not held:  # most looked-up keys hold nothing
+            return []
+        found = []
+        for o in inside(held):
+            keys = filed_as.get(id(o))
+            if keys is None:
+                keys = filed_as[id(o)] = set(keys_of(o, useful(o), crowded))
+            if key in keys:
+                found.append(o)
+        return sorted(found, key=lambda o: window[id(o)])
+
+    among: dict[Key, list[Candidate]] = defaultdict(list)
     matches: list[Match] = []
-    for c in new:
-        if c.start_date is None:
-            continue
+    for c in fresh:
         words = chosen(c)
         compared: set[int] = set()
-        for key in _lookups(c, words, crowded):
-            for other in index.get(key, ()):
+        for key in lookups_of(c, words, crowded):
+            for other in (*filed(key), *among.get(key, ())):
                 if id(other) in compared or other.key == c.key:
                     continue
                 compared.add(id(other))
                 if match := compare(c, other):
                     matches.append(match)
         if among_new:
-            for key in _keys(c, words, crowded):
-                index[key].append(c)
+            for key in keys_of(c, words, crowded):
+                among[key].append(c)
     matches.sort(key=lambda m: -m.score)
     return matches
+
+
+class _Crowded:
+    """The buckets holding more than ``max_crowd`` listings, decided on first question."""
+
+    def __init__(self, decide: Callable[[Key], bool]) -> None:
+        self._decide = decide
+        self._known: dict[Key, bool] = {}
+
+    def __contains__(self, key: object) -> bool:
+        assert isinstance(key, tuple)
+        found = self._known.get(key)
+        if found is None:
+            found = self._known[key] = self._decide(key)
+        return found
 
 
 def cluster(candidates: Sequence[Candidate]) -> list[set[Hashable]]:

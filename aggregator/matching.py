@@ -23,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from aggregator.blocking import StoredIndex
 from aggregator.candidate import Candidate
 from aggregator.dedupe import Match, candidate_of, find_matches
 from aggregator.ingest_plan import MatchDecision, ReviewPair
@@ -63,6 +64,7 @@ class StoredListings:
     key_of: dict[int, str] = field(default_factory=dict)  # link id -> stable key
     pinned_events: set[int] = field(default_factory=set)
     distinct: set[frozenset[str]] = field(default_factory=set)  # admin: not the same
+    store: str = ""  # the database they were read from
 
 
 _LINK_COLUMNS = ("id", "event_id", "source_id", "external_id", "content_hash", "pinned",
@@ -109,6 +111,17 @@ def _candidate_bases(
     return found
 
 
+# store -> its stored candidates filed for blocking, kept across batches and crawls
+_INDEXES: dict[str, StoredIndex] = {}
+
+
+def _index(store: str) -> StoredIndex:
+    found = _INDEXES.get(store)
+    if found is None:
+        found = _INDEXES[store] = StoredIndex()
+    return found
+
+
 # (store, link id, hash, event id, source id, names) -> the finished candidate
 _CANDIDATES: dict[tuple[Any, ...], Candidate] = {}
 
@@ -134,40 +147,41 @@ def load_listings(session: Session, days: Sequence[date] | None,
     """Candidates for every listing of the events starting on ``days`` (or spanning one of
     them; all events when ``days`` is None), events merged into another left out. With
     ``own_source``, the listings of an event that source already carries count as that
-    source's (it never gets a second one)."""
+    source's (it never gets a second one).
+
+    Read in one pass over the listings' light columns (``ix_event_start_date``); each
+    listing version's candidate is built once per process (see :func:`_candidate_bases`)."""
     table = Event.__table__  # type: ignore[attr-defined]
-    query = sa.select(table.c.id).where(table.c.merged_into.is_(None))
-    events: dict[int, Any] = {}
+    link_table = EventLink.__table__  # type: ignore[attr-defined]
+    # "not merged away" written so that no planner takes the merged_into index for it
+    # (nearly every event has none): the days' index is what narrows the read
+    query = (sa.select(*(link_table.c[name] for name in _LINK_COLUMNS))
+             .join(table, table.c.id == link_table.c.event_id)
+             .where(sa.func.coalesce(table.c.merged_into, 0) == 0))
+    conn = session.connection()
+    links: list[Any] = []
     if days is None:
-        for row in session.connection().execute(query):
-            events[row.id] = row
+        links.extend(conn.execute(query))
     else:
         ordered = sorted(set(days))
         for part in _chunks(ordered):
-            rows = session.connection().execute(query.where(table.c.start_date.in_(part)))
-            events.update((r.id, r) for r in rows)
+            links.extend(conn.execute(query.where(table.c.start_date.in_(part))))
         if ordered:
-            spanning = query.where(
+            links.extend(conn.execute(query.where(
                 table.c.start_date < ordered[0], table.c.start_date >= ordered[0] - timedelta(days=4),
-                table.c.end_date >= ordered[0])
-            events.update((r.id, r) for r in session.connection().execute(spanning))
-    ids = sorted(events)
-    link_table = EventLink.__table__  # type: ignore[attr-defined]
-    light = sa.select(*(link_table.c[name] for name in _LINK_COLUMNS))
-    links: list[Any] = []
-    for part in _chunks(ids):
-        links.extend(session.connection().execute(light.where(link_table.c.event_id.in_(part))))
+                table.c.end_date >= ordered[0])))
+    links.sort(key=lambda link: (link.event_id, link.id))
+    sources = Source.__table__  # type: ignore[attr-defined]
+    names_of: dict[int, tuple[str, ...]] = {}
     source_ids = sorted({link.source_id for link in links})
-    sources: dict[int, Source] = {}
     for part in _chunks(source_ids):
-        sources.update((s.id, s) for s in session.exec(  # type: ignore[misc]
-            select(Source).where(col(Source.id).in_(part))))
+        names_of.update((row.id, source_names(row)) for row in conn.execute(
+            sa.select(sources.c.id, sources.c.name, sources.c.kind).where(sources.c.id.in_(part))))
     own = {link.event_id for link in links if own_source is not None and link.source_id == own_source}
     live = [link for link in links if link.gone_since is None]
     store = _store_name(session)
     bases = _candidate_bases(session, store, live)
-    names_of = {sid: source_names(src) for sid, src in sources.items()}
-    stored = StoredListings()
+    stored = StoredListings(store=store)
     for link in links:
         if link.pinned:
             stored.pinned_events.add(link.event_id)
@@ -179,12 +193,13 @@ def load_listings(session: Session, days: Sequence[date] | None,
         stored.candidates.append(_candidate(
             store, link, base, own_source if link.event_id in own else link.source_id,
             names_of.get(link.source_id, ())))
-    keys = sorted(stored.key_of.values())
-    for part in _chunks(keys):
-        pairs = session.exec(select(PairDecision.left_key, PairDecision.right_key).where(
-            PairDecision.status == "distinct",
-            sa.or_(col(PairDecision.left_key).in_(part), col(PairDecision.right_key).in_(part))))
-        stored.distinct.update(frozenset(r) for r in pairs)
+    keys = set(stored.key_of.values())
+    if keys:  # an admin's "not the same" decisions: few, read by their status
+        decisions = PairDecision.__table__  # type: ignore[attr-defined]
+        for left, right in conn.execute(sa.select(decisions.c.left_key, decisions.c.right_key)
+                                        .where(decisions.c.status == "distinct")):
+            if left in keys or right in keys:
+                stored.distinct.add(frozenset((left, right)))
     return stored
 
 
@@ -213,7 +228,7 @@ def match_fresh(session: Session, source: Source, fresh: Sequence[NormalizedEven
     names = source_names(source)
     new = [candidate_of(n, ("n", n.external_id), source.id, names) for n in fresh]
     best: dict[str, dict[int, Match]] = defaultdict(dict)
-    for match in find_matches(new, stored.candidates, among_new=False):
+    for match in find_matches(new, stored.candidates, among_new=False, index=_index(stored.store)):
         left, right = match.left, match.right
         if left[0] != "n":  # type: ignore[index]
             left, right = right, left

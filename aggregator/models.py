@@ -167,7 +167,7 @@ class Event(SQLModel, table=True):
     start: datetime | None = _ts(index=True)
     end: datetime | None = _ts()
     all_day: bool = False
-    start_date: date | None = None  # local date of the start (all-day: the truth)
+    start_date: date | None = Field(default=None, index=True)  # local date (all-day: the truth)
     end_date: date | None = None  # local last day, inclusive
     timezone: str = DEFAULT_ZONE
     status: EventStatus = Field(

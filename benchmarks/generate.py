@@ -401,11 +401,11 @@ def write_corpus(corpus: Corpus, folder: Path) -> Path:
     return manifest
 
 
-def serve_corpus(folder: Path):  # type: ignore[no-untyped-def]
-    """A started loopback HTTP server (127.0.0.1, ETags, 304 on If-None-Match) for ``folder``."""
+def serve_corpus(folder: Path, host: str = "127.0.0.1"):  # type: ignore[no-untyped-def]
+    """A started loopback HTTP server (``host``, ETags, 304 on If-None-Match) for ``folder``."""
     from tests.support.httpserver import LoopbackHTTPServer
 
-    server = LoopbackHTTPServer()
+    server = LoopbackHTTPServer(host)
     server.add("/robots.txt", "User-agent: *\nAllow: /\n", content_type="text/plain")
     server.serve_dir(folder, prefix="/")
     server.start()

@@ -195,8 +195,9 @@ def _dedupe_row(events: int, seed: int, days: int, label: str) -> Row:
 
 
 def ingest_stage(sources: int, per_source: int, seed: int, database: str, url: str | None,
-                 workdir: str) -> list[Row]:
-    """``ingest_events`` per source (commit each), then the same batches again (unchanged)."""
+                 workdir: str, stored: int = 0) -> list[Row]:
+    """``ingest_events`` per source (commit each), then the same batches again (unchanged);
+    with ``stored``, into a store already holding that many events of the year before."""
     import sqlalchemy as sa
     from sqlmodel import Session
 
@@ -220,6 +221,13 @@ def ingest_stage(sources: int, per_source: int, seed: int, database: str, url: s
     try:
         engine = make_engine(db_url)
         upgrade(engine)
+        if stored:
+            from datetime import date
+
+            from aggregator.models import Event
+            from benchmarks.stages_io import _event_rows, _insert
+
+            _insert(engine, Event, _event_rows(stored, date(NOW.year - 1, NOW.month, 1), 330, seed))
         settings = load_settings(data_dir=Path(workdir) / "var", database_url=db_url,
                                  secret_key="bench")
         rows: list[Source] = []
@@ -240,7 +248,8 @@ def ingest_stage(sources: int, per_source: int, seed: int, database: str, url: s
                     session.commit()
                     merged += stats.merged
                     new += stats.new
-            results.append(clock.row(f"ingest {database}: {label}", total, "events",
+            where = f", {stored:,} stored" if stored else ""
+            results.append(clock.row(f"ingest {database}{where}: {label}", total, "events",
                                      size=f"{sources}x{per_source}",
                                      note=f"{new} new, {merged} merged"))
         engine.dispose()

@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from aggregator.blocking import StoredIndex
 from aggregator.dedupe import candidate_of, find_matches
 from aggregator.ingest import normalized
 from aggregator.normalize import normalize
@@ -91,3 +92,37 @@ def test_find_matches_among_new_unchanged_by_stored_memo() -> None:
     find_matches(fresh, stored)
     everyone = find_matches([*stored, *fresh])
     assert everyone == find_matches([replace(c) for c in [*stored, *fresh]])
+
+
+def test_a_kept_index_matches_as_a_fresh_one_batch_after_batch() -> None:
+    """One StoredIndex for a crawl's batches: each batch's matches are those a fresh index
+    gives for its own window, whatever earlier batches filed (candidates outside the window,
+    an older version of a listing, crowded buckets of another window)."""
+    stored, fresh = _candidates()
+    kept = StoredIndex()
+    windows = [stored[:10], stored[5:25], stored, stored[20:], stored[:3]]
+    changed = [replace(c, title="Meetup Python : tout autre chose", title_key="tout autre chose")
+               if n % 4 == 0 else c for n, c in enumerate(stored)]
+    windows.append(changed)  # new versions of some listings; the old ones stay filed
+    for n, window in enumerate(windows):
+        batch = fresh[n % 3 :: 2]
+        assert find_matches(batch, window, among_new=False, index=kept) == \
+            find_matches(batch, [replace(c) for c in window], among_new=False)
+        assert find_matches(batch, window, index=kept) == find_matches(batch, window)
+    assert len(kept) >= len(stored)
+    assert any(find_matches(fresh, w, among_new=False, index=kept) for w in windows)
+    # a crowded day (more listings than a bucket holds) decides alike in both
+    crowd = [replace(c, key=("e", 100 + n, 100 + n), source_id=200 + n)
+             for n, c in enumerate(stored * 2)]
+    assert find_matches(fresh, crowd, among_new=False, index=kept) == \
+        find_matches(fresh, [replace(c) for c in crowd], among_new=False)
+
+
+def test_a_kept_index_starts_again_past_its_limit() -> None:
+    stored, fresh = _candidates()
+    small = StoredIndex(limit=7)
+    for start in range(0, 30, 6):
+        window = stored[start : start + 12]
+        assert find_matches(fresh, window, among_new=False, index=small) == \
+            find_matches(fresh, window, among_new=False)
+        assert len(small) <= 12

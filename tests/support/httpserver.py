@@ -11,6 +11,7 @@ server.requests          -> list of (method, path, headers) seen
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import mimetypes
 import threading
 import time
@@ -30,14 +31,18 @@ class Route:
 
 
 class LoopbackHTTPServer:
-    """Serves scripted routes and folders on 127.0.0.1 at a free port."""
+    """Serves scripted routes and folders on a loopback address (127.0.0.1 unless told
+    another of 127.0.0.0/8, which Linux answers on too) at a free port."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        if not ipaddress.ip_address(host).is_loopback:
+            raise ValueError(f"not a loopback address: {host}")
+        self.host = host
         self.routes: dict[str, Route] = {}
         self.dirs: list[tuple[str, Path]] = []
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._httpd = ThreadingHTTPServer((host, 0), self._handler())
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
@@ -46,7 +51,7 @@ class LoopbackHTTPServer:
         return int(self._httpd.server_address[1])
 
     def url(self, path: str = "/") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.host}:{self.port}{path}"
 
     def start(self) -> None:
         self._thread.start()
