@@ -274,6 +274,28 @@ def _form_link(session: Session, event_id: int) -> tuple[Event, EventLink, Sourc
     return event, link, source
 
 
+def is_waiting_event(session: Session, event_id: int) -> bool:
+    """The event is an organizer's submission still waiting for a decision."""
+    try:
+        _form_link(session, event_id)
+    except (NotFoundError, InvalidInputError):
+        return False
+    return True
+
+
+def already_listed(session: Session, source: Source) -> int | None:
+    """The published event a form source's one listing joined (the organizer's event was
+    already on the agenda, from a feed), or None when it waits for a decision."""
+    row = session.exec(
+        select(Event.id, Event.hidden)
+        .join(EventLink, col(EventLink.event_id) == col(Event.id))
+        .where(EventLink.source_id == source.id)
+    ).first()
+    if row is None or row[1]:
+        return None
+    return row[0]
+
+
 def _note(event: Event, note: dict[str, Any]) -> None:
     event.merge_notes = [*event.merge_notes, note]
 

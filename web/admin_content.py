@@ -7,11 +7,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, or_
 from sqlmodel import col, select
 
+from aggregator import inbox
 from aggregator.errors import InvalidInputError
 from aggregator.models import Event, EventLink, Source, Subscriber, SubscriberStatus
 from aggregator.queries import RELEVANT, relevance_reasons
@@ -21,6 +22,7 @@ from newsletter.ledger import send_state
 from newsletter.mailers import make_mailer
 from newsletter.messages import build_message
 from newsletter.send import preview_digest, send_digest
+from web.admin_inbox import tell
 from web.deps import AdminDep, NowDep, SessionDep, SettingsDep, require_admin
 from web.i18n import request_language
 from web.moderation import merge_events, set_hidden, split_link
@@ -106,8 +108,18 @@ def hide(session: SessionDep, now: NowDep, event_id: int) -> Response:
 
 
 @router.post("/events/{event_id}/unhide", dependencies=CSRF)
-def unhide(session: SessionDep, now: NowDep, event_id: int) -> Response:
-    set_hidden(session, event_id, False, now=now)
+def unhide(
+    background: BackgroundTasks, session: SessionDep, settings: SettingsDep, now: NowDep,
+    admin: AdminDep, event_id: int,
+) -> Response:  # fmt: skip
+    """Show the event; an organizer's waiting submission is published as the inbox does
+    (approved, pinned, the organizer told)."""
+    if inbox.is_waiting_event(session, event_id):
+        decision = inbox.approve_event(session, event_id, now=now, by=admin.username)
+        session.commit()  # the decision is stored before the mail that tells it leaves
+        tell(background, settings, decision, now)
+    else:
+        set_hidden(session, event_id, False, now=now)
     return RedirectResponse(f"/admin/events#event-{event_id}", status_code=303)
 
 

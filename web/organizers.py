@@ -28,7 +28,13 @@ from sqlmodel import select
 
 from aggregator.clashes import evening_clashes, is_evening
 from aggregator.errors import InvalidInputError
-from aggregator.inbox import check_schedule, record_probe, remember_submission
+from aggregator.inbox import (
+    Decision,
+    already_listed,
+    check_schedule,
+    record_probe,
+    remember_submission,
+)
 from aggregator.models import Source
 from aggregator.raw import RawEvent, SourceDefaults
 from aggregator.regions import Region
@@ -37,7 +43,7 @@ from aggregator.settings import Settings
 from aggregator.sources import clean_source_url
 from crawlers.adapters.routes import Route
 from crawlers.check import inspect_url, probe_url
-from newsletter.organizer_mail import received_message, send_organizer_mail
+from newsletter.organizer_mail import EVENT, decision_message, received_message, send_organizer_mail
 from newsletter.subscribers import normalize_email
 from web.deps import NowDep, SessionDep, SettingsDep
 from web.i18n import request_language
@@ -313,6 +319,11 @@ def _store_event(
     remember_submission(source, language=language, now=now)
     session.add(source)
     session.commit()  # the row exists before the mail that names it leaves
+    listed = already_listed(session, source)
+    if listed is not None:  # already on the agenda (from a feed): nothing to review
+        decision = Decision(EVENT, True, raw.title, checked.email, language, event_id=listed)
+        page = render(request, "message.html", {"kind": "listed", "event_id": listed})
+        return page, decision_message(settings, decision, now=now)
     message = received_message(
         settings, to=checked.email, kind="event", name=raw.title, language=language, now=now
     )

@@ -513,6 +513,11 @@ EN: dict[str, str] = {
     "{n} événement(s) ignoré(s) : date de début impossible ou hors des années 1000 à 9000 "
     "({dates})": "{n} event(s) skipped: start date impossible or outside the years 1000 to "
     "9000 ({dates})",
+    # h19-unhide
+    "Cet événement est déjà dans l'agenda : votre proposition y a été ajoutée, sans attendre "
+    "de relecture.": "This event is already on the agenda: your submission was added to it, "
+    "with no review to wait for.",
+    "Voir l'événement": "See the event",
 }
 
 FR_STATES: dict[str, str] = {

@@ -7,6 +7,7 @@ SMTP server for the mails, a loopback HTTP server for the submitted feed's site.
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import date
 from email.message import EmailMessage
@@ -375,3 +376,60 @@ def test_a_slow_site_cannot_hold_the_submission_past_the_probe_budget(
         assert source.last_check is not None
         tried = source.last_check["route_proposal"]["attempts"]
         assert any("time budget" in a["outcome"] for a in tried)
+
+
+def test_showing_a_waiting_submission_from_the_events_list_publishes_it_as_the_inbox_does(
+    admin_client: TestClient, sqlite_engine: Engine, smtp_server: LoopbackSMTPServer
+) -> None:
+    _submit_event(admin_client)
+    smtp_server.wait_for_messages(1)
+    event_id = _event(sqlite_engine).id
+    listed = admin_client.get("/admin/events?hidden=true").text
+    assert f'action="/admin/events/{event_id}/unhide"' in listed
+    shown = post_form(admin_client, f"/admin/events/{event_id}/unhide", {}, follow_redirects=False)
+    assert shown.status_code == 303
+    _, decision = smtp_server.wait_for_messages(2)
+    assert decision["To"] == ORGANIZER and "publié" in decision["Subject"]
+    assert "Atelier Rust pour débutant·es" in _agenda(admin_client)
+    assert 'id="event-' not in admin_client.get("/admin/inbox").text
+    stored = _event(sqlite_engine)
+    assert not stored.hidden and stored.marked_tech
+    assert any(n.get("inbox") == "approved" for n in stored.merge_notes)
+    # hidden again and shown again: an ordinary show, no second mail
+    post_form(admin_client, f"/admin/events/{event_id}/hide", {})
+    post_form(admin_client, f"/admin/events/{event_id}/unhide", {})
+    assert not _event(sqlite_engine).hidden
+    assert len(smtp_server.messages) == 2
+
+
+def test_an_event_already_on_the_agenda_is_added_at_once_and_the_organizer_gets_its_link(
+    admin_client: TestClient, sqlite_engine: Engine, smtp_server: LoopbackSMTPServer,
+    settings: Settings,
+) -> None:
+    """The organizer types in an event a feed already published: no review is promised (it
+    would never come), the mail and the page say it is on the agenda and link its page."""
+    from datetime import datetime
+
+    from aggregator.ingest import ingest_events
+    from aggregator.raw import RawEvent
+    from tests.web.conftest import NOW
+
+    with session_scope(sqlite_engine) as session:
+        feed = Source(name="Rust Marseille (Meetup)", url="https://rust-marseille.example/feed",
+                      state="approved", kind="meetup group")
+        session.add(feed)
+        session.flush()
+        ingest_events(session, feed, [RawEvent(
+            title="Atelier Rust pour débutant·es", start=datetime(2026, 12, 10, 18, 30),
+            end=datetime(2026, 12, 10, 21, 0), url=EVENT["url"], venue="La Coque",
+            city="Marseille", uid="rust-42", description="Premiers pas en Rust.")],
+            now=NOW, complete=True, settings=settings)
+    (published,) = [e.id for e in [_event(sqlite_engine)] if not e.hidden]
+    page = post_form(admin_client, "/submit/event", EVENT)
+    assert page.status_code == 200
+    assert "déjà dans l'agenda" in html.unescape(page.text) and f'href="/events/{published}"' in page.text
+    (mail,) = smtp_server.wait_for_messages(1)
+    assert mail["To"] == ORGANIZER and "publié" in mail["Subject"]
+    assert f"/events/{published}" in _text(mail) and "relire" not in _text(mail)
+    assert 'id="event-' not in admin_client.get("/admin/inbox").text
+    assert _event(sqlite_engine).id == published  # one event, now with both listings
