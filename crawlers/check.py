@@ -228,14 +228,21 @@ def probe_url(
     *,
     read_first: bool = True,
     budget: float | None = None,
+    isolated: bool = False,
+    limits: Limits | None = None,
 ) -> tuple[Proposal | None, Finding]:
     """The route probe on ``url``: (the proposal, a finding saying what was found or why not).
 
     The same guarded fetch as the crawl (SSRF rules, size and time caps). With
     ``read_first`` a URL that reads as it is gets the adapter its format means; else (or
     when it reads nothing) the page's other routes are tried (:mod:`crawlers.adapters.probe`)
-    until ``budget`` seconds (default: the download timeout) have passed. Never raises."""
+    until ``budget`` seconds (default: the download timeout) have passed. ``isolated``
+    reads every document in a memory- and time-limited child (for URLs visitors name, as
+    :func:`inspect_url`). Never raises."""
     deadline = time.monotonic() + (settings.download_timeout if budget is None else budget)
+    reader: Reader = read_document
+    if isolated:
+        reader = partial(read_isolated, region_name=None, limits=limits)
 
     def fetch_candidate(candidate: str) -> Fetched:
         if time.monotonic() > deadline:
@@ -252,14 +259,17 @@ def probe_url(
     proposal: Proposal | None = None
     if read_first:
         try:
-            reading = read_document(page, defaults)
+            reading = reader(page, defaults)
             if reading.events:
                 proposal = adapter_of_format(reading.platform, url, len(reading.events))
+            heavy = [f for f in reading.findings if f.code == "too_complex"]
+            if heavy:  # the reader gave up on the document itself: say so, try nothing more
+                return None, heavy[0]
         except ParseError:
             pass
     if proposal is None:
         try:
-            proposal = probe_site(page, fetch_candidate, defaults)
+            proposal = probe_site(page, fetch_candidate, defaults, reader)
         except (FetchError, ParseError) as exc:
             return None, lint.fetch_finding(str(exc), status=None, blocked=False)
     return proposal, proposal.finding()

@@ -43,6 +43,7 @@ from aggregator.settings import Settings
 from aggregator.sources import clean_source_url
 from crawlers.adapters.routes import Route
 from crawlers.check import inspect_url, probe_url
+from crawlers.document import Limits
 from newsletter.organizer_mail import EVENT, decision_message, received_message, send_organizer_mail
 from newsletter.subscribers import normalize_email
 from web.deps import NowDep, SessionDep, SettingsDep
@@ -167,6 +168,7 @@ def submit_confirm(
         proposal, route, finding = probe_submission(
             url, settings, request.app.state.region, name=source.name,
             budget=getattr(request.app.state, "probe_budget", None),
+            limits=getattr(request.app.state, "read_limits", None),
         )
         record_probe(source, proposal=proposal, route=route, finding=finding, now=now)
         session.add(source)
@@ -179,12 +181,15 @@ def submit_confirm(
 
 
 def probe_submission(
-    url: str, settings: Settings, region: Region, *, name: str, budget: float | None = None
+    url: str, settings: Settings, region: Region, *, name: str, budget: float | None = None,
+    limits: Limits | None = None,
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, dict[str, Any]]:
-    """The route probe (``crawlers.check.probe_url``) on an organizer's URL, as JSON:
-    (proposal, the route to store, the finding saying what was found or why not)."""
+    """The route probe (``crawlers.check.probe_url``) on an organizer's URL, each document
+    read in an isolated child, as JSON: (proposal, the route to store, the finding saying
+    what was found or why not)."""
     defaults = SourceDefaults(timezone=region.timezone, language=region.language)
-    proposal, finding = probe_url(url, settings, defaults, budget=budget)
+    proposal, finding = probe_url(url, settings, defaults, budget=budget, isolated=True,
+                                limits=limits)
     if proposal is None:
         return None, None, finding.to_json()
     route = None

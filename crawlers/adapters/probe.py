@@ -27,6 +27,7 @@ from parsel import Selector
 from aggregator.errors import FetchError, ParseError
 from aggregator.raw import SourceDefaults
 from crawlers.document import Fetched, read_document
+from crawlers.extract import Reader
 from crawlers.lint import INFO, Finding
 
 Fetch = Callable[[str], Fetched]
@@ -162,14 +163,16 @@ def wordpress_event_types(body: bytes, base: str) -> list[str]:
 # ------------------------------------------------------------------ trying
 
 
-def probe_site(page: Fetched, fetch: Fetch, defaults: SourceDefaults) -> Proposal:
-    """Try the routes ``page`` offers, in order; propose the first that yields events."""
+def probe_site(page: Fetched, fetch: Fetch, defaults: SourceDefaults,
+               reader: Reader = read_document) -> Proposal:
+    """Try the routes ``page`` offers, in order; propose the first that yields events (each
+    candidate document read by ``reader``: an isolated child for visitors' URLs)."""
     hints = page_hints(page)
     attempts: list[Attempt] = []
     site = urlunsplit((*urlsplit(page.url)[:2], "/", "", ""))
 
     def attempt(step: str, adapter: str, url: str) -> Proposal | None:
-        count = _count(url, fetch, defaults, attempts, step)
+        count = _count(url, fetch, defaults, attempts, step, reader)
         return Proposal(adapter, url, count, ()) if count else None
 
     candidates: list[tuple[str, str, str]] = [(f"feed link ({a})", a, u) for a, u in hints.feeds]
@@ -192,7 +195,7 @@ def probe_site(page: Fetched, fetch: Fetch, defaults: SourceDefaults) -> Proposa
             attempts.append(Attempt("wp/v2/types", types_url, str(exc)))
         if collections:
             return _done(Proposal("wp-rest", collections[0], None), attempts)
-    own = _count_document(page, defaults, structured_only=True)
+    own = _count_document(page, defaults, reader, structured_only=True)
     attempts.append(Attempt("schema.org Event on the page", page.url, f"{own} event(s)"))
     if own:
         return _done(Proposal("schemaorg", page.url, own), attempts)
@@ -212,25 +215,26 @@ def _done(proposal: Proposal, attempts: list[Attempt]) -> Proposal:
 
 
 def _count(
-    url: str, fetch: Fetch, defaults: SourceDefaults, attempts: list[Attempt], step: str
+    url: str, fetch: Fetch, defaults: SourceDefaults, attempts: list[Attempt], step: str,
+    reader: Reader,
 ) -> int:
     try:
         fetched = fetch(url)
     except FetchError as exc:
         attempts.append(Attempt(step, url, str(exc)))
         return 0
-    count = _count_document(fetched, defaults)
+    count = _count_document(fetched, defaults, reader)
     attempts.append(Attempt(step, url, f"{count} event(s)"))
     return count
 
 
 def _count_document(
-    fetched: Fetched, defaults: SourceDefaults, *, structured_only: bool = False
+    fetched: Fetched, defaults: SourceDefaults, reader: Reader, *, structured_only: bool = False
 ) -> int:
-    """Events ``read_document`` finds; with ``structured_only``, only schema.org-like data
-    (not dates guessed from the page's text)."""
+    """Events ``reader`` finds; with ``structured_only``, only schema.org-like data (not
+    dates guessed from the page's text)."""
     try:
-        reading = read_document(fetched, defaults)
+        reading = reader(fetched, defaults)
     except ParseError:
         return 0
     if structured_only and reading.platform not in _STRUCTURED:

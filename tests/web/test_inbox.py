@@ -14,6 +14,7 @@ from email.message import EmailMessage
 from urllib.parse import urlsplit
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import select
@@ -22,6 +23,8 @@ from aggregator.db import session_scope
 from aggregator.inbox import check_event_edit
 from aggregator.models import Event, Source
 from aggregator.settings import Settings
+from crawlers.document import Limits
+from tests.crawlers.test_document import many_events
 from tests.support.httpserver import LoopbackHTTPServer
 from tests.support.smtpserver import LoopbackSMTPServer
 from tests.web.conftest import post_form
@@ -433,3 +436,21 @@ def test_an_event_already_on_the_agenda_is_added_at_once_and_the_organizer_gets_
     assert f"/events/{published}" in _text(mail) and "relire" not in _text(mail)
     assert 'id="event-' not in admin_client.get("/admin/inbox").text
     assert _event(sqlite_engine).id == published  # one event, now with both listings
+
+
+def test_a_submitted_document_too_heavy_to_read_is_probed_apart_and_the_admin_reads_why(
+    app: FastAPI, admin_client: TestClient, sqlite_engine: Engine, http_server: LoopbackHTTPServer
+) -> None:
+    """The probe reads an anonymous visitor's documents in a limited child, as the preview
+    does: a hostile calendar costs the web process nothing and the submission is kept."""
+    app.state.read_limits = Limits(memory_mb=64, seconds=30)
+    url = http_server.add("/hostile.ics", many_events(12_000), content_type="text/calendar")
+    _submit_feed(admin_client, url)
+    with session_scope(sqlite_engine) as session:
+        source = session.exec(select(Source)).one()
+        assert (source.state, source.adapter) == ("pending", None)
+        source_id = source.id
+    item = admin_client.get("/admin/inbox").text.split(f'id="feed-{source_id}"')[1]
+    assert "Document trop complexe" in item.split("</article>")[0]
+    english = admin_client.get("/admin/inbox?lang=en").text.split(f'id="feed-{source_id}"')[1]
+    assert "Document too complex" in english.split("</article>")[0]
