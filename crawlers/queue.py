@@ -228,6 +228,12 @@ class SharedPageCacheMiddleware:
                     return self._response(request, cached)
                 claim = f"{self.prefix}:claim:{key}"
                 if await self.client.set(claim, self.me, nx=True, ex=self.claim_ttl):
+                    # the page may have been stored and its claim released between our
+                    # look and our claim: look again before fetching it a second time
+                    cached = await self.client.get(f"{self.prefix}:page:{key}")
+                    if cached is not None:
+                        await self._release([key])
+                        return self._response(request, cached)
                     request.meta["shared_page_claims"] = [
                         *request.meta.get("shared_page_claims", []),
                         key,
