@@ -35,13 +35,21 @@ class Topic:
 class _Matcher:
     """Finds keywords as whole words: folded text, or exact case for short acronyms.
 
-    One alternation per matching mode over every keyword; a hit maps back to its labels.
+    Three matching modes (folded text; exact case for short acronyms; lower case for the
+    keywords with ``+#./``), each a table of keywords by their first token. The text of a
+    mode is cut once into tokens (runs of word characters, single other characters) and
+    read left to right: at each token the longest keyword that starts there, with no word
+    character on either side, is a hit and the reading goes on after it. That is what one
+    alternation of every keyword (longest first) between ``(?<![\\w])`` and ``(?![\\w])``
+    finds with ``finditer``; ``tests/aggregator/test_normalize_equivalence.py`` keeps that
+    alternation as the reference. A hit maps back to its labels.
     """
 
     def __init__(self, keywords: dict[str, set[str]]) -> None:
         self.labels: dict[tuple[int, str], set[str]] = defaultdict(set)
         self.names: dict[tuple[int, str], str] = {}  # as the taxonomy writes it, for display
-        modes: tuple[list[str], list[str], list[str]] = ([], [], [])
+        self.keywords = keywords  # what it was built from (keyword -> labels)
+        self.modes: tuple[_Table, _Table, _Table] = (_Table(), _Table(), _Table())
         for keyword, labels in keywords.items():
             letters = re.sub(r"[^A-Za-z]", "", keyword)
             if keyword.isupper() and len(letters) <= 3 and keyword.isalnum():
@@ -52,30 +60,78 @@ class _Matcher:
                 mode, key = 0, fold(keyword)
             else:
                 continue
-            modes[mode].append(re.escape(key))
+            self.modes[mode].add(key)
             self.labels[(mode, key)].update(labels)
             self.names.setdefault((mode, key), keyword)
-        self.patterns = tuple(_alternation(parts) for parts in modes)
+        self._memo: dict[tuple[int, str], tuple[str, ...]] = {}
 
     def find(self, text: str, folded_text: str) -> dict[str, set[str]]:
         """label -> the distinct keywords of that label found in the text."""
         hits: dict[str, set[str]] = defaultdict(set)
-        targets = (folded_text, text, text.lower())
-        for mode, (pattern, target) in enumerate(zip(self.patterns, targets, strict=True)):
-            if pattern is None or not target:
+        for mode, target in enumerate((folded_text, text, text)):
+            if not target:
                 continue
-            for match in pattern.finditer(target):
-                key = match.group(1)
+            for key in self._keys_in(mode, target):
                 for label in self.labels.get((mode, key), ()):
                     hits[label].add(self.names.get((mode, key), key))
         return hits
 
+    def _keys_in(self, mode: int, target: str) -> tuple[str, ...]:
+        """The keywords of ``mode`` in ``target``, in text order (remembered per text)."""
+        found = self._memo.get((mode, target))
+        if found is None:
+            table = self.modes[mode]
+            found = table.scan(target.lower() if mode == 2 else target) if table.keys else ()
+            if len(self._memo) >= _MEMO_SIZE:
+                self._memo.clear()
+            self._memo[(mode, target)] = found
+        return found
 
-def _alternation(parts: list[str]) -> re.Pattern[str] | None:
-    if not parts:
-        return None
-    parts = sorted(set(parts), key=len, reverse=True)
-    return re.compile(r"(?<![\w])(" + "|".join(parts) + r")(?![\w])")
+
+_MEMO_SIZE = 1 << 13  # texts per matcher; a full memo starts again (a bound, not an LRU)
+_TOKENS = re.compile(r"\w+|\W")
+_WORD = re.compile(r"\w")
+
+
+class _Table:
+    """The keywords of one mode as token sequences, by first token."""
+
+    def __init__(self) -> None:
+        self.keys: dict[tuple[str, ...], str] = {}
+        self.longest: dict[str, int] = {}  # first token -> most tokens of a keyword
+
+    def add(self, key: str) -> None:
+        tokens = tuple(_TOKENS.findall(key))
+        self.keys[tokens] = key
+        self.longest[tokens[0]] = max(self.longest.get(tokens[0], 0), len(tokens))
+
+    def scan(self, text: str) -> tuple[str, ...]:
+        tokens = _TOKENS.findall(text)
+        longest, keys = self.longest, self.keys
+        found: list[str] = []
+        count, at = len(tokens), 0
+        while at < count:
+            span = longest.get(tokens[at])
+            if span is None:
+                at += 1
+                continue
+            for size in range(min(span, count - at), 0, -1):
+                key = keys.get(tuple(tokens[at : at + size]))
+                if key is None:
+                    continue
+                # Word characters either side of a key that starts or ends with a symbol
+                # ("c++", ".net") would join it to a word; a word token ends at a non-word.
+                if not _WORD.match(key) and at and _WORD.match(tokens[at - 1]):
+                    continue
+                end = at + size
+                if not _WORD.match(key[-1]) and end < count and _WORD.match(tokens[end]):
+                    continue
+                found.append(key)
+                at = end
+                break
+            else:
+                at += 1
+        return tuple(found)
 
 
 # How much a place counts: a cue in the title, the categories or the description.
