@@ -319,6 +319,11 @@ def _status(raw_status: object, title: str) -> tuple[EventStatus, str]:
 
 def _xml_safe(raw: RawEvent) -> RawEvent:
     """``raw`` with the characters XML forbids dropped from every text field."""
+    values = [getattr(raw, name) for name in _RAW_FIELDS]
+    texts = [v for v in values if isinstance(v, str)]
+    texts += [x for v in values if isinstance(v, tuple) for x in v if isinstance(x, str)]
+    if not has_xml_illegal("\n".join(texts)):  # the usual case: nothing to drop
+        return raw
     changes: dict[str, Any] = {}
     for name in _RAW_FIELDS:
         value = getattr(raw, name)

@@ -82,13 +82,20 @@ class _Matcher:
         if found is None:
             table = self.modes[mode]
             found = table.scan(target.lower() if mode == 2 else target) if table.keys else ()
-            if len(self._memo) >= _MEMO_SIZE:
-                self._memo.clear()
-            self._memo[(mode, target)] = found
+            _remember(self._memo, (mode, target), found, len(target))
         return found
 
 
-_MEMO_SIZE = 1 << 13  # texts per matcher; a full memo starts again (a bound, not an LRU)
+# Texts remembered per matcher or taxonomy, up to _MEMO_TEXT characters: a full memo starts
+# again (a bound on memory, not an LRU).
+_MEMO_SIZE, _MEMO_TEXT = 1 << 12, 8000
+
+
+def _remember(memo: dict[Any, Any], key: Any, value: Any, size: int) -> None:
+    if size <= _MEMO_TEXT:
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()
+        memo[key] = value
 _TOKENS = re.compile(r"\w+|\W")
 _WORD = re.compile(r"\w")
 
@@ -155,6 +162,10 @@ class Taxonomy:
     source_priors: dict[str, float] = field(default_factory=dict)
     _matcher: _Matcher | None = field(default=None, repr=False)
     _cue_weights: dict[str, float] = field(default_factory=dict, repr=False)
+    # (title, categories, description) -> what explain() said (a copy starts with none)
+    _explained: dict[tuple[str, str, str], Relevance] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def topic(self, slug: str) -> Topic | None:
         return next((t for t in self.topics if t.slug == slug), None)
@@ -259,11 +270,16 @@ def explain(
     description). A topic is given when a keyword is in the title or categories, or when two
     different keywords of it are in the description.
     """
-    texts = {
-        "title": title or "",
-        "categories": " ; ".join(categories),
-        "description": (description or "")[:20000],
-    }
+    texts = (title or "", " ; ".join(categories), (description or "")[:20000])
+    relevance = taxonomy._explained.get(texts)
+    if relevance is None:
+        relevance = _explain(*texts, taxonomy)
+        _remember(taxonomy._explained, texts, relevance, len(texts[0]) + len(texts[2]))
+    return relevance
+
+
+def _explain(title: str, categories: str, description: str, taxonomy: Taxonomy) -> Relevance:
+    texts = {"title": title, "categories": categories, "description": description}
     assert taxonomy._matcher is not None
     found = {p: taxonomy._matcher.find(t, fold(t)) for p, t in texts.items()}
     topics = tuple(
