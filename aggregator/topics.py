@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -33,14 +34,15 @@ class Topic:
 
 
 class _Matcher:
-    """Finds keywords as whole words: folded text, or exact case for short acronyms.
+    r"""Finds keywords as whole words: folded text, or exact case for short acronyms.
 
-    Three matching modes (folded text; exact case for short acronyms; lower case for the
-    keywords with ``+#./``), each a table of keywords by their first token. The text of a
-    mode is cut once into tokens (runs of word characters, single other characters) and
-    read left to right: at each token the longest keyword that starts there, with no word
+    Three matching modes: folded text (``fold``: words and single spaces), exact case for
+    short acronyms (one word each), lower case for the keywords with ``+#./``. Each is a
+    trie of its keywords' tokens; a text is cut once into tokens (its words for the first
+    two modes; runs of word characters and single other characters for the third) and read
+    left to right: at each token the longest keyword that starts there, with no word
     character on either side, is a hit and the reading goes on after it. That is what one
-    alternation of every keyword (longest first) between ``(?<![\\w])`` and ``(?![\\w])``
+    alternation of every keyword (longest first) between ``(?<![\w])`` and ``(?![\w])``
     finds with ``finditer``; ``tests/aggregator/test_normalize_equivalence.py`` keeps that
     alternation as the reference. A hit maps back to its labels.
     """
@@ -49,7 +51,7 @@ class _Matcher:
         self.labels: dict[tuple[int, str], set[str]] = defaultdict(set)
         self.names: dict[tuple[int, str], str] = {}  # as the taxonomy writes it, for display
         self.keywords = keywords  # what it was built from (keyword -> labels)
-        self.modes: tuple[_Table, _Table, _Table] = (_Table(), _Table(), _Table())
+        self.modes = (_Table(str.split), _Table(_RUNS.findall), _Table(_TOKENS.findall))
         for keyword, labels in keywords.items():
             letters = re.sub(r"[^A-Za-z]", "", keyword)
             if keyword.isupper() and len(letters) <= 3 and keyword.isalnum():
@@ -66,7 +68,9 @@ class _Matcher:
         self._memo: dict[tuple[int, str], tuple[str, ...]] = {}
 
     def find(self, text: str, folded_text: str) -> dict[str, set[str]]:
-        """label -> the distinct keywords of that label found in the text."""
+        """label -> the distinct keywords of that label found in the text.
+
+        ``folded_text`` is ``fold(text)``."""
         hits: dict[str, set[str]] = defaultdict(set)
         for mode, target in enumerate((folded_text, text, text)):
             if not target:
@@ -81,9 +85,79 @@ class _Matcher:
         found = self._memo.get((mode, target))
         if found is None:
             table = self.modes[mode]
-            found = table.scan(target.lower() if mode == 2 else target) if table.keys else ()
+            found = table.scan(target.lower() if mode == 2 else target) if table.root else ()
             _remember(self._memo, (mode, target), found, len(target))
         return found
+
+
+_NEEDLES = 64  # keywords looked for as substrings before a text is cut into tokens
+_TOKENS = re.compile(r"\w+|\W")
+_RUNS = re.compile(r"\w+")
+_WORD = re.compile(r"\w")
+
+
+class _Table:
+    """The keywords of one mode as a trie of tokens (a keyword ends at a node's "" entry).
+
+    ``tokens`` cuts a text (and a keyword) into tokens."""
+
+    def __init__(self, tokens: Callable[[str], list[str]]) -> None:
+        self.root: dict[str, Any] = {}
+        self.tokens = tokens
+        self.keys: list[str] = []
+        self.needles: tuple[str, ...] = ()  # all the keywords, when they are few
+
+    def add(self, key: str) -> None:
+        node = self.root
+        for token in self.tokens(key):
+            node = node.setdefault(token, {})
+        node[""] = key  # no token is empty
+        self.keys.append(key)
+        self.needles = tuple(self.keys) if len(self.keys) <= _NEEDLES else ()
+
+    def scan(self, text: str) -> tuple[str, ...]:
+        if self.needles and not any(needle in text for needle in self.needles):
+            return ()  # a few keywords, none a part of the text (looked for in C)
+        tokens = self.tokens(text)
+        root = self.root
+        firsts = root.keys() & set(tokens)
+        if not firsts:
+            return ()
+        starts: list[int] = []  # where a keyword may start, found by list.index (in C)
+        for first in firsts:
+            at = -1
+            try:
+                while True:
+                    at = tokens.index(first, at + 1)
+                    starts.append(at)
+            except ValueError:
+                pass
+        starts.sort()
+        found: list[str] = []
+        count, free = len(tokens), 0  # tokens before ``free`` are in a keyword found
+        for at in starts:
+            # A keyword starting with a symbol (".net") must not follow a word character;
+            # one starting with a word does not (a word token is a whole run of them).
+            if at < free or (at and not _WORD.match(tokens[at]) and _WORD.match(tokens[at - 1])):
+                continue
+            node, end, best = root[tokens[at]], at + 1, None
+            while True:
+                key = node.get("")
+                # ...and the same after one ending with a symbol ("c++").
+                if key is not None and (
+                    end == count or _WORD.match(key[-1]) or not _WORD.match(tokens[end])
+                ):
+                    best, free_at = key, end
+                if end == count:
+                    break
+                node = node.get(tokens[end])
+                if node is None:
+                    break
+                end += 1
+            if best is not None:
+                found.append(best)
+                free = free_at
+        return tuple(found)
 
 
 # Texts remembered per matcher or taxonomy, up to _MEMO_TEXT characters: a full memo starts
@@ -96,51 +170,6 @@ def _remember(memo: dict[Any, Any], key: Any, value: Any, size: int) -> None:
         if len(memo) >= _MEMO_SIZE:
             memo.clear()
         memo[key] = value
-_TOKENS = re.compile(r"\w+|\W")
-_WORD = re.compile(r"\w")
-
-
-class _Table:
-    """The keywords of one mode as token sequences, by first token."""
-
-    def __init__(self) -> None:
-        self.keys: dict[tuple[str, ...], str] = {}
-        self.longest: dict[str, int] = {}  # first token -> most tokens of a keyword
-
-    def add(self, key: str) -> None:
-        tokens = tuple(_TOKENS.findall(key))
-        self.keys[tokens] = key
-        self.longest[tokens[0]] = max(self.longest.get(tokens[0], 0), len(tokens))
-
-    def scan(self, text: str) -> tuple[str, ...]:
-        tokens = _TOKENS.findall(text)
-        longest, keys = self.longest, self.keys
-        found: list[str] = []
-        count, at = len(tokens), 0
-        while at < count:
-            span = longest.get(tokens[at])
-            if span is None:
-                at += 1
-                continue
-            for size in range(min(span, count - at), 0, -1):
-                key = keys.get(tuple(tokens[at : at + size]))
-                if key is None:
-                    continue
-                # Word characters either side of a key that starts or ends with a symbol
-                # ("c++", ".net") would join it to a word; a word token ends at a non-word.
-                if not _WORD.match(key) and at and _WORD.match(tokens[at - 1]):
-                    continue
-                end = at + size
-                if not _WORD.match(key[-1]) and end < count and _WORD.match(tokens[end]):
-                    continue
-                found.append(key)
-                at = end
-                break
-            else:
-                at += 1
-        return tuple(found)
-
-
 # How much a place counts: a cue in the title, the categories or the description.
 PLACES = ("title", "categories", "description")
 

@@ -92,7 +92,7 @@ def output_digest(raws: list[RawEvent]) -> str:
 
 
 def main() -> None:
-    snapshot = {name: [input_digest(raws), output_digest(raws), len(raws)]
+    snapshot = {name: (input_digest(raws), output_digest(raws), len(raws))
                 for name, raws in groups()}
     SNAPSHOT.write_text(json.dumps(snapshot, indent=0, sort_keys=True) + "\n", encoding="utf-8")
     print(f"{len(snapshot)} groups, {sum(v[2] for v in snapshot.values())} events -> {SNAPSHOT}")

@@ -54,6 +54,12 @@ class RegexMatcher:
         parts = sorted(set(parts), key=len, reverse=True)
         return re.compile(r"(?<![\w])(" + "|".join(parts) + r")(?![\w])")
 
+    def sequence(self, mode: int, text: str) -> tuple[str, ...]:
+        """The keywords of ``mode`` found in ``text`` (fold(text) for mode 0), in order."""
+        pattern = self.patterns[mode]
+        target = text.lower() if mode == 2 else text
+        return tuple(m.group(1) for m in pattern.finditer(target)) if pattern and target else ()
+
     def find(self, text: str, folded_text: str) -> dict[str, set[str]]:
         hits: dict[str, set[str]] = defaultdict(set)
         targets = (folded_text, text, text.lower())
@@ -100,6 +106,13 @@ def _same(found: dict[str, set[str]], expected: dict[str, set[str]]) -> None:
     assert {k: v for k, v in found.items() if v} == {k: v for k, v in expected.items() if v}
 
 
+def _same_order(text: str, which: int) -> None:
+    """The same keywords in the same order, mode by mode (the order explain() adds them)."""
+    for mode, target in enumerate((fold(text), text, text)):
+        expected = REFERENCES[which].sequence(mode, target)
+        assert _matcher(which)._keys_in(mode, target) == expected, (mode, target)
+
+
 @settings(max_examples=400, deadline=None)
 @given(texts, st.integers(0, len(TAXONOMIES) - 1))
 def test_the_token_finder_finds_what_the_regex_alternation_found(text: str, which: int) -> None:
@@ -107,6 +120,7 @@ def test_the_token_finder_finds_what_the_regex_alternation_found(text: str, whic
     expected = REFERENCES[which].find(text, folded)
     _same(_matcher(which).find(text, folded), expected)
     _same(_matcher(which).find(text, folded), expected)  # remembered: the same again
+    _same_order(text, which)
 
 
 @pytest.mark.parametrize(
@@ -120,6 +134,7 @@ def test_the_token_finder_finds_what_the_regex_alternation_found(text: str, whic
 def test_the_token_finder_on_word_boundary_cases(text: str) -> None:
     for which in range(len(TAXONOMIES)):
         _same(_matcher(which).find(text, fold(text)), REFERENCES[which].find(text, fold(text)))
+        _same_order(text, which)
 
 
 def test_every_labelled_event_finds_the_same_words() -> None:
@@ -128,6 +143,7 @@ def test_every_labelled_event_finds_the_same_words() -> None:
         for which in range(len(TAXONOMIES)):
             _same(_matcher(which).find(text, fold(text)),
                   REFERENCES[which].find(text, fold(text)))
+            _same_order(text, which)
 
 
 @pytest.mark.parametrize("value", ["<b>x</b> &amp; y", "a\n\nb", "  ", "http://Ex.org:80/a?utm_x=1"])
