@@ -75,8 +75,8 @@ _BLANKS = re.compile(r"[ \t\r\f\v\xa0]+")
 _NEWLINES = re.compile(r"\n{3,}")
 # A text seen again (a series' occurrences, a listing's repeated description, the URL of the
 # page every event of a feed was listed on) is cleaned once per process: bounded memos.
-_TEXTS, _LONG = 1 << 11, 10_000  # descriptions, remembered up to _LONG characters
-_URLS = 1 << 14  # titles and URLs
+_TEXTS, _LONG = 1 << 11, 5000  # descriptions, remembered up to _LONG characters
+_URLS, _SHORT = 1 << 13, 1000  # titles and URLs, up to _SHORT characters
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +156,8 @@ def clean_title(value: object, region: Region | None = None) -> str:
     trailing site names fixed."""
     if not isinstance(value, str):
         return ""
+    if len(value) > _SHORT:
+        return _clean_title.__wrapped__(value, region)
     return _clean_title(value, region)
 
 
@@ -257,7 +259,7 @@ def clean_url(value: object) -> str | None:
     """An http(s) URL with tracking parameters and fragment removed, host lower-cased."""
     if not isinstance(value, str):
         return None
-    return _clean_url(value)
+    return _clean_url(value) if len(value) <= _SHORT else _clean_url.__wrapped__(value)
 
 
 @lru_cache(maxsize=_URLS)
@@ -282,12 +284,12 @@ def canonical_url(value: object) -> str | None:
     """The matching key of a URL: https, no www., no trailing slash, sorted query."""
     if not isinstance(value, str):
         return None
-    return _canonical_url(value)
+    return _canonical_url(value) if len(value) <= _SHORT else _canonical_url.__wrapped__(value)
 
 
 @lru_cache(maxsize=_URLS)
 def _canonical_url(value: str) -> str | None:
-    url = _clean_url(value)
+    url = clean_url(value)
     if not url:
         return None
     parts = urlsplit(url)

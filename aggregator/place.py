@@ -102,11 +102,14 @@ def clean_text(value: object, limit: int = 500) -> str | None:
     """Collapse whitespace; None for empty or non-text values."""
     if not isinstance(value, str):
         return None
-    return _clean_text(value, limit) if len(value) <= _LONG else _clean_text.__wrapped__(value, limit)
+    if len(value) > _SHORT:
+        return _clean_text.__wrapped__(value, limit)
+    return _clean_text(value, limit)
 
 
-# Fields seen again (a feed's venue and town, a series' title) are cleaned once per process.
-_MEMO, _LONG = 1 << 14, 5000
+# Fields seen again (a feed's venue and town, a series' title) are cleaned once per process:
+# bounded memos of fields up to _SHORT characters, of texts (descriptions) up to 3000.
+_MEMO, _SHORT, _TEXTS = 1 << 13, 1000, 1 << 11
 _SPACES = re.compile(r"\s+")
 
 
@@ -120,7 +123,7 @@ def is_online_url(url: str | None) -> bool:
     """True when a URL points at a video-meeting or streaming host."""
     if not url or not isinstance(url, str):
         return False
-    return _is_online_url(url)
+    return _is_online_url(url) if len(url) <= _SHORT else _is_online_url.__wrapped__(url)
 
 
 @lru_cache(maxsize=_MEMO)
@@ -141,6 +144,8 @@ def is_online_location(text: str | None) -> bool:
     address); "Zoom, 12 rue X, Marseille" (a street address) is not."""
     if not text or not isinstance(text, str):
         return False
+    if len(text) > _SHORT:
+        return _is_online_location.__wrapped__(text)
     return _is_online_location(text)
 
 
@@ -192,10 +197,10 @@ def _says_online(text: str | None) -> bool:
     """Online words in ``text`` (remembered per text)."""
     if not text:
         return False
-    return _online_words(text) if len(text) <= _LONG else _online_words.__wrapped__(text)
+    return _online_words(text) if len(text) <= 3000 else _online_words.__wrapped__(text)
 
 
-@lru_cache(maxsize=_MEMO)
+@lru_cache(maxsize=_TEXTS)
 def _online_words(text: str) -> bool:
     folded = fold(text)
     return bool(folded) and _ONLINE_WORDS.search(_NOT_ONLINE.sub(" ", folded)) is not None

@@ -146,7 +146,13 @@ def test_every_labelled_event_finds_the_same_words() -> None:
             _same_order(text, which)
 
 
-@pytest.mark.parametrize("value", ["<b>x</b> &amp; y", "a\n\nb", "  ", "http://Ex.org:80/a?utm_x=1"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "<b>x</b> &amp; y", "a\n\nb", "  ", "http://Ex.org:80/a?utm_x=1", "HACKATHON À AIX | Meetup",
+        "https://ex.org/" + "a" * 3000, "Atelier Python en ligne. " * 400,  # past the memos
+    ],
+)
 def test_remembered_text_functions_give_the_same_value_twice(value: str) -> None:
     for function in (sanitize_html, clean_url, canonical_url, clean_text):
         assert function(value) == function(value)
