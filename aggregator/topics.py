@@ -311,18 +311,23 @@ def _explain(title: str, categories: str, description: str, taxonomy: Taxonomy) 
     texts = {"title": title, "categories": categories, "description": description}
     assert taxonomy._matcher is not None
     found = {p: taxonomy._matcher.find(t, fold(t)) for p, t in texts.items()}
+    present = found["title"].keys() | found["categories"].keys() | found["description"].keys()
     topics = tuple(
         t.slug
         for t in taxonomy.topics
-        if found["title"].get(t.slug)
-        or found["categories"].get(t.slug)
-        or len(found["description"].get(t.slug, ())) >= 2
+        if t.slug in present
+        and (
+            found["title"].get(t.slug)
+            or found["categories"].get(t.slug)
+            or len(found["description"].get(t.slug, ())) >= 2
+        )
     )
     best: dict[str, tuple[str, float]] = {}  # folded word -> (word, what it adds)
     strong_title = strong_off = False
     for place in PLACES:
+        place_factor = taxonomy.place_weight(place)
         for key, labels in _keys(found[place]).items():
-            factor = taxonomy.place_weight(place)
+            factor = place_factor
             weights = [taxonomy._cue_weights.get(label, 0.0) for label in labels]
             weight = min(weights) if min(weights) < 0 else max(weights)
             if weight > 0 and " " in key.strip():
