@@ -13,6 +13,7 @@ import json
 import re
 from dataclasses import dataclass, fields
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -25,7 +26,7 @@ from aggregator.timeutil import resolve
 from aggregator.titles import title_key as make_title_key
 from aggregator.topics import classify, load_taxonomy
 from aggregator.types import EventStatus
-from aggregator.xmltext import drop_xml_illegal
+from aggregator.xmltext import drop_xml_illegal, has_xml_illegal
 
 ALLOWED_TAGS = {"p", "br", "a", "ul", "ol", "li", "strong", "em", "code"}
 _TRACKING = re.compile(
@@ -56,6 +57,26 @@ _CASING = [
     "CTO", "CEO", "DSI", "ESN", "PME", "TPE", "AMU", "CNRS", "Inria", "Epitech", "Google",
     "Microsoft", "Azure", "Meetup", "French", "Tech",
 ]
+# The patterns the cleaners apply to every event, compiled once.
+_TAG = re.compile(r"<[^>]{0,200}>")
+_SPACES = re.compile(r"\s+")
+_SPACE = re.compile(r"\s")
+_WORDS = re.compile(r"(\W+)")
+_MARKUP = re.compile(r"</?[a-zA-Z][^>]*>|&[#a-zA-Z0-9]+;")
+_PARAGRAPH = re.compile(r"\n\s*\n")
+_BOLD = re.compile(r"<(/?)b>", re.I)
+_ITALIC = re.compile(r"<(/?)i>", re.I)
+_BREAKS = re.compile(r"(<br>\s*){3,}")
+_EMPTY_P = re.compile(r"<p>\s*</p>")
+_BR = re.compile(r"<br\s*/?>")
+_BLOCK_END = re.compile(r"</(p|ul|ol)>")
+_ANY_TAG = re.compile(r"<[^>]*>")
+_BLANKS = re.compile(r"[ \t\r\f\v\xa0]+")
+_NEWLINES = re.compile(r"\n{3,}")
+# A text seen again (a series' occurrences, a listing's repeated description, the URL of the
+# page every event of a feed was listed on) is cleaned once per process: bounded memos.
+_TEXTS, _LONG = 1 << 11, 5000  # descriptions, remembered up to _LONG characters
+_URLS, _SHORT = 1 << 13, 1000  # titles and URLs, up to _SHORT characters
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,12 +156,21 @@ def clean_title(value: object, region: Region | None = None) -> str:
     trailing site names fixed."""
     if not isinstance(value, str):
         return ""
+    if len(value) > _SHORT:
+        return _clean_title.__wrapped__(value, region)
+    return _clean_title(value, region)
+
+
+@lru_cache(maxsize=_URLS)
+def _clean_title(value: str, region: Region | None) -> str:
     text = value
-    for _ in range(2):
-        text = html.unescape(text)
+    if "&" in text:
+        for _ in range(2):
+            text = html.unescape(text)
     text = drop_xml_illegal(text)  # also what an entity such as &#xFFFE; decoded to
-    text = re.sub(r"<[^>]{0,200}>", " ", text)
-    text = re.sub(r"\s+", " ", text).strip()
+    if "<" in text:
+        text = _TAG.sub(" ", text)
+    text = _SPACES.sub(" ", text).strip()
     for _ in range(3):
         stripped = _SITE_SUFFIX.sub("", text).strip()
         if not stripped or stripped == text:
@@ -158,29 +188,41 @@ def _is_shouting(text: str) -> bool:
 
 
 def _sentence_case(text: str, places: tuple[str, ...]) -> str:
+    casing = _casing(places)
+    out = [casing.get(token, token) for token in _WORDS.split(text.lower())]
+    result = "".join(out)
+    return result[:1].upper() + result[1:]
+
+
+@lru_cache(maxsize=16)
+def _casing(places: tuple[str, ...]) -> dict[str, str]:
+    """lower-case word -> its casing in a title (read only)."""
     casing = {w.lower(): w for w in (*_CASING, *places)}
     for topic in load_taxonomy().topics:
         for keyword in topic.keywords:
             if " " not in keyword and any(c.isupper() for c in keyword):
                 casing.setdefault(keyword.lower(), keyword)
-    out = [casing.get(token, token) for token in re.split(r"(\W+)", text.lower())]
-    result = "".join(out)
-    return result[:1].upper() + result[1:]
+    return casing
 
 
 def sanitize_html(value: object) -> str | None:
     """Source HTML (or plain text) reduced to a safe subset; links get rel=nofollow noopener."""
     if not isinstance(value, str) or not value.strip():
         return None
+    return _sanitize_html(value) if len(value) <= _LONG else _sanitize_html.__wrapped__(value)
+
+
+@lru_cache(maxsize=_TEXTS)
+def _sanitize_html(value: str) -> str | None:
     text = drop_xml_illegal(value[:50000])
-    if not re.search(r"</?[a-zA-Z][^>]*>|&[#a-zA-Z0-9]+;", text):
-        paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+    if not _MARKUP.search(text):
+        paragraphs = [p.strip() for p in _PARAGRAPH.split(text) if p.strip()]
         text = "".join(
             "<p>" + "<br>".join(html.escape(line.strip()) for line in p.splitlines()) + "</p>"
             for p in paragraphs
         )
-    text = re.sub(r"<(/?)b>", r"<\1strong>", text, flags=re.I)
-    text = re.sub(r"<(/?)i>", r"<\1em>", text, flags=re.I)
+    text = _BOLD.sub(r"<\1strong>", text)
+    text = _ITALIC.sub(r"<\1em>", text)
     cleaned = nh3.clean(
         text,
         tags=ALLOWED_TAGS,
@@ -189,8 +231,8 @@ def sanitize_html(value: object) -> str | None:
         link_rel="nofollow noopener",
         strip_comments=True,
     ).strip()
-    cleaned = re.sub(r"(<br>\s*){3,}", "<br><br>", cleaned)
-    cleaned = re.sub(r"<p>\s*</p>", "", cleaned).strip()
+    cleaned = _BREAKS.sub("<br><br>", cleaned)
+    cleaned = _EMPTY_P.sub("", cleaned).strip()
     return cleaned or None
 
 
@@ -198,13 +240,18 @@ def html_to_text(markup: str | None) -> str | None:
     """A plain-text version of sanitized HTML: paragraphs and list items on their own lines."""
     if not markup:
         return None
-    text = re.sub(r"<br\s*/?>", "\n", markup)
-    text = re.sub(r"</(p|ul|ol)>", "\n\n", text)
-    text = re.sub(r"<li>", "\n- ", text)
-    text = re.sub(r"<[^>]*>", "", text)
+    return _html_to_text(markup) if len(markup) <= _LONG else _html_to_text.__wrapped__(markup)
+
+
+@lru_cache(maxsize=_TEXTS)
+def _html_to_text(markup: str) -> str | None:
+    text = _BR.sub("\n", markup)
+    text = _BLOCK_END.sub("\n\n", text)
+    text = text.replace("<li>", "\n- ")
+    text = _ANY_TAG.sub("", text)
     text = drop_xml_illegal(html.unescape(text))
-    lines = [re.sub(r"[ \t\r\f\v\xa0]+", " ", line).strip() for line in text.split("\n")]
-    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    lines = [_BLANKS.sub(" ", line).strip() for line in text.split("\n")]
+    text = _NEWLINES.sub("\n\n", "\n".join(lines)).strip()
     return text or None
 
 
@@ -212,6 +259,11 @@ def clean_url(value: object) -> str | None:
     """An http(s) URL with tracking parameters and fragment removed, host lower-cased."""
     if not isinstance(value, str):
         return None
+    return _clean_url(value) if len(value) <= _SHORT else _clean_url.__wrapped__(value)
+
+
+@lru_cache(maxsize=_URLS)
+def _clean_url(value: str) -> str | None:
     text = value.strip()
     try:
         parts = urlsplit(text)
@@ -219,7 +271,7 @@ def clean_url(value: object) -> str | None:
         port = parts.port
     except ValueError:
         return None
-    if parts.scheme.lower() not in ("http", "https") or not host or re.search(r"\s", text):
+    if parts.scheme.lower() not in ("http", "https") or not host or _SPACE.search(text):
         return None
     netloc = host if port in (None, 80, 443) else f"{host}:{port}"
     query = [
@@ -230,6 +282,13 @@ def clean_url(value: object) -> str | None:
 
 def canonical_url(value: object) -> str | None:
     """The matching key of a URL: https, no www., no trailing slash, sorted query."""
+    if not isinstance(value, str):
+        return None
+    return _canonical_url(value) if len(value) <= _SHORT else _canonical_url.__wrapped__(value)
+
+
+@lru_cache(maxsize=_URLS)
+def _canonical_url(value: str) -> str | None:
     url = clean_url(value)
     if not url:
         return None
@@ -262,18 +321,27 @@ def _status(raw_status: object, title: str) -> tuple[EventStatus, str]:
 
 def _xml_safe(raw: RawEvent) -> RawEvent:
     """``raw`` with the characters XML forbids dropped from every text field."""
+    values = [getattr(raw, name) for name in _RAW_FIELDS]
+    texts = [v for v in values if isinstance(v, str)]
+    texts += [x for v in values if isinstance(v, tuple) for x in v if isinstance(x, str)]
+    if not has_xml_illegal("\n".join(texts)):  # the usual case: nothing to drop
+        return raw
     changes: dict[str, Any] = {}
-    for f in fields(RawEvent):
-        value = getattr(raw, f.name)
+    for name in _RAW_FIELDS:
+        value = getattr(raw, name)
         if isinstance(value, str):
-            cleaned: Any = drop_xml_illegal(value)
-        elif isinstance(value, tuple) and all(isinstance(x, str) for x in value):
-            cleaned = tuple(drop_xml_illegal(x) for x in value)
-        else:
-            continue
-        if cleaned != value:
-            changes[f.name] = cleaned
+            if has_xml_illegal(value):
+                changes[name] = drop_xml_illegal(value)
+        elif (
+            isinstance(value, tuple)
+            and all(isinstance(x, str) for x in value)
+            and any(has_xml_illegal(x) for x in value)
+        ):
+            changes[name] = tuple(drop_xml_illegal(x) for x in value)
     return raw.with_(**changes) if changes else raw
+
+
+_RAW_FIELDS = tuple(f.name for f in fields(RawEvent))
 
 
 def normalize(raw: RawEvent, *, defaults: SourceDefaults, region: Region) -> NormalizedEvent:
@@ -310,14 +378,14 @@ def normalize(raw: RawEvent, *, defaults: SourceDefaults, region: Region) -> Nor
     categories = tuple(c for c in (raw.categories or ()) if isinstance(c, str))
     topics, relevance = classify(title, description_text, categories, load_taxonomy(region))
     language = raw.language or defaults.language or region.language
-    key = make_title_key(title, region)
+    key = _title_key(title, region)
     canon = canonical_url(url)
     if canon is not None and canon == canonical_url(raw.source_url):
         canon = None  # the page the events were listed on names none of them in particular
     uid = clean_text(raw.uid, 500)
-    identity = make_title_key(title)  # the whole title: place words tell two listings apart
+    identity = _title_key(title, None)  # the whole title: place words tell two listings apart
     external_id = uid or canon or "h:" + _hash(identity, timing.start_date, timing.start)[:24]
-    event = NormalizedEvent(
+    values: dict[str, Any] = dict(
         title=title,
         description_html=description_html,
         description_text=description_text,
@@ -350,20 +418,25 @@ def normalize(raw: RawEvent, *, defaults: SourceDefaults, region: Region) -> Nor
         title_key=key,
         external_id=external_id,
     )
-    return _with_hash(event)
+    return NormalizedEvent(**values, content_hash=_content_hash(values))
+
+
+@lru_cache(maxsize=_URLS)
+def _title_key(title: str, region: Region | None) -> str:
+    return make_title_key(title, region)
 
 
 def _hash(*parts: object) -> str:
     return hashlib.sha256(json.dumps([str(p) for p in parts]).encode()).hexdigest()
 
 
-def _with_hash(event: NormalizedEvent) -> NormalizedEvent:
-    data = event.to_json()
-    data.pop("content_hash")
-    digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:32]
-    return NormalizedEvent(
-        **{**{f.name: getattr(event, f.name) for f in fields(event)}, "content_hash": digest}
-    )
+def _content_hash(values: dict[str, Any]) -> str:
+    """The digest of the fields of an event (``NormalizedEvent.to_json`` but its hash)."""
+    data = dict(values)
+    for key in ("start", "end", "start_date", "end_date"):
+        data[key] = data[key].isoformat() if data[key] is not None else None
+    data["topics"] = list(data["topics"])
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:32]
 
 
 def as_raw(event: NormalizedEvent) -> RawEvent:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
-from aggregator.regions import Region, fold
+from aggregator.regions import Commune, Region, fold
 
 ONLINE_HOSTS = (
     "zoom.us",
@@ -101,7 +102,20 @@ def clean_text(value: object, limit: int = 500) -> str | None:
     """Collapse whitespace; None for empty or non-text values."""
     if not isinstance(value, str):
         return None
-    text = re.sub(r"\s+", " ", value).strip()[:limit].strip()
+    if len(value) > _SHORT:
+        return _clean_text.__wrapped__(value, limit)
+    return _clean_text(value, limit)
+
+
+# Fields seen again (a feed's venue and town, a series' title) are cleaned once per process:
+# bounded memos of fields up to _SHORT characters, of texts (descriptions) up to 3000.
+_MEMO, _SHORT, _TEXTS = 1 << 13, 1000, 1 << 11
+_SPACES = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=_MEMO)
+def _clean_text(value: str, limit: int) -> str | None:
+    text = _SPACES.sub(" ", value).strip()[:limit].strip()
     return text or None
 
 
@@ -109,6 +123,11 @@ def is_online_url(url: str | None) -> bool:
     """True when a URL points at a video-meeting or streaming host."""
     if not url or not isinstance(url, str):
         return False
+    return _is_online_url(url) if len(url) <= _SHORT else _is_online_url.__wrapped__(url)
+
+
+@lru_cache(maxsize=_MEMO)
+def _is_online_url(url: str) -> bool:
     try:
         parts = urlsplit(url.strip())
         host = (parts.hostname or "").lower()
@@ -125,6 +144,13 @@ def is_online_location(text: str | None) -> bool:
     address); "Zoom, 12 rue X, Marseille" (a street address) is not."""
     if not text or not isinstance(text, str):
         return False
+    if len(text) > _SHORT:
+        return _is_online_location.__wrapped__(text)
+    return _is_online_location(text)
+
+
+@lru_cache(maxsize=_MEMO)
+def _is_online_location(text: str) -> bool:
     stripped = text.strip()
     if is_online_url(stripped):
         return True
@@ -163,11 +189,21 @@ def detect_online(
     for field in (venue, city):
         if fold(field) in _ONLINE_PLACES or is_online_location(field):
             return True
-    for text in (title, venue, description[:3000] if description else None):
-        folded = fold(text)
-        if folded and _ONLINE_WORDS.search(_NOT_ONLINE.sub(" ", folded)):
-            return True
-    return False
+    texts = (title, venue, description[:3000] if description else None)
+    return any(_says_online(text) for text in texts)
+
+
+def _says_online(text: str | None) -> bool:
+    """Online words in ``text`` (remembered per text)."""
+    if not text:
+        return False
+    return _online_words(text) if len(text) <= 3000 else _online_words.__wrapped__(text)
+
+
+@lru_cache(maxsize=_TEXTS)
+def _online_words(text: str) -> bool:
+    folded = fold(text)
+    return bool(folded) and _ONLINE_WORDS.search(_NOT_ONLINE.sub(" ", folded)) is not None
 
 
 def _coordinate(value: object, bound: float) -> float | None:
@@ -177,6 +213,20 @@ def _coordinate(value: object, bound: float) -> float | None:
     if not math.isfinite(number) or abs(number) > bound:
         return None
     return round(number, 6)
+
+
+@lru_cache(maxsize=_MEMO, typed=True)
+def _locate(
+    region: Region,
+    city: str | None,
+    postcode: str | None,
+    lat: float | None,
+    lon: float | None,
+    address: str | None,
+    venue: str | None,
+) -> Commune | None:
+    """``region.locate`` of cleaned fields (pure), remembered: a feed names few places."""
+    return region.locate(city, postcode, lat, lon, address=address, venue=venue)
 
 
 def resolve_place(
@@ -205,7 +255,7 @@ def resolve_place(
     lat, lon = _coordinate(latitude, 90), _coordinate(longitude, 180)
     if lat is None or lon is None:
         lat = lon = None
-    commune = region.locate(city, postcode, lat, lon, address=address, venue=venue)
+    commune = _locate(region, city, postcode, lat, lon, address, venue)
     has_place = any((venue, address, city, postcode, lat is not None))
     if commune is None and not has_place and not online:
         found = region.place_in_text(text[:5000] if text else None)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -33,15 +34,24 @@ class Topic:
 
 
 class _Matcher:
-    """Finds keywords as whole words: folded text, or exact case for short acronyms.
+    r"""Finds keywords as whole words: folded text, or exact case for short acronyms.
 
-    One alternation per matching mode over every keyword; a hit maps back to its labels.
+    Three matching modes: folded text (``fold``: words and single spaces), exact case for
+    short acronyms (one word each), lower case for the keywords with ``+#./``. Each is a
+    trie of its keywords' tokens; a text is cut once into tokens (its words for the first
+    two modes; runs of word characters and single other characters for the third) and read
+    left to right: at each token the longest keyword that starts there, with no word
+    character on either side, is a hit and the reading goes on after it. That is what one
+    alternation of every keyword (longest first) between ``(?<![\w])`` and ``(?![\w])``
+    finds with ``finditer``; ``tests/aggregator/test_normalize_equivalence.py`` keeps that
+    alternation as the reference. A hit maps back to its labels.
     """
 
     def __init__(self, keywords: dict[str, set[str]]) -> None:
         self.labels: dict[tuple[int, str], set[str]] = defaultdict(set)
         self.names: dict[tuple[int, str], str] = {}  # as the taxonomy writes it, for display
-        modes: tuple[list[str], list[str], list[str]] = ([], [], [])
+        self.keywords = keywords  # what it was built from (keyword -> labels)
+        self.modes = (_Table(str.split), _Table(_RUNS.findall), _Table(_TOKENS.findall))
         for keyword, labels in keywords.items():
             letters = re.sub(r"[^A-Za-z]", "", keyword)
             if keyword.isupper() and len(letters) <= 3 and keyword.isalnum():
@@ -52,32 +62,114 @@ class _Matcher:
                 mode, key = 0, fold(keyword)
             else:
                 continue
-            modes[mode].append(re.escape(key))
+            self.modes[mode].add(key)
             self.labels[(mode, key)].update(labels)
             self.names.setdefault((mode, key), keyword)
-        self.patterns = tuple(_alternation(parts) for parts in modes)
+        self._memo: dict[tuple[int, str], tuple[str, ...]] = {}
 
     def find(self, text: str, folded_text: str) -> dict[str, set[str]]:
-        """label -> the distinct keywords of that label found in the text."""
+        """label -> the distinct keywords of that label found in the text.
+
+        ``folded_text`` is ``fold(text)``."""
         hits: dict[str, set[str]] = defaultdict(set)
-        targets = (folded_text, text, text.lower())
-        for mode, (pattern, target) in enumerate(zip(self.patterns, targets, strict=True)):
-            if pattern is None or not target:
+        for mode, target in enumerate((folded_text, text, text)):
+            if not target:
                 continue
-            for match in pattern.finditer(target):
-                key = match.group(1)
+            for key in self._keys_in(mode, target):
                 for label in self.labels.get((mode, key), ()):
                     hits[label].add(self.names.get((mode, key), key))
         return hits
 
+    def _keys_in(self, mode: int, target: str) -> tuple[str, ...]:
+        """The keywords of ``mode`` in ``target``, in text order (remembered per text)."""
+        found = self._memo.get((mode, target))
+        if found is None:
+            table = self.modes[mode]
+            found = table.scan(target.lower() if mode == 2 else target) if table.root else ()
+            _remember(self._memo, (mode, target), found, len(target))
+        return found
 
-def _alternation(parts: list[str]) -> re.Pattern[str] | None:
-    if not parts:
-        return None
-    parts = sorted(set(parts), key=len, reverse=True)
-    return re.compile(r"(?<![\w])(" + "|".join(parts) + r")(?![\w])")
+
+_NEEDLES = 64  # keywords looked for as substrings before a text is cut into tokens
+_TOKENS = re.compile(r"\w+|\W")
+_RUNS = re.compile(r"\w+")
+_WORD = re.compile(r"\w")
 
 
+class _Table:
+    """The keywords of one mode as a trie of tokens (a keyword ends at a node's "" entry).
+
+    ``tokens`` cuts a text (and a keyword) into tokens."""
+
+    def __init__(self, tokens: Callable[[str], list[str]]) -> None:
+        self.root: dict[str, Any] = {}
+        self.tokens = tokens
+        self.keys: list[str] = []
+        self.needles: tuple[str, ...] = ()  # all the keywords, when they are few
+
+    def add(self, key: str) -> None:
+        node = self.root
+        for token in self.tokens(key):
+            node = node.setdefault(token, {})
+        node[""] = key  # no token is empty
+        self.keys.append(key)
+        self.needles = tuple(self.keys) if len(self.keys) <= _NEEDLES else ()
+
+    def scan(self, text: str) -> tuple[str, ...]:
+        if self.needles and not any(needle in text for needle in self.needles):
+            return ()  # a few keywords, none a part of the text (looked for in C)
+        tokens = self.tokens(text)
+        root = self.root
+        firsts = root.keys() & set(tokens)
+        if not firsts:
+            return ()
+        starts: list[int] = []  # where a keyword may start, found by list.index (in C)
+        for first in firsts:
+            at = -1
+            try:
+                while True:
+                    at = tokens.index(first, at + 1)
+                    starts.append(at)
+            except ValueError:
+                pass
+        starts.sort()
+        found: list[str] = []
+        count, free = len(tokens), 0  # tokens before ``free`` are in a keyword found
+        for at in starts:
+            # A keyword starting with a symbol (".net") must not follow a word character;
+            # one starting with a word does not (a word token is a whole run of them).
+            if at < free or (at and not _WORD.match(tokens[at]) and _WORD.match(tokens[at - 1])):
+                continue
+            node, end, best = root[tokens[at]], at + 1, None
+            while True:
+                key = node.get("")
+                # ...and the same after one ending with a symbol ("c++").
+                if key is not None and (
+                    end == count or _WORD.match(key[-1]) or not _WORD.match(tokens[end])
+                ):
+                    best, free_at = key, end
+                if end == count:
+                    break
+                node = node.get(tokens[end])
+                if node is None:
+                    break
+                end += 1
+            if best is not None:
+                found.append(best)
+                free = free_at
+        return tuple(found)
+
+
+# Texts remembered per matcher or taxonomy, up to _MEMO_TEXT characters: a full memo starts
+# again (a bound on memory, not an LRU).
+_MEMO_SIZE, _MEMO_TEXT = 1 << 12, 8000
+
+
+def _remember(memo: dict[Any, Any], key: Any, value: Any, size: int) -> None:
+    if size <= _MEMO_TEXT:
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()
+        memo[key] = value
 # How much a place counts: a cue in the title, the categories or the description.
 PLACES = ("title", "categories", "description")
 
@@ -99,6 +191,10 @@ class Taxonomy:
     source_priors: dict[str, float] = field(default_factory=dict)
     _matcher: _Matcher | None = field(default=None, repr=False)
     _cue_weights: dict[str, float] = field(default_factory=dict, repr=False)
+    # (title, categories, description) -> what explain() said (a copy starts with none)
+    _explained: dict[tuple[str, str, str], Relevance] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def topic(self, slug: str) -> Topic | None:
         return next((t for t in self.topics if t.slug == slug), None)
@@ -203,25 +299,35 @@ def explain(
     description). A topic is given when a keyword is in the title or categories, or when two
     different keywords of it are in the description.
     """
-    texts = {
-        "title": title or "",
-        "categories": " ; ".join(categories),
-        "description": (description or "")[:20000],
-    }
+    texts = (title or "", " ; ".join(categories), (description or "")[:20000])
+    relevance = taxonomy._explained.get(texts)
+    if relevance is None:
+        relevance = _explain(*texts, taxonomy)
+        _remember(taxonomy._explained, texts, relevance, len(texts[0]) + len(texts[2]))
+    return relevance
+
+
+def _explain(title: str, categories: str, description: str, taxonomy: Taxonomy) -> Relevance:
+    texts = {"title": title, "categories": categories, "description": description}
     assert taxonomy._matcher is not None
     found = {p: taxonomy._matcher.find(t, fold(t)) for p, t in texts.items()}
+    present = found["title"].keys() | found["categories"].keys() | found["description"].keys()
     topics = tuple(
         t.slug
         for t in taxonomy.topics
-        if found["title"].get(t.slug)
-        or found["categories"].get(t.slug)
-        or len(found["description"].get(t.slug, ())) >= 2
+        if t.slug in present
+        and (
+            found["title"].get(t.slug)
+            or found["categories"].get(t.slug)
+            or len(found["description"].get(t.slug, ())) >= 2
+        )
     )
     best: dict[str, tuple[str, float]] = {}  # folded word -> (word, what it adds)
     strong_title = strong_off = False
     for place in PLACES:
+        place_factor = taxonomy.place_weight(place)
         for key, labels in _keys(found[place]).items():
-            factor = taxonomy.place_weight(place)
+            factor = place_factor
             weights = [taxonomy._cue_weights.get(label, 0.0) for label in labels]
             weight = min(weights) if min(weights) < 0 else max(weights)
             if weight > 0 and " " in key.strip():
