@@ -157,8 +157,10 @@ def digest_stage(subscribers: int, seed: int, workdir: str, events: int = 120) -
     import resource
 
     with SMTPSink() as sink:
-        # four connections in flight, as a deployment sending to a relay would set
-        live = settings.model_copy(update={"mail_url": sink.url, "smtp_connections": 4})
+        # four connections in flight in each of two sending processes, as a deployment
+        # sending to a relay from a two-core machine would set
+        live = settings.model_copy(update={"mail_url": sink.url, "smtp_connections": 4,
+                                           "send_processes": 2})
         before = resource.getrusage(resource.RUSAGE_SELF)
         with Clock() as clock:
             report = send_digest(engine, live, week="2026-W49", now=NOW)
@@ -178,8 +180,8 @@ def digest_stage(subscribers: int, seed: int, workdir: str, events: int = 120) -
     row = clock.row("digest: select+render+SMTP", report.sent, "messages", size=subscribers,
                     note=f"{received} received by the sink, {per:.0f} events per digest on average "
                          f"({events} in the two weeks), {report.skipped} with nothing to read, "
-                         f"{report.failed} failed; {live.smtp_connections} SMTP "
-                         f"connections, sender CPU {1000 * cpu / max(1, report.sent):.2f} ms a message")
+                         f"{report.failed} failed; {report.processes} sending processes x "
+                         f"{live.smtp_connections} SMTP connections, sender CPU {1000 * cpu / max(1, report.sent):.2f} ms a message")
     row["received"] = received
     row["cpu_ms_per_message"] = round(1000 * cpu / max(1, report.sent), 2)
     engine.dispose()
