@@ -90,7 +90,10 @@ class Helpers:
         lost = 0
         for process, out in self.started:
             process.join()
-            result = out.recv() if out.poll() else None
+            try:  # a helper that died sent nothing: the pipe is only closed
+                result = out.recv() if out.poll() else None
+            except EOFError:
+                result = None
             out.close()
             if result is None:
                 lost += 1
