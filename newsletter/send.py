@@ -85,7 +85,7 @@ from newsletter.messages import (
     list_id,
 )
 from newsletter.preview import preview_digest, preview_next_digest
-from newsletter.render import region_display_name, render_digest, subject_line
+from newsletter.render import DigestLinks, region_display_name, render_digest, subject_line
 from newsletter.select import DigestContent, SubscriberPrefs
 
 Progress = Callable[[int, int], None]
@@ -313,6 +313,10 @@ def _send_held(
     # helpers only beside the lease's holder, and not for a mailer passed in code
     report.processes = settings.send_processes if renew and mailer is None else 1
     rate = settings.mail_rate_per_second / report.processes  # shared by the processes
+    if report.processes > 1:  # templates and locales loaded once, before helpers fork
+        for prefs, content in {p.language: (p, c) for p, c in selected.values()}.values():
+            render_digest(content, prefs, settings, region_name=region_display_name(settings),
+                          links=DigestLinks(unsubscribe="", preferences=""))
     helpers = fanout.start(send_digest, engine, settings.model_copy(update={
         "send_processes": 1, "mail_rate_per_second": rate}), report.processes - 1, {
         "week": week, "now": now, "worker": True, "stale_after": stale_after,
