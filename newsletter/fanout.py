@@ -60,17 +60,21 @@ def start(
     helper (its share of the mail rate, one process)."""
     url = engine.url.render_as_string(hide_password=False)
     ctx = _context()
-    started: list[tuple[BaseProcess, Connection]] = []
-    for i in range(count):
-        out, into = ctx.Pipe(duplex=False)
-        process = ctx.Process(
-            target=_helper, args=(target, url, settings, kwargs, os.getpid(), into),
-            name=f"digest-sender-{i + 1}", daemon=True,
-        )
-        process.start()
-        into.close()
-        started.append((process, out))
-    return Helpers(started)
+    helpers = Helpers([])
+    try:
+        for i in range(count):
+            out, into = ctx.Pipe(duplex=False)
+            process = ctx.Process(
+                target=_helper, args=(target, url, settings, kwargs, os.getpid(), into),
+                name=f"digest-sender-{i + 1}", daemon=True,
+            )
+            helpers.started.append((process, out))
+            process.start()
+            into.close()
+    except BaseException:
+        helpers.stop()  # none left running on their own
+        raise
+    return helpers
 
 
 class Helpers:
@@ -109,10 +113,11 @@ class Helpers:
     def stop(self) -> None:
         """Kill the helpers still running (the lead run is stopping on an error)."""
         for process, _out in self.started:
-            if process.exitcode is None:
+            if process.pid is not None and process.exitcode is None:
                 process.kill()
         for process, out in self.started:
-            process.join()
+            if process.pid is not None:
+                process.join()
             out.close()
 
 

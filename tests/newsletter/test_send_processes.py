@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -20,6 +22,7 @@ from aiosmtpd.smtp import Session as SMTPSession
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from aggregator import locks
 from aggregator.errors import ConfigError
 from aggregator.models import Delivery, DeliveryStatus
 from aggregator.settings import Settings, load_settings
@@ -29,6 +32,18 @@ from newsletter.send import send_digest
 from tests.newsletter.conftest import NOW, WEEK, add_subscriber, seed_week
 from tests.support.smtpserver import LoopbackSMTPServer, _Handler
 
+ROOT = Path(__file__).resolve().parents[2]
+LEAD = """
+import sys
+from aggregator.db import make_engine
+from aggregator.settings import load_settings
+from newsletter.send import send_digest
+from tests.newsletter.conftest import NOW, WEEK
+db, smtp, data = sys.argv[1:4]
+conf = load_settings(data_dir=data, database_url=db, mail_url=smtp, secret_key="test-secret-key",
+                     smtp_connections=2, send_processes=2)
+send_digest(make_engine(db), conf, week=WEEK, now=NOW)
+"""
 READERS = [f"lecteur{i:03d}@example.org" for i in range(60)]
 WAIT = 120.0  # a safety bound only: every wait below ends on an event, not on time
 
@@ -147,6 +162,38 @@ def test_a_killed_helper_doubles_nothing_and_the_next_run_sends_the_rest(
     assert (second.sent, second.pending, second.in_flight) == (first.pending, 0, 0)
     messages = smtp_server.wait_for_messages(len(READERS))
     counts = Counter(str(m["To"]) for m in messages)
+    assert sorted(counts) == READERS and set(counts.values()) == {1}
+    assert _statuses(engine) == {DeliveryStatus.sent: len(READERS)}
+
+
+def test_helpers_die_with_a_killed_lead_run_and_the_next_run_sends_each_reader_once(
+    engine: Engine, db_url: str, settings: Settings, smtp_server: LoopbackSMTPServer,
+    tmp_path: Path,
+) -> None:
+    _seed(engine)
+    gate = _Gate(smtp_server)
+    smtp_server._controller.handler = gate
+    # a lead run in a process of its own, without other threads: its helper is forked
+    lead = subprocess.Popen([sys.executable, "-c", LEAD, db_url, smtp_server.url,
+                             str(tmp_path / "lead")], cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    deadline = time.monotonic() + WAIT
+    ours = {os.getpid(), lead.pid}
+    while not (helpers := set(_holders(engine).values()) - ours) and lead.poll() is None \
+            and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert helpers and lead.poll() is None
+    lead.send_signal(signal.SIGKILL)
+    lead.wait()
+    while not all(locks.process_gone(pid) for pid in helpers) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert all(locks.process_gone(pid) for pid in helpers)  # they died with it
+    gate.open.set()
+    assert smtp_server.messages == []  # every copy was held before its data
+    report = send_digest(engine, settings.model_copy(update={
+        "mail_url": smtp_server.url, "database_url": db_url}), week=WEEK, now=NOW)
+    assert (report.sent, report.pending, report.in_flight) == (len(READERS), 0, 0)
+    counts = Counter(str(m["To"]) for m in smtp_server.wait_for_messages(len(READERS)))
     assert sorted(counts) == READERS and set(counts.values()) == {1}
     assert _statuses(engine) == {DeliveryStatus.sent: len(READERS)}
 
