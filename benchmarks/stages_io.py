@@ -177,7 +177,8 @@ def digest_stage(subscribers: int, seed: int, workdir: str, events: int = 120,
     from aggregator.models import Delivery
 
     with engine.connect() as conn:
-        lengths = [len(ids or []) for (ids,) in conn.execute(sa.select(Delivery.__table__.c.event_ids))]
+        table = Delivery.__table__  # type: ignore[attr-defined]
+        lengths = [len(ids or []) for (ids,) in conn.execute(sa.select(table.c.event_ids))]
     per = sum(lengths) / max(1, len(lengths))
     row = clock.row("digest: select+render+SMTP", report.sent, "messages", size=subscribers,
                     note=f"{received} received by the sink, {per:.0f} events per digest on average "
