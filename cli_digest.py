@@ -83,6 +83,7 @@ def digest_send(
     typer.echo(
         f"Digest {label}: {report.sent} sent, {report.failed} failed, "
         f"{report.skipped} skipped, {report.pending} pending"
+        + (f" ({report.processes} sending processes)" if report.processes > 1 else "")
     )
     if report.pending and not dry_run:
         raise errors.MailError(

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     smtp_connections: int = Field(
         1, ge=1, le=16, description="SMTP connections a digest send keeps in flight (1-16)"
     )
+    send_processes: int = Field(
+        1, ge=1, le=8, description="Processes a digest send composes and sends in (1-8)"
+    )
     mail_max_hard_bounces: int = Field(3, description="Hard bounces before a subscriber is bounced")
     subscribe_resend_minutes: int = Field(
         15, description="Minutes before one address can get another confirmation mail"

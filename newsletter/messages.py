@@ -238,14 +238,41 @@ def _raw_part(body: str, subtype: str) -> bytes:
     """A :func:`_text_part` as the generator writes it (CRLF line ends)."""
     if not body.endswith("\n"):
         body += "\n"
-    payload = binascii.b2a_qp(body.encode("utf-8"), istext=True).decode("ascii")
+    if "\r" in body:
+        payload = binascii.b2a_qp(body.encode("utf-8"), istext=True).decode("ascii")
+        encoded = "\r\n".join(_LINE.split(payload)).encode("ascii")
+    else:
+        encoded = _qp_lines(body)
     return b"".join((
         _folded("Content-Type", f'text/{subtype}; charset="utf-8"'),
         _folded("Content-Transfer-Encoding", "quoted-printable"),
         b"\r\n",
-        (payload.replace("\n", "\r\n") if "\r" not in payload
-         else "\r\n".join(_LINE.split(payload))).encode("ascii"),
+        encoded,
     ))
+
+
+_QP: dict[str, bytes] = {}  # a line (without its newline) -> its quoted-printable, CRLF
+_MAX_QP_LINES = 20_000  # ~200 bytes each; the lines of a week's pieces, a few thousand
+
+
+def _qp_lines(body: str) -> bytes:
+    """``b2a_qp(body)`` with CRLF line ends, for a ``body`` ending with a newline and
+    holding no CR: quoted-printable is line-local (soft breaks count columns from the
+    line's start, a line's end whitespace is encoded by what follows it), so each line is
+    encoded with its newline on its own, and the lines every copy shares (the cached
+    pieces of :class:`newsletter.render.DigestRenderer`) once a process. Byte-identical
+    to encoding the whole body (``tests/newsletter/test_qp_lines.py``)."""
+    cache = _QP
+    out = []
+    for line in body.split("\n")[:-1]:
+        found = cache.get(line)
+        if found is None:
+            if len(cache) >= _MAX_QP_LINES:
+                cache.clear()
+            qp = binascii.b2a_qp((line + "\n").encode("utf-8"), istext=True)
+            found = cache[line] = qp.replace(b"\n", b"\r\n")
+        out.append(found)
+    return b"".join(out)
 
 
 def _fresh_id(settings: Settings, to: str, date: datetime) -> str:

@@ -33,6 +33,10 @@ workers) calls :func:`send_digest`, so one rule covers them all:
   (:func:`aggregator.locks.digest_lock_name`); while another run holds it, a second one
   sends nothing and reports ``busy`` (a double click, two CLI runs, CLI + scheduler);
 * with ``worker=True`` several runs share the work;
+* with ``SEND_PROCESSES`` above 1 the run holding the lease starts that many minus one
+  ``worker=True`` runs of the same digest in helper processes (:mod:`newsletter.fanout`:
+  composing is CPU work, one process uses one core), waits for them and adds up their
+  counts; a helper that dies leaves its claims to the stale-claim rule below;
 * either way each delivery is claimed with one conditional ``UPDATE ... WHERE status =
   'pending'`` (plus ``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so no two runs ever hold
   the same one, and a starting run only takes back ``sending`` rows no live sender holds:
@@ -68,7 +72,7 @@ from aggregator.models import (
 )
 from aggregator.settings import Settings
 from aggregator.weeks import Week
-from newsletter import ledger
+from newsletter import fanout, ledger
 from newsletter.compose import DigestInputs, content_for, load_inputs, whole_region
 from newsletter.gate import GateReport, check_digest, gate_decision
 from newsletter.links import personal_links
@@ -81,7 +85,7 @@ from newsletter.messages import (
     list_id,
 )
 from newsletter.preview import preview_digest, preview_next_digest
-from newsletter.render import region_display_name, render_digest, subject_line
+from newsletter.render import DigestLinks, region_display_name, render_digest, subject_line
 from newsletter.select import DigestContent, SubscriberPrefs
 
 Progress = Callable[[int, int], None]
@@ -105,6 +109,8 @@ class SendReport:
     busy: str | None = None  # another sender holds the digest's lease: who (nothing was sent)
     in_flight: int = 0  # deliveries other live senders are sending right now
     last_error: str | None = None  # the last temporary failure left pending, if any
+    skipped_at_claim: int = 0  # of `skipped`: readers gone or with nothing left when claimed
+    processes: int = 1  # sending processes this run used (SEND_PROCESSES)
 
 
 def _prepare(
@@ -242,21 +248,10 @@ def send_digest(
     A 5xx fails the delivery and counts a hard bounce.
     """
     holder = holder or locks.new_holder_id()
-    run = partial(
-        _send_held,
-        engine,
-        settings,
-        week=week,
-        now=now,
-        progress=progress,
-        holder=holder,
-        mailer=mailer,
-        clock=clock,
-        stale_after=stale_after,
-        attempts=attempts,
-        backoff=backoff,
-        max_consecutive_failures=max_consecutive_failures,
-    )
+    run = partial(_send_held, engine, settings, week=week, now=now, progress=progress,
+                  holder=holder, mailer=mailer, clock=clock, stale_after=stale_after,
+                  attempts=attempts, backoff=backoff,
+                  max_consecutive_failures=max_consecutive_failures)
     if dry_run or worker:
         return run(dry_run=dry_run, renew=None)
     name = locks.digest_lock_name(settings.region, week)
@@ -280,23 +275,12 @@ def send_digest(
 
 
 def _send_held(
-    engine: Engine,
-    settings: Settings,
-    *,
-    week: str,
-    now: datetime,
-    dry_run: bool,
-    progress: Progress | None,
-    holder: str,
-    mailer: Mailer | None,
-    clock: Callable[[], datetime],
-    stale_after: float,
-    renew: Callable[[], None] | None,
-    attempts: int,
-    backoff: float,
-    max_consecutive_failures: int,
+    engine: Engine, settings: Settings, *, week: str, now: datetime, dry_run: bool,
+    progress: Progress | None, holder: str, mailer: Mailer | None,
+    clock: Callable[[], datetime], stale_after: float, renew: Callable[[], None] | None,
+    attempts: int, backoff: float, max_consecutive_failures: int,
 ) -> SendReport:
-    """The send itself, once the lease (if any) is held."""
+    """The send itself, once the lease (if any) is held (with helpers, when it is)."""
     report = SendReport(week=week)
     report.held, report.gate = _gate(engine, settings, week=week, now=now)
     if report.held is not None:
@@ -326,6 +310,18 @@ def _send_held(
         url = settings.outbox_url
         one = not url.lower().startswith(("smtp://", "smtps://"))
         factory, size = (lambda: make_mailer(url)), 1 if one else settings.smtp_connections
+    # helpers only beside the lease's holder, and not for a mailer passed in code
+    report.processes = settings.send_processes if renew and mailer is None else 1
+    rate = settings.mail_rate_per_second / report.processes  # shared by the processes
+    if report.processes > 1:  # templates and locales loaded once, before helpers fork
+        for prefs, content in {p.language: (p, c) for p, c in selected.values()}.values():
+            render_digest(content, prefs, settings, region_name=region_display_name(settings),
+                          links=DigestLinks(unsubscribe="", preferences=""))
+    helpers = fanout.start(send_digest, engine, settings.model_copy(update={
+        "send_processes": 1, "mail_rate_per_second": rate}), report.processes - 1, {
+        "week": week, "now": now, "worker": True, "stale_after": stale_after,
+        "attempts": attempts, "backoff": backoff,
+        "max_consecutive_failures": max_consecutive_failures}) if report.processes > 1 else None
     with Session(engine, expire_on_commit=False) as session:
         ledger.release_stale(
             session,
@@ -338,7 +334,7 @@ def _send_held(
         pool = MailerPool(
             factory,
             size,
-            limiter=RateLimiter(settings.mail_rate_per_second),
+            limiter=RateLimiter(rate),
             attempts=attempts,
             backoff=backoff,
         )
@@ -368,9 +364,17 @@ def _send_held(
                 report.skipped += skipped
         except BaseException:
             pool.cancel()  # the ledger may not be writable: send nothing more
+            if helpers is not None:
+                helpers.stop()
             raise
         finally:
             run.finish()
+        if helpers is not None and helpers.join(report, tick=renew):
+            ledger.release_stale(  # a helper died: its claims are pending again
+                session, digest_id, holder=holder,
+                stale_before=clock() - timedelta(seconds=stale_after), alive=locks.holder_alive,
+            )
+            session.commit()
         counts = ledger.count_by_status(session, digest_id)
         report.pending = counts.get(DeliveryStatus.pending, 0)
         report.in_flight = counts.get(DeliveryStatus.sending, 0)
@@ -464,6 +468,7 @@ class _Run:
             delivery.status = DeliveryStatus.skipped
             self.session.add(delivery)
             self.report.skipped += 1
+            self.report.skipped_at_claim += 1
             self.done += 1
             return
         msg = compose_message(
