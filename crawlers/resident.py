@@ -37,18 +37,10 @@ from typing import IO, Any
 
 from aggregator.db import make_engine
 from aggregator.models import CrawlRun, utcnow
+from aggregator.processes import PRCTL, die_with_parent, watch_parent
 from aggregator.settings import Settings
 from crawlers.queue_keys import QUEUE_KEY
-from crawlers.run import (
-    _PRCTL,
-    die_with_parent,
-    finish_run,
-    kill_group,
-    run_crawl,
-    set_pid,
-    start_run,
-    watch_parent,
-)
+from crawlers.run import finish_run, kill_group, run_crawl, set_pid, start_run
 
 log = logging.getLogger(__name__)
 MAX_RUNS = 100
@@ -180,7 +172,7 @@ class ResidentCrawler:
                 stdout=subprocess.PIPE,
                 stderr=log_file,
                 start_new_session=(os.name == "posix"),
-                preexec_fn=die_with_parent if _PRCTL is not None else None,
+                preexec_fn=die_with_parent if PRCTL is not None else None,
             )
         self._child = child
         self._runs = 0

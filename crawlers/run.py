@@ -17,14 +17,11 @@ it is gone, so a killed CLI or scheduler leaves no crawl running on its own.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import logging
 import os
 import signal
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -36,6 +33,7 @@ from sqlmodel import Session, col, select
 from aggregator.db import make_engine
 from aggregator.errors import ConfigError, NotFoundError
 from aggregator.models import CrawlRun, RunStatus, Source, SourceFetch, SourceState, utcnow
+from aggregator.processes import PRCTL, die_with_parent, watch_parent
 from aggregator.settings import Settings, load_settings
 from crawlers.queue_keys import QUEUE_KEY, page_cache_settings
 
@@ -92,7 +90,7 @@ def run_crawl(
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=(os.name == "posix"),
-                preexec_fn=die_with_parent if _PRCTL is not None else None,
+                preexec_fn=die_with_parent if PRCTL is not None else None,
             )
             set_pid(engine, run.id, child.pid)
             try:
@@ -136,57 +134,6 @@ def start_run(
         session.add(run)
         session.commit()
         return run
-
-
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
-
-
-def _load_prctl() -> Any:
-    """libc's prctl, resolved in the parent: the forked child must not dlopen (loader locks
-    another thread may have held at fork time)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        return ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-
-
-_PRCTL = _load_prctl()
-
-
-def die_with_parent() -> None:
-    """In the forked child, before exec: ask the kernel for SIGKILL when the parent dies.
-
-    The kernel's "parent" is the thread that forked: the scheduler's crawl threads live as
-    long as the scheduler, the CLI's and the worker's is the main thread.
-    """
-    if _PRCTL is not None:
-        _PRCTL(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-
-
-def watch_parent(parent_pid: int, *, every: float = 0.5) -> threading.Thread:
-    """In the child: exit at once (code 70) when the parent process is gone."""
-
-    def watch() -> None:
-        while True:
-            if os.getppid() != parent_pid or not _alive(parent_pid):
-                os._exit(70)
-            time.sleep(every)
-
-    thread = threading.Thread(target=watch, name="parent-watchdog", daemon=True)
-    thread.start()
-    return thread
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def set_pid(engine: sa.engine.Engine, run_id: int, pid: int) -> None:

@@ -20,14 +20,9 @@ run sends them with the same Message-ID.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import multiprocessing as mp
 import os
-import signal
-import sys
 import threading
-import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -36,10 +31,10 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from aggregator.db import make_engine
+from aggregator.processes import die_with_parent, watch_parent
 from aggregator.settings import Settings
 
 ADDED = ("sent", "failed", "skipped_at_claim")  # a helper's counts the lead run adds up
-PR_SET_PDEATHSIG = 1
 
 
 def _context() -> Any:  # a ForkContext or a SpawnContext (BaseContext has no Process)
@@ -135,16 +130,5 @@ def _helper(target: Callable[..., Any], url: str, settings: Settings, kwargs: di
 
 
 def _die_with(parent: int) -> None:
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):  # no prctl: the watch below
-            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-
-    def watch() -> None:
-        while True:
-            if os.getppid() != parent:
-                os._exit(70)
-            time.sleep(0.5)
-
-    if os.getppid() != parent:
-        os._exit(70)
-    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+    die_with_parent()
+    watch_parent(parent)
