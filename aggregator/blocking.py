@@ -170,7 +170,7 @@ class Prepared:
     words: tuple[str, ...]  # its block words, sorted
     near: tuple[date, ...]  # its days and the day either side
     word_days: tuple[tuple[str, date], ...]  # (word, day) for each of its days
-    place_counts: tuple[tuple[Any, ...], ...]
+    place_buckets: tuple[tuple[Any, ...], ...]
 
     @classmethod
     def of(cls, c: Candidate) -> Prepared:
@@ -178,7 +178,7 @@ class Prepared:
         days = days_of(c)
         return cls(words=words, near=tuple(around(days)),
                    word_days=tuple((w, d) for d in days for w in words),
-                   place_counts=tuple(place_buckets(c)))
+                   place_buckets=tuple(place_buckets(c)))
 
 
 class StoredIndex:
@@ -219,7 +219,7 @@ class StoredIndex:
         self.prepared[id(c)] = (c, prep)
         for wd in prep.word_days:
             self.word_days.setdefault(wd, []).append(c)
-        for key in (*prep.place_counts, *word_buckets(c, prep.words)):
+        for key in (*prep.place_buckets, *word_buckets(c, prep.words)):
             self.buckets.setdefault(key, []).append(c)
         for key in keys_of(c, prep.words):
             self.keys.setdefault(key, []).append(c)

@@ -322,7 +322,7 @@ def _find(new: list[Candidate], existing: Iterable[Candidate], among_new: bool,
     for c in fresh:
         prep = prepared[id(c)] = Prepared.of(c)
         word_days.update(prep.word_days)
-        buckets.update(prep.place_counts)
+        buckets.update(prep.place_buckets)
 
     def inside(found: Iterable[Candidate]) -> list[Candidate]:
         return [o for o in found if id(o) in window]
@@ -359,14 +359,15 @@ def _find(new: list[Candidate], existing: Iterable[Candidate], among_new: bool,
 
     for c in fresh:
         buckets.update(word_buckets(c, chosen(c)))
+
     def too_full(key: Key) -> bool:
         held = index.buckets.get(key, ())
         if buckets[key] + len(held) <= max_crowd:  # an upper bound: most buckets
             return False
         near = inside(held)
-        if buckets[key] + len(near) <= max_crowd or key[0] in ("c", "day"):
-            return buckets[key] + len(near) > max_crowd
-        return buckets[key] + sum(1 for o in near if key[1] in useful(o)) > max_crowd
+        if buckets[key] + len(near) > max_crowd and key[0] not in ("c", "day"):
+            near = [o for o in near if key[1] in useful(o)]  # a word counts where it is kept
+        return buckets[key] + len(near) > max_crowd
 
     crowded = _Crowded(too_full)
     filed_as: dict[int, set[Key]] = {}
